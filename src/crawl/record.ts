@@ -1,0 +1,63 @@
+/**
+ * One crawled URL's result, as written to every output (JSONL, CSV, SQLite) and kept in the
+ * state file. Field names are the output's column names. A page that failed still produces a
+ * record: `error` says why and the fields that need a response are null.
+ */
+export interface PageRecord {
+  /** The normalized URL that was requested. */
+  url: string;
+  /** Where the last redirect hop landed (equals `url` when there was no redirect). */
+  final_url: string | null;
+  /** HTTP status of the final response, or null when no response arrived. */
+  status: number | null;
+  /** Link depth from the seeds (seeds are 0). */
+  depth: number;
+  /** The page whose link led here; null for seeds and sitemap entries. */
+  referrer: string | null;
+  title: string | null;
+  description: string | null;
+  canonical: string | null;
+  /** Number of distinct followable links found on the page. */
+  links_count: number;
+  /** The distinct links found (normalized, absolute). */
+  links: string[];
+  content_type: string | null;
+  /** Body size in bytes after decompression. */
+  bytes: number;
+  /** ISO-8601 time the final attempt finished. */
+  fetched_at: string;
+  duration_ms: number;
+  /** How many requests were made for this URL (1 = no retry). */
+  attempts: number;
+  /** Why the page failed or was skipped; null on success. Form: `<kind>: <detail>`. */
+  error: string | null;
+  /** Meta robots / X-Robots-Tag noindex was present. */
+  noindex?: boolean;
+  /** `<lastmod>` from a sitemap that listed this URL. */
+  lastmod?: string | null;
+  /** Values of user `--extract` fields / the `extract(page)` hook. */
+  fields?: Record<string, unknown>;
+}
+
+/** The column order of tabular outputs (CSV, SQLite). `links` is joined with spaces in CSV. */
+export const RECORD_COLUMNS = [
+  'url',
+  'final_url',
+  'status',
+  'depth',
+  'referrer',
+  'title',
+  'description',
+  'canonical',
+  'links_count',
+  'links',
+  'content_type',
+  'bytes',
+  'fetched_at',
+  'duration_ms',
+  'attempts',
+  'error',
+  'noindex',
+  'lastmod',
+  'fields',
+] as const satisfies readonly (keyof PageRecord)[];
