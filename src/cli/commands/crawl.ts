@@ -1,0 +1,49 @@
+import { Crawl } from '../../crawl/crawler.js';
+import { type CrawlOptions, defaultName } from '../../crawl/options.js';
+import type { CrawlSummary } from '../../crawl/summary.js';
+import { formatSummary } from '../../crawl/summary.js';
+import { type CrawlFlagValues, toCrawlOptions } from '../crawl-flags.js';
+import { startProgress } from '../progress.js';
+
+/**
+ * Runs one crawl from the CLI: resolves defaults that depend on the crawl's name (state file,
+ * output file), wires SIGINT/SIGTERM to the two-level shutdown, shows progress and prints the
+ * summary. Resolves with the process exit code.
+ */
+export async function runCrawl(seeds: string[], flags: CrawlFlagValues, extra: Partial<CrawlOptions> = {}): Promise<number> {
+  const opts = { ...toCrawlOptions(seeds, flags), ...extra };
+  const name = defaultName({ seeds: opts.seeds, sitemaps: opts.sitemaps ?? [], name: opts.name });
+  if (flags.state === true && opts.state === undefined) opts.state = `.trawl/${name}.db`;
+  opts.out ??= `${name}.jsonl`;
+  const crawl = new Crawl(opts);
+  const log = (line: string) => {
+    if (!flags.quiet) process.stderr.write(`${line}\n`);
+  };
+  if (crawl.resumed) log(`trawl: resuming crawl "${crawl.name}" from ${opts.state} (use --fresh to start over)`);
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log(`\ntrawl: ${sig}: finishing in-flight requests and flushing output (send again to abort now)`);
+      crawl.stop();
+    } else {
+      crawl.abort();
+      process.stderr.write(`trawl: ${sig} again: aborted; stored records are kept, the rest resumes next run\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = flags.quiet ? null : startProgress(crawl, { json: flags.json });
+  let summary: CrawlSummary;
+  try {
+    summary = await crawl.done;
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary, out: opts.out })}\n`);
+  else if (!flags.quiet) process.stderr.write(`${formatSummary(summary)}\nresults: ${opts.out}\n`);
+  return 0;
+}

@@ -1,0 +1,128 @@
+import { type Command, Option } from 'commander';
+import { type CrawlOptions, DEFAULTS, UsageError } from '../crawl/options.js';
+import { parseCount, parseDuration, parseList, parseRate, parseSize } from './parse-values.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Adds every crawl option, with its default shown in --help, to a command. */
+export function addCrawlFlags(cmd: Command): Command {
+  const d = DEFAULTS;
+  return cmd
+    .option('--workers <n>', 'fetch workers (the worker pool)', String(d.workers))
+    .option('--parsers <n>', 'parse worker threads (0 = parse on the main thread)', String(d.parsers))
+    .option('--rate <n>', 'global requests per second, or inf', String(d.rate))
+    .option('--burst <n>', 'global token-bucket burst', String(d.burst))
+    .option('--max-connections <n>', 'cap on open HTTP connections', String(d.maxConnections))
+    .option('--timeout <duration>', 'per-request timeout (connect, headers and body)', '5s')
+    .option('--retries <n>', 'retries for network errors, timeouts, 408/425/429/5xx', String(d.retries))
+    .option('--depth <n>', 'maximum link depth (seeds are 0; 0-999)', String(d.depth))
+    .option('--max-pages <n>', 'stop after N pages stored (default: no limit)')
+    .option('--max-pages-per-host <n>', 'per-host page budget (default: no limit)')
+    .addOption(new Option('--scope <scope>', 'which links to follow').choices(['host', 'domain', 'any']).default(d.scope))
+    .option('--include <pattern>', 'only follow URLs matching (glob or /regex/), repeatable', collect, [])
+    .option('--exclude <pattern>', 'never follow URLs matching (glob or /regex/), repeatable', collect, [])
+    .option('--strip-params <list>', 'query parameters removed from URLs (globs, comma-separated)', d.stripParams.join(','))
+    .option('--max-bytes <size>', 'body cap after decompression', '10MB')
+    .option('--out <file>', 'output file: .jsonl, .csv or .sqlite (default: <name>.jsonl)')
+    .option('--extract <spec>', 'extra field name=css-selector[@attr], repeatable', collect, [])
+    .option('--user-agent <ua>', 'User-Agent header and robots.txt token', d.userAgent)
+    .option('--host-rate <n>', 'per-host requests per second, or inf', 'inf')
+    .option('--host-burst <n>', 'per-host burst', String(d.hostBurst))
+    .option('--host-concurrency <n>', 'per-host concurrent requests', String(d.hostConcurrency))
+    .option('--ignore-robots', 'do not fetch or obey robots.txt', false)
+    .option('--sitemap <url>', 'seed from a sitemap (repeatable)', collect, [])
+    .addOption(new Option('--sitemaps <mode>', 'also seed from robots.txt Sitemap: lines').choices(['auto', 'off']).default('off'))
+    .option('--max-url-length <n>', 'trap guard: longest URL followed', String(d.maxUrlLength))
+    .option('--max-repeated-segments <n>', 'trap guard: a path segment may repeat this often', String(d.maxRepeatedSegments))
+    .option('--max-path-depth <n>', 'trap guard: deepest path followed', String(d.maxPathDepth))
+    .option('--allow-private', 'allow hosts on private/loopback addresses', false)
+    .option('--state <file>', 'resumable SQLite state file (default: .trawl/<name>.db)')
+    .option('--no-state', 'keep the frontier in memory (not resumable)')
+    .option('--name <name>', 'crawl name (default: the first seed host)')
+    .option('--fresh', 'start over even if the state file exists', false)
+    .option('--retry-failed', 're-queue URLs that failed in an earlier run', false)
+    .option('--expect <n>', 'expected number of URLs (sizes the bloom filter)', String(d.expect))
+    .option('--quiet', 'no progress output', false)
+    .option('--json', 'log progress and the summary as JSON lines', false);
+}
+
+/** The raw values commander collects for the crawl flags. */
+export interface CrawlFlagValues {
+  workers: string;
+  parsers: string;
+  rate: string;
+  burst: string;
+  maxConnections: string;
+  timeout: string;
+  retries: string;
+  depth: string;
+  maxPages?: string;
+  maxPagesPerHost?: string;
+  scope: 'host' | 'domain' | 'any';
+  include: string[];
+  exclude: string[];
+  stripParams: string;
+  maxBytes: string;
+  out?: string;
+  extract: string[];
+  userAgent: string;
+  hostRate: string;
+  hostBurst: string;
+  hostConcurrency: string;
+  ignoreRobots: boolean;
+  sitemap: string[];
+  sitemaps: 'auto' | 'off';
+  maxUrlLength: string;
+  maxRepeatedSegments: string;
+  maxPathDepth: string;
+  allowPrivate: boolean;
+  state: string | boolean;
+  name?: string;
+  fresh: boolean;
+  retryFailed: boolean;
+  expect: string;
+  quiet: boolean;
+  json: boolean;
+}
+
+/** Turns flag strings into typed crawl options, throwing a UsageError naming the bad flag. */
+export function toCrawlOptions(seeds: string[], f: CrawlFlagValues): Partial<CrawlOptions> & { seeds: string[] } {
+  if (f.fresh && f.state === false) throw new UsageError('--fresh and --no-state conflict: there is no state to start over');
+  if (f.retryFailed && f.state === false) throw new UsageError('--retry-failed needs a state file (drop --no-state)');
+  return {
+    seeds,
+    name: f.name,
+    workers: parseCount('workers', f.workers, 1),
+    parsers: parseCount('parsers', f.parsers, 0),
+    rate: parseRate('rate', f.rate),
+    burst: parseCount('burst', f.burst, 1),
+    maxConnections: parseCount('max-connections', f.maxConnections, 1),
+    timeoutMs: parseDuration('timeout', f.timeout),
+    retries: parseCount('retries', f.retries, 0),
+    depth: parseCount('depth', f.depth, 0),
+    maxPages: f.maxPages === undefined ? undefined : parseCount('max-pages', f.maxPages, 1),
+    maxPagesPerHost: f.maxPagesPerHost === undefined ? undefined : parseCount('max-pages-per-host', f.maxPagesPerHost, 1),
+    scope: f.scope,
+    include: f.include,
+    exclude: f.exclude,
+    stripParams: parseList(f.stripParams),
+    maxBytes: parseSize('max-bytes', f.maxBytes),
+    out: f.out,
+    extract: f.extract,
+    userAgent: f.userAgent,
+    hostRate: parseRate('host-rate', f.hostRate),
+    hostBurst: parseCount('host-burst', f.hostBurst, 1),
+    hostConcurrency: parseCount('host-concurrency', f.hostConcurrency, 1),
+    ignoreRobots: f.ignoreRobots,
+    sitemaps: f.sitemap,
+    sitemapsAuto: f.sitemaps === 'auto',
+    maxUrlLength: parseCount('max-url-length', f.maxUrlLength, 16),
+    maxRepeatedSegments: parseCount('max-repeated-segments', f.maxRepeatedSegments, 1),
+    maxPathDepth: parseCount('max-path-depth', f.maxPathDepth, 1),
+    allowPrivate: f.allowPrivate,
+    state: typeof f.state === 'string' ? f.state : undefined,
+    fresh: f.fresh,
+    retryFailed: f.retryFailed,
+    expect: parseCount('expect', f.expect, 1),
+  };
+}

@@ -1,0 +1,75 @@
+import { Command, CommanderError } from 'commander';
+import { UsageError } from '../crawl/options.js';
+import { VERSION } from '../version.js';
+import { runCrawl } from './commands/crawl.js';
+import { runDemo, runServeDemo } from './commands/demo.js';
+import { runExport, runStatus } from './commands/state.js';
+import { addCrawlFlags, type CrawlFlagValues } from './crawl-flags.js';
+
+/** Builds the `trawl` command tree. Exposed for tests; `main` runs it. */
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('trawl')
+    .description('A fast, polite, resumable concurrent web crawler')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  addCrawlFlags(
+    program
+      .command('crawl')
+      .description('crawl from one or more start URLs')
+      .argument('[url...]', 'start URLs (http or https)'),
+  ).action(async (urls: string[], flags: CrawlFlagValues) => setExit(await runCrawl(urls, flags)));
+
+  addCrawlFlags(program.command('demo').description('serve the bundled demo site on 127.0.0.1 and crawl it'))
+    .option('--pages <n>', 'pages on the demo site', '200')
+    .action(async (flags: CrawlFlagValues & { pages: string }) => setExit(await runDemo(flags)));
+
+  program
+    .command('serve-demo')
+    .description('serve the bundled demo site until interrupted')
+    .option('--port <n>', 'port (0 = any free port)', '8080')
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--pages <n>', 'pages on the site', '200')
+    .option('--latency <ms>', 'delay per response in ms', '0')
+    .action(async (flags: { port: string; host: string; pages: string; latency: string }) => setExit(await runServeDemo(flags)));
+
+  program
+    .command('status')
+    .description("print a crawl's progress from its state file")
+    .argument('<state>', 'state file (.trawl/<name>.db)')
+    .option('--json', 'print JSON', false)
+    .action((state: string, flags: { json: boolean }) => setExit(runStatus(state, flags)));
+
+  program
+    .command('export')
+    .description("write a crawl's records from its state file (works while it runs)")
+    .argument('<state>', 'state file')
+    .requiredOption('--out <file>', 'output file: .jsonl or .csv')
+    .action((state: string, flags: { out: string }) => setExit(runExport(state, flags)));
+  return program;
+}
+
+/** Runs the CLI: bad usage prints one line and exits 2 before any request. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2; // commander already printed its one-line error
+    }
+    if (err instanceof UsageError || (err instanceof Error && err.name === 'StateError')) {
+      process.stderr.write(`trawl: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`trawl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+  return code;
+}

@@ -1,0 +1,492 @@
+import { Channel } from '../conc/channel.js';
+import { type CancelContext, withCancel, withTimeout } from '../conc/context.js';
+import { merge, fanOut, stage } from '../conc/pipeline.js';
+import { type JobResult, WorkerPool } from '../conc/pool.js';
+import { Limiter } from '../conc/rate.js';
+import { Weighted } from '../conc/semaphore.js';
+import { createAgent } from './fetch/agent.js';
+import { FetchError } from './fetch/errors.js';
+import { type FetchResult, fetchPage } from './fetch/fetch-page.js';
+import { backoffMs, isRetryable } from './fetch/retry.js';
+import type { Completion, Frontier, FrontierItem } from './frontier/frontier.js';
+import { type CrawlOptions, defaultName, resolveOptions } from './options.js';
+import { type ParseJob, type ParseOutput, runParseJob } from './parse/parse-job.js';
+import { ParseThread } from './parse/parse-thread.js';
+import { HostTable, type HostState } from './politeness/host-table.js';
+import type { PageRecord } from './record.js';
+import { openStorage } from './frontier/open-frontier.js';
+import { hostKey, normalizeUrl } from './url/normalize.js';
+import { createScope } from './url/scope.js';
+import { checkTraps } from './url/traps.js';
+import { RobotsGate } from './robots/robots-gate.js';
+import { CrawlMetrics } from './metrics/metrics.js';
+import { summarize, type CrawlSummary } from './summary.js';
+import type { Sink } from './store/sink.js';
+
+/** What a fetch worker hands to the parse stage. */
+type Outcome =
+  | { kind: 'fetched'; item: FrontierItem; host: HostState; res: FetchResult; attempts: number }
+  | { kind: 'failed'; item: FrontierItem; host: HostState | null; error: string; attempts: number; status: number | null; durationMs: number }
+  | { kind: 'retry'; item: FrontierItem; host: HostState; at: number; reason: string }
+  | { kind: 'unstarted'; item: FrontierItem; host: HostState };
+
+/** A fetch worker's job: one leased URL and its host's politeness state. */
+type FetchJob = { item: FrontierItem; host: HostState };
+
+/** What the parse stage hands to the store. */
+type Parsed = { outcome: Outcome; page: ParseOutput | null; parseError: string | null };
+
+const STORE_BATCH = 64;
+
+/**
+ * A running crawl: the seed's worker pool and fetch → parse → store pipeline, fed by the
+ * frontier through the scheduler. Created by {@link crawl}; `done` resolves with the summary
+ * when the frontier is empty and nothing is in flight, a limit is reached, or it is stopped.
+ */
+export class Crawl implements AsyncIterable<PageRecord> {
+  readonly options: CrawlOptions;
+  readonly name: string;
+  readonly metrics: CrawlMetrics;
+  /** Resolves when the crawl has ended and its output is flushed. */
+  readonly done: Promise<CrawlSummary>;
+
+  readonly #stopCtx: CancelContext;
+  readonly #abortCtx: CancelContext;
+  readonly #wake = new Channel<void>(1);
+  readonly #limiter: Limiter;
+  readonly #connections: Weighted;
+  readonly #hosts: HostTable;
+  readonly #scope: ReturnType<typeof createScope>;
+  #frontier: Frontier;
+  #sink: Sink | null = null;
+  #records: Channel<PageRecord> | null = null;
+  #robots!: RobotsGate;
+  #outstanding = 0;
+  #retrying = new Set<string>();
+  #stored = 0;
+  #startedAt = Date.now();
+  #resumed = false;
+  #fatal: unknown = null;
+
+  constructor(input: Partial<CrawlOptions> & { seeds?: string[] }, deps: { frontier?: Frontier; metrics?: CrawlMetrics } = {}) {
+    this.options = resolveOptions(input);
+    const o = this.options;
+    this.name = defaultName(o);
+    this.metrics = deps.metrics ?? new CrawlMetrics();
+    this.#abortCtx = withCancel(o.signal);
+    this.#stopCtx = withCancel(this.#abortCtx.signal);
+    this.#limiter = new Limiter(o.rate, o.burst);
+    this.#connections = new Weighted(o.maxConnections);
+    this.#hosts = new HostTable(
+      { rate: o.hostRate, burst: o.hostBurst, concurrency: o.hostConcurrency, maxPages: o.maxPagesPerHost, maxBackoffMs: 300_000 },
+      Date.now,
+    );
+    this.#scope = createScope({ seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude });
+    if (deps.frontier) {
+      this.#frontier = deps.frontier;
+    } else {
+      const opened = openStorage(o, this.name);
+      this.#frontier = opened.frontier;
+      this.#sink = opened.sink;
+      this.#resumed = opened.resumed;
+    }
+    this.done = this.#run();
+  }
+
+  /** Graceful stop (first SIGINT): no new requests; in-flight ones finish and are stored. */
+  stop(): void {
+    this.#stopCtx.cancel();
+  }
+
+  /** Hard stop (second SIGINT): aborts in-flight requests now; stored records stay stored. */
+  abort(): void {
+    this.#abortCtx.cancel();
+  }
+
+  /** Whether this crawl resumed an existing state file. */
+  get resumed(): boolean {
+    return this.#resumed;
+  }
+
+  /** Live counters for progress lines. */
+  progress(): { stored: number; queued: number; inFlight: number; elapsedMs: number } {
+    const s = this.#frontier.stats();
+    return { stored: this.#stored, queued: s?.queued ?? 0, inFlight: this.#outstanding, elapsedMs: Date.now() - this.#startedAt };
+  }
+
+  /**
+   * The stored records as an async iterable (backpressure: the crawl waits for a slow
+   * consumer). Only records stored after iteration starts are seen; use `onRecord` to see all.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<PageRecord> {
+    this.#records ??= new Channel<PageRecord>(256);
+    return this.#records[Symbol.asyncIterator]();
+  }
+
+  async #run(): Promise<CrawlSummary> {
+    const o = this.options;
+    const agent = createAgent({ maxConnections: o.maxConnections, connectTimeoutMs: o.timeoutMs });
+    const threads = Array.from({ length: o.parsers }, () => new ParseThread());
+    try {
+      this.#robots = new RobotsGate({
+        agent,
+        userAgent: o.userAgent,
+        timeoutMs: o.timeoutMs,
+        ignore: o.ignoreRobots,
+        connections: this.#connections,
+        signal: this.#abortCtx.signal,
+        onReady: (host, info) => {
+          const s = this.#hosts.get(host);
+          s.robots = info.status;
+          if (info.crawlDelay) this.#hosts.applyCrawlDelay(s, info.crawlDelay);
+          this.metrics.setHostState(host, { robots: info.status });
+          this.#wake.trySend();
+        },
+      });
+      this.#enqueueSeeds();
+      const pool = new WorkerPool<FetchJob, Outcome>(
+        (job, signal) => this.#fetchOne(job.item, job.host, agent, signal),
+        { workers: o.workers, queueSize: o.workers, signal: this.#abortCtx.signal },
+      );
+      const parsed = this.#parseStage(pool.results, threads);
+      const storing = this.#storeStage(parsed);
+      try {
+        await this.#schedule(pool);
+      } finally {
+        await pool.shutdown();
+      }
+      await storing;
+    } catch (err) {
+      this.#fatal = err;
+      throw err;
+    } finally {
+      this.#records?.close();
+      this.#sink?.close();
+      this.#frontier.close();
+      await Promise.all(threads.map((t) => t.close()));
+      await agent.close();
+      this.#abortCtx.cancel();
+    }
+    return summarize(this.metrics.snapshot(), this.#startedAt, this.#frontier.stats());
+  }
+
+  #enqueueSeeds(): void {
+    const o = this.options;
+    const items: FrontierItem[] = [];
+    for (const s of o.seeds) {
+      const url = normalizeUrl(s, undefined, { stripParams: o.stripParams });
+      if (url) items.push({ url, host: hostKey(url), depth: 0, referrer: null, attempts: 0 });
+    }
+    this.#frontier.add(items);
+  }
+
+  /** Leases URLs whose host may go now and feeds the worker pool, until the crawl ends. */
+  async #schedule(pool: WorkerPool<FetchJob, Outcome>): Promise<void> {
+    const stop = this.#stopCtx.signal;
+    const frontier = this.#frontier;
+    while (!stop.aborted) {
+      const budget = this.options.maxPages - this.#stored - this.#outstanding - this.#retrying.size;
+      const stats = frontier.stats();
+      if (this.#outstanding === 0 && this.#retrying.size === 0 && (stats.queued === 0 || budget <= 0)) break;
+      let item: FrontierItem | undefined;
+      if (budget > 0) {
+        const now = Date.now();
+        [item] = frontier.lease(1, now, (h) => this.#hostReady(h, now));
+      }
+      if (!item) {
+        await this.#idle();
+        continue;
+      }
+      this.#retrying.delete(item.url);
+      const host = this.#hosts.get(item.host);
+      const skip = this.#skipReason(item, host);
+      if (skip) {
+        this.#outstanding++;
+        this.#finishSkipped(item, skip);
+        continue;
+      }
+      this.#hosts.take(host, Date.now());
+      this.#outstanding++;
+      try {
+        const waitStart = performance.now();
+        await this.#limiter.wait(stop);
+        this.metrics.limiterWait(performance.now() - waitStart);
+        await pool.submit({ item, host }, stop);
+      } catch {
+        // Stopped (or the crawl's deadline) while waiting for a token or a worker: no request was made.
+        this.#hosts.finish(host, false);
+        this.#outstanding--;
+        frontier.release(item);
+        break;
+      }
+      this.metrics.setInFlight(this.#outstanding);
+    }
+  }
+
+  #hostReady(host: string, now: number): boolean {
+    const s = this.#hosts.get(host);
+    if (s.robots === 'pending') {
+      this.#robots.request(host, this.options.seeds.find((u) => hostKey(u) === host) ?? `http://${host}/`);
+      return false;
+    }
+    // An exhausted host's URLs are leased only to be recorded as skipped, so the crawl can end.
+    return this.#hosts.exhausted(s) || this.#hosts.ready(s, now);
+  }
+
+  #skipReason(item: FrontierItem, host: HostState): string | null {
+    if (this.#hosts.exhausted(host)) return 'skipped: max-pages-per-host reached';
+    if (!this.#robots.allowed(item.host, item.url)) return 'robots: disallowed by robots.txt';
+    return null;
+  }
+
+  /** Sleeps until something may have changed: a finished page, robots, or a host's next token. */
+  async #idle(): Promise<void> {
+    const now = Date.now();
+    let until = now + 1000;
+    const due = this.#frontier.nextDueAt();
+    if (due !== undefined) until = Math.min(until, Math.max(due, now + 1));
+    for (const s of this.#hosts.all()) {
+      const at = s.active === 0 && s.robots !== 'pending' ? this.#hosts.nextReadyAt(s, now) : undefined;
+      if (at !== undefined && at > now) until = Math.min(until, at);
+    }
+    const t = withTimeout(this.#stopCtx.signal, Math.max(1, until - now));
+    try {
+      await this.#wake.recv(t.signal);
+    } catch {
+      // timeout or stop: either way, look again
+    } finally {
+      t.cancel();
+    }
+  }
+
+  async #fetchOne(item: FrontierItem, host: HostState, agent: ReturnType<typeof createAgent>, signal: AbortSignal): Promise<Outcome> {
+    if (this.#stopCtx.signal.aborted) return { kind: 'unstarted', item, host };
+    const o = this.options;
+    const attempts = item.attempts + 1;
+    const started = performance.now();
+    try {
+      await this.#connections.acquire(1, signal);
+    } catch {
+      return { kind: 'unstarted', item, host };
+    }
+    let res: FetchResult;
+    try {
+      host.requests++;
+      res = await fetchPage(item.url, {
+        dispatcher: agent,
+        timeoutMs: o.timeoutMs,
+        maxBytes: o.maxBytes,
+        userAgent: o.userAgent,
+        signal,
+        checkRedirect: (next) => this.#redirectRefusal(next),
+      });
+    } catch (err) {
+      const durationMs = performance.now() - started;
+      if (signal.aborted) return { kind: 'unstarted', item, host };
+      const fe = err instanceof FetchError ? err : null;
+      const message = fe ? fe.message : `network: ${(err as Error)?.message ?? String(err)}`;
+      this.metrics.requestFinished(item.host, null, durationMs, 0);
+      if (fe && isRetryable(fe) && attempts <= o.retries) {
+        this.metrics.retry(item.host, fe.kind);
+        return { kind: 'retry', item: { ...item, attempts }, host, at: Date.now() + backoffMs(attempts), reason: message };
+      }
+      return { kind: 'failed', item, host, error: message, attempts, status: null, durationMs };
+    } finally {
+      this.#connections.release(1);
+    }
+    this.metrics.requestFinished(item.host, res.status, res.durationMs, res.bytes);
+    if (res.status === 429 || res.status === 503) {
+      const wait = this.#hosts.throttle(host, res.retryAfterMs);
+      this.metrics.setHostState(item.host, { backoffUntil: host.pausedUntil });
+      if (attempts <= o.retries) {
+        this.metrics.retry(item.host, String(res.status));
+        return { kind: 'retry', item: { ...item, attempts }, host, at: Date.now() + wait, reason: `http: ${res.status}` };
+      }
+    } else if (isRetryable(res.status) && attempts <= o.retries) {
+      this.metrics.retry(item.host, String(res.status));
+      const at = Date.now() + (res.retryAfterMs ?? backoffMs(attempts));
+      return { kind: 'retry', item: { ...item, attempts }, host, at, reason: `http: ${res.status}` };
+    } else if (res.status < 400) {
+      this.#hosts.succeeded(host);
+    }
+    return { kind: 'fetched', item, host, res, attempts };
+  }
+
+  /** Why a redirect hop may not be followed (scope, traps), or null to follow it. */
+  #redirectRefusal(next: string): string | null {
+    const url = normalizeUrl(next, undefined, { stripParams: this.options.stripParams });
+    if (!url) return `not an http(s) URL: ${next.slice(0, 200)}`;
+    if (!this.#scope.inScope(url)) return `out of scope: ${url.slice(0, 200)}`;
+    return null;
+  }
+
+  /** Fan-out to K parse threads (or the main thread), fan-in to one channel for the store. */
+  #parseStage(input: Channel<JobResult<FetchJob, Outcome>>, threads: ParseThread[]): Channel<Parsed> {
+    const parseOn = (parse: (job: ParseJob) => Promise<ParseOutput>) => async (result: JobResult<FetchJob, Outcome>): Promise<Parsed> => {
+      // #fetchOne catches everything it expects; a rejection here is a bug, recorded on the page.
+      const outcome: Outcome = result.ok
+        ? result.value
+        : { kind: 'failed', item: result.job.item, host: result.job.host, error: `internal: ${String(result.error)}`, attempts: result.job.item.attempts + 1, status: null, durationMs: 0 };
+      if (outcome.kind !== 'fetched' || !isHtml(outcome.res) || outcome.res.text === null || outcome.res.status >= 400) {
+        return { outcome, page: null, parseError: null };
+      }
+      const job: ParseJob = { html: outcome.res.text, url: outcome.res.finalUrl, stripParams: this.options.stripParams, fields: this.options.extract };
+      try {
+        const page = await parse(job);
+        this.metrics.parseTime(page.parseMs);
+        return { outcome, page, parseError: null };
+      } catch (err) {
+        return { outcome, page: null, parseError: `parse: ${(err as Error).message}` };
+      }
+    };
+    if (threads.length === 0) return stage(input, parseOn(async (job) => runParseJob(job)), { buffer: 64 });
+    const lanes = fanOut(input, threads.length);
+    return merge(...lanes.map((lane, i) => stage(lane, parseOn((job) => threads[i]!.parse(job)), { concurrency: 4, buffer: 16 })));
+  }
+
+  /** Batches finished pages into the sink and the frontier (one atomic step per batch). */
+  async #storeStage(input: Channel<Parsed>): Promise<void> {
+    for (;;) {
+      const first = await input.recv();
+      if (!first.ok) return;
+      const batch: Parsed[] = [first.value!];
+      while (batch.length < STORE_BATCH) {
+        const next = input.tryRecv();
+        if (!next || !next.ok) break;
+        batch.push(next.value!);
+      }
+      this.#commit(batch);
+    }
+  }
+
+  #commit(batch: Parsed[]): void {
+    const started = performance.now();
+    const completions: Completion[] = [];
+    for (const p of batch) {
+      const o = p.outcome;
+      if (o.kind === 'retry' || o.kind === 'unstarted') {
+        this.#frontier.release(o.item, o.kind === 'retry' ? o.at : undefined);
+        if (o.kind === 'retry') this.#retrying.add(o.item.url);
+        this.#hosts.finish(o.host, false);
+        this.#outstanding--;
+        continue;
+      }
+      completions.push(this.#completion(p));
+    }
+    if (completions.length > 0) {
+      const records = completions.map((c) => c.record);
+      const mark = this.#sink?.write(records);
+      this.#frontier.complete(completions, mark);
+      for (const c of completions) {
+        this.#hosts.finish(this.#hosts.get(c.item.host), true);
+        this.#stored++;
+        this.#outstanding--;
+        this.metrics.pageStored({ url: c.record.url, status: c.record.status, title: c.record.title, error: c.record.error, host: c.item.host });
+        if (c.record.error) this.metrics.error(c.record.error.split(':')[0]!, c.item.host, c.record.url, c.record.error);
+        this.options.onRecord?.(c.record);
+      }
+      this.metrics.storeTime(performance.now() - started, completions.length);
+      this.metrics.setFrontier(this.#frontier.stats());
+      if (this.#records) for (const r of records) this.#records.trySend(r);
+    }
+    this.metrics.setInFlight(this.#outstanding);
+    this.#wake.trySend();
+  }
+
+  #finishSkipped(item: FrontierItem, reason: string): void {
+    const record = baseRecord(item, 0);
+    record.error = reason;
+    this.#frontier.complete([{ item, record, links: [] }], this.#sink?.write([record]));
+    this.#outstanding--;
+    this.options.onRecord?.(record);
+    this.metrics.pageStored({ url: record.url, status: null, title: null, error: reason, host: item.host });
+  }
+
+  #completion(p: Parsed): Completion {
+    const o = p.outcome;
+    const item = o.item;
+    if (o.kind === 'failed') {
+      const record = baseRecord(item, o.attempts);
+      record.error = o.error;
+      record.status = o.status;
+      record.duration_ms = Math.round(o.durationMs);
+      return { item, record, links: [] };
+    }
+    if (o.kind !== 'fetched') throw new Error('unreachable');
+    const res = o.res;
+    const record = baseRecord(item, o.attempts);
+    record.final_url = normalizeUrl(res.finalUrl) ?? res.finalUrl;
+    record.status = res.status;
+    record.content_type = res.contentType;
+    record.bytes = res.bytes;
+    record.duration_ms = Math.round(res.durationMs);
+    if (res.status >= 400) record.error = `http: ${res.status}`;
+    if (p.parseError) record.error = p.parseError;
+    const links: FrontierItem[] = [];
+    const page = p.page;
+    if (page) {
+      record.title = page.title;
+      record.description = page.description;
+      record.canonical = page.canonical;
+      record.noindex = page.robots.noindex;
+      if (page.fields) record.fields = page.fields;
+      const seen: string[] = [];
+      const nextDepth = item.depth + 1;
+      for (const link of page.links) {
+        seen.push(link.url);
+        if (page.robots.nofollow || link.nofollow || nextDepth > this.options.depth) continue;
+        if (!this.#scope.inScope(link.url)) continue;
+        if (checkTraps(link.url, this.#trapOptions())) continue;
+        links.push({ url: link.url, host: hostKey(link.url), depth: nextDepth, referrer: item.url, attempts: 0 });
+      }
+      record.links = seen;
+      record.links_count = seen.length;
+    }
+    if (this.options.extractFn && page && res.text !== null) {
+      const extra = this.options.extractFn({ url: item.url, finalUrl: res.finalUrl, status: res.status, html: res.text, title: page.title });
+      if (extra) record.fields = { ...record.fields, ...extra };
+    }
+    return { item, record, links };
+  }
+
+  #trapOptions() {
+    const o = this.options;
+    return { maxUrlLength: o.maxUrlLength, maxRepeatedSegments: o.maxRepeatedSegments, maxPathDepth: o.maxPathDepth };
+  }
+}
+
+function isHtml(res: FetchResult): boolean {
+  return res.mime === 'text/html' || res.mime === 'application/xhtml+xml';
+}
+
+function baseRecord(item: FrontierItem, attempts: number): PageRecord {
+  return {
+    url: item.url,
+    final_url: null,
+    status: null,
+    depth: item.depth,
+    referrer: item.referrer,
+    title: null,
+    description: null,
+    canonical: null,
+    links_count: 0,
+    links: [],
+    content_type: null,
+    bytes: 0,
+    fetched_at: new Date().toISOString(),
+    duration_ms: 0,
+    attempts,
+    error: null,
+    lastmod: item.lastmod ?? null,
+  };
+}
+
+/**
+ * Starts a crawl with the given options (see {@link CrawlOptions}; every option has the
+ * seed's or trawl's default). Invalid options throw a UsageError at once, before any request.
+ * The returned {@link Crawl} is async-iterable over stored records; `await crawl.done` for the
+ * summary.
+ */
+export function crawl(options: Partial<CrawlOptions> & { seeds?: string[] }): Crawl {
+  return new Crawl(options);
+}

@@ -1,0 +1,341 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import {
+  decodedChunks,
+  decodeText,
+  isTextMime,
+  parseContentEncoding,
+  parseContentType,
+  sniffMime,
+} from './decode.js';
+import { classifyError, FetchError } from './errors.js';
+import { parseRetryAfter } from './retry.js';
+
+/** Options of one fetchPage call. */
+export interface FetchOptions {
+  /** The undici dispatcher to send through (normally the crawl's createAgent()). */
+  dispatcher: Dispatcher;
+  /** Deadline for the whole call — every redirect hop's connect, headers and full body — in ms. */
+  timeoutMs: number;
+  /** Most body bytes kept, counted after decompression; one more byte is 'too-large'. */
+  maxBytes: number;
+  /** The User-Agent header. */
+  userAgent: string;
+  /** Cancels the call; it then rejects with kind 'aborted' (cause = signal.reason). */
+  signal?: AbortSignal;
+  /** Redirect hops followed before 'too-many-redirects'. Default 10; 0 refuses every redirect. */
+  maxRedirects?: number;
+  /**
+   * Called with every redirect target before it is requested (after loop and count checks).
+   * Return a reason to refuse the hop (out of scope, already crawled, private address...), which
+   * becomes a 'redirect-blocked' error, or null to follow it.
+   */
+  checkRedirect?: (url: string) => string | null;
+  /**
+   * Resolves a Location value against the URL that sent it and normalizes it the crawl's way;
+   * null means unusable ('bad-url'). Default: WHATWG URL resolution, fragment dropped.
+   */
+  normalize?: (url: string, base: string) => string | null;
+  /** Extra request headers; they override the defaults (keys are matched case-insensitively). */
+  headers?: Record<string, string>;
+  /**
+   * MIME types whose body is worth reading: exact (`text/html`) or `type/*` patterns. A response of
+   * another type (and a known one) has its body discarded unread (`discarded: true`). Default: any.
+   */
+  acceptTypes?: readonly string[];
+  /**
+   * Read the body of non-2xx final responses too (up to maxBytes). Default false: an error page's
+   * body is discarded (read and dropped up to 64 KiB so the socket can be reused, beyond that the
+   * socket is closed) and the result has an empty body, `discarded: true`.
+   */
+  readErrorBodies?: boolean;
+}
+
+/** What fetchPage returns for any final response, whatever its status. */
+export interface FetchResult {
+  /** The URL asked for, as passed in. */
+  url: string;
+  /** The URL of the final response: the last redirect hop, or `url` without redirects. */
+  finalUrl: string;
+  status: number;
+  /** Response headers, lower-case names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  /** The Content-Type header as sent, or null. */
+  contentType: string | null;
+  /** Lower-case `type/subtype` from Content-Type; without the header, a sniffed text/html or text/xml, or null. */
+  mime: string | null;
+  /** The encoding `text` was decoded with (WHATWG name); for non-text bodies the header's charset, or null. */
+  charset: string | null;
+  /** The decompressed body (empty when discarded). */
+  body: Buffer;
+  /** The body decoded to a string for text types (HTML, XML, text/*, JSON, JS), else null. */
+  text: string | null;
+  /** body.length: bytes after decompression. */
+  bytes: number;
+  /** Each redirect target followed, in order (empty without redirects). */
+  redirects: string[];
+  /** Wall time of the whole call, including all hops, in ms. */
+  durationMs: number;
+  /** Delay from the final response's Retry-After header (see parseRetryAfter), or null. */
+  retryAfterMs: number | null;
+  /** True when the body was not kept: a non-2xx status without readErrorBodies, or a type outside acceptTypes. */
+  discarded: boolean;
+}
+
+/** Statuses that fetchPage follows when a Location header is present. */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+const DEFAULT_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+const DISCARD_LIMIT = 64 * 1024;
+
+type Body = Dispatcher.ResponseData['body'];
+
+const noop = (): void => {};
+
+function flattenHeaders(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+function parseHttpUrl(raw: string): URL | string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return `invalid URL '${raw}'`;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    return `unsupported scheme '${u.protocol}' in '${raw}'`;
+  return u;
+}
+
+function defaultNormalize(location: string, base: string): string | null {
+  try {
+    const u = new URL(location, base);
+    u.hash = '';
+    return u.href;
+  } catch {
+    return null;
+  }
+}
+
+/** Loop detection key: the URL without fragment. */
+function visitKey(url: string): string {
+  const i = url.indexOf('#');
+  return i < 0 ? url : url.slice(0, i);
+}
+
+function accepts(patterns: readonly string[] | undefined, mime: string | null): boolean {
+  if (patterns === undefined || mime === null) return true;
+  for (const p of patterns) {
+    const q = p.toLowerCase();
+    if (q === '*/*' || q === mime) return true;
+    if (q.endsWith('/*') && mime.startsWith(q.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+/**
+ * Reads a decoded body to the end, keeping at most maxBytes. Throws 'too-large' the moment the
+ * count passes maxBytes, which stops the decompressor: memory stays bounded even for a bomb.
+ */
+async function readCapped(chunks: AsyncIterable<Buffer>, maxBytes: number, url: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      throw new FetchError('too-large', url, `body exceeds ${maxBytes} bytes after decompression`);
+    }
+    parts.push(chunk);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+}
+
+/**
+ * Fetches one page with GET and returns its final response, following redirects itself.
+ *
+ * Deadline: a single timer of `timeoutMs` covers the whole call — DNS, connect, TLS, headers and
+ * every body byte, across all redirect hops — so a server trickling one byte a second is cut off
+ * (an idle timeout would not). It aborts the request through an AbortController that also follows
+ * `opts.signal`; the timer and listener are removed and the body destroyed (closing its socket) on
+ * every exit path. Expiry rejects with kind 'timeout'; `opts.signal` rejects with 'aborted' whose
+ * cause is the signal's reason (already aborted: rejects at once without a request).
+ *
+ * Redirects: 301/302/303/307/308 with a Location are followed (always as GET, bodies of the
+ * redirect responses discarded). Each target is resolved against the URL that sent it (with
+ * `normalize` if given, null → 'bad-url'), then checked in this order: a target already visited
+ * in this chain (fragment ignored) → 'redirect-loop'; more than maxRedirects hops →
+ * 'too-many-redirects'; non-http(s) → 'bad-url'; `checkRedirect` refusal → 'redirect-blocked'
+ * with its reason. A redirect status without Location is returned as the final response.
+ *
+ * Body: Content-Encoding gzip/x-gzip/deflate (zlib or raw)/br is undone while streaming, and the
+ * decompressed count is capped at maxBytes ('too-large' as soon as it is passed; a Content-Length
+ * above maxBytes on an uncompressed body fails before reading). Corrupt or truncated compressed
+ * data is 'decode'; a connection that ends early (shorter than Content-Length) is 'reset' or
+ * 'network'. Non-2xx responses are returned, not thrown (see readErrorBodies). Text types are
+ * decoded per decodeText (BOM, header charset, meta prescan, UTF-8; never throws).
+ *
+ * Errors are FetchErrors whose `url` is the request (or refused redirect target) that failed;
+ * low-level errors are classified by classifyError. Only a programming error — timeoutMs not a
+ * positive finite number, maxBytes negative — throws something else (a RangeError, synchronously
+ * rejected).
+ */
+export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchResult> {
+  if (!(opts.timeoutMs > 0 && Number.isFinite(opts.timeoutMs))) {
+    throw new RangeError(`timeoutMs must be a positive number, got ${opts.timeoutMs}`);
+  }
+  if (!(opts.maxBytes >= 0)) throw new RangeError(`maxBytes must be >= 0, got ${opts.maxBytes}`);
+  const started = performance.now();
+  const outer = opts.signal;
+  if (outer?.aborted)
+    throw new FetchError('aborted', url, 'cancelled before the request', { cause: outer.reason });
+
+  const ac = new AbortController();
+  let stopped: 'timeout' | 'aborted' | null = null;
+  const onOuterAbort = (): void => {
+    if (stopped !== null) return;
+    stopped = 'aborted';
+    ac.abort(outer!.reason);
+  };
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const timer = setTimeout(() => {
+    if (stopped !== null) return;
+    stopped = 'timeout';
+    ac.abort(new Error(`fetchPage deadline of ${opts.timeoutMs} ms passed`));
+  }, opts.timeoutMs);
+
+  let current = url;
+  let body: Body | undefined;
+  let gotHeaders = false;
+  try {
+    return await run();
+  } catch (err) {
+    if (stopped === 'timeout') {
+      const detail = gotHeaders
+        ? `response not complete within ${opts.timeoutMs} ms`
+        : `no response within ${opts.timeoutMs} ms`;
+      throw new FetchError('timeout', current, detail, { cause: err });
+    }
+    if (stopped === 'aborted')
+      throw new FetchError('aborted', current, 'cancelled', { cause: outer!.reason });
+    throw classifyError(err, current);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuterAbort);
+    // A body not read to its end still holds the socket: destroying it makes undici close it.
+    // (undici then emits an abort 'error' on it, which nobody else listens to any more.)
+    if (body !== undefined && !body.readableEnded && !body.destroyed) body.on('error', noop).destroy();
+  }
+
+  async function run(): Promise<FetchResult> {
+    const maxRedirects = opts.maxRedirects ?? 10;
+    const redirects: string[] = [];
+    const first = parseHttpUrl(url);
+    if (typeof first === 'string') throw new FetchError('bad-url', url, first);
+    const visited = new Set<string>([visitKey(first.href)]);
+    let target = first;
+    const headers: Record<string, string> = {
+      'user-agent': opts.userAgent,
+      accept: DEFAULT_ACCEPT,
+      'accept-encoding': 'gzip, deflate, br',
+    };
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+
+    for (;;) {
+      gotHeaders = false;
+      const res = await opts.dispatcher.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method: 'GET',
+        headers,
+        signal: ac.signal,
+      });
+      body = res.body;
+      gotHeaders = true;
+      const resHeaders = flattenHeaders(res.headers);
+      const location = resHeaders.location;
+
+      if (REDIRECT_STATUSES.has(res.statusCode) && location !== undefined && location !== '') {
+        await res.body.dump({ limit: DISCARD_LIMIT, signal: ac.signal });
+        const next = (opts.normalize ?? defaultNormalize)(location, current);
+        if (next === null)
+          throw new FetchError('bad-url', current, `unusable redirect Location '${location}'`);
+        if (visited.has(visitKey(next))) {
+          throw new FetchError('redirect-loop', next, `${current} redirects back to ${next}`);
+        }
+        if (redirects.length >= maxRedirects) {
+          throw new FetchError(
+            'too-many-redirects',
+            next,
+            `more than ${maxRedirects} redirects (next: ${next})`,
+          );
+        }
+        const parsed = parseHttpUrl(next);
+        if (typeof parsed === 'string') throw new FetchError('bad-url', next, `redirect to ${parsed}`);
+        const refusal = opts.checkRedirect?.(next) ?? null;
+        if (refusal !== null)
+          throw new FetchError('redirect-blocked', next, `redirect to ${next} refused: ${refusal}`);
+        visited.add(visitKey(next));
+        redirects.push(next);
+        current = next;
+        target = parsed;
+        continue;
+      }
+
+      const contentType = resHeaders['content-type'] ?? null;
+      const { mime: headerMime, charset: headerCharset } = parseContentType(contentType);
+      const retryAfterMs = parseRetryAfter(resHeaders['retry-after'], Date.now());
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      const keep = (ok || opts.readErrorBodies === true) && accepts(opts.acceptTypes, headerMime);
+
+      let buf: Buffer = Buffer.alloc(0);
+      if (keep) {
+        const declared = Number(resHeaders['content-length']);
+        if (parseContentEncoding(resHeaders['content-encoding']).length === 0 && declared > opts.maxBytes) {
+          throw new FetchError(
+            'too-large',
+            current,
+            `Content-Length ${declared} exceeds ${opts.maxBytes} bytes`,
+          );
+        }
+        buf = await readCapped(
+          decodedChunks(res.body as AsyncIterable<Buffer>, resHeaders['content-encoding']),
+          opts.maxBytes,
+          current,
+        );
+      } else {
+        await res.body.dump({ limit: DISCARD_LIMIT, signal: ac.signal });
+      }
+
+      const mime = headerMime ?? (keep && contentType === null ? sniffMime(buf) : null);
+      let text: string | null = null;
+      let charset: string | null = headerCharset;
+      if (keep && isTextMime(mime)) {
+        const decoded = decodeText(buf, { mime, headerCharset });
+        text = decoded.text;
+        charset = decoded.charset;
+      }
+      return {
+        url,
+        finalUrl: current,
+        status: res.statusCode,
+        headers: resHeaders,
+        contentType,
+        mime,
+        charset,
+        body: buf,
+        text,
+        bytes: buf.length,
+        redirects,
+        durationMs: Math.round(performance.now() - started),
+        retryAfterMs,
+        discarded: !keep,
+      };
+    }
+  }
+}

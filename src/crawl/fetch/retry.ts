@@ -1,0 +1,183 @@
+import { FetchError } from './errors.js';
+
+/**
+ * HTTP statuses worth retrying: 408 Request Timeout, 425 Too Early, 429 Too Many Requests and the
+ * transient 5xx (500, 502, 503, 504). Other 4xx are the page's answer; 501/505+ will not change.
+ */
+export const RETRYABLE_STATUSES: readonly number[] = [408, 425, 429, 500, 502, 503, 504];
+
+/** The longest Retry-After parseRetryAfter returns (1 day): beyond that a value is treated as "a day". */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
+ * Whether another attempt may succeed. For a status: true exactly for RETRYABLE_STATUSES. For a
+ * FetchError: true for the transient kinds 'timeout', 'network', 'reset', 'refused' (a server
+ * restarting refuses for a moment); for 'dns' only when the code is EAI_AGAIN (a resolver hiccup;
+ * ENOTFOUND is an answer: the name does not exist); for 'http' when its status is retryable.
+ * False for 'tls', 'too-large', 'decode', 'bad-url', 'aborted' and the redirect kinds: retrying
+ * returns the same result.
+ */
+export function isRetryable(statusOrError: number | FetchError): boolean {
+  if (typeof statusOrError === 'number') return RETRYABLE_STATUSES.includes(statusOrError);
+  switch (statusOrError.kind) {
+    case 'timeout':
+    case 'network':
+    case 'reset':
+    case 'refused':
+      return true;
+    case 'dns':
+      return statusOrError.code === 'EAI_AGAIN';
+    case 'http':
+      return statusOrError.status !== undefined && RETRYABLE_STATUSES.includes(statusOrError.status);
+    default:
+      return false;
+  }
+}
+
+/** Parameters of the exponential backoff. */
+export interface BackoffOptions {
+  /** Delay ceiling before jitter for attempt 1, in ms. Default 500. */
+  baseMs?: number;
+  /** Largest ceiling, in ms. Default 30000. */
+  capMs?: number;
+  /** Uniform random source in [0, 1). Default Math.random. */
+  random?: () => number;
+}
+
+/**
+ * The wait before retry number `attempt` (1 = the wait after the first failure), with full jitter:
+ * `random() * min(capMs, baseMs * 2 ** (attempt - 1))`, floored to whole ms. Full jitter spreads
+ * retries of many workers that failed together (AWS architecture blog, "Exponential Backoff and
+ * Jitter"). An attempt below 1 is treated as 1. The result is in [0, capMs).
+ */
+export function backoffMs(attempt: number, opts: BackoffOptions = {}): number {
+  const base = opts.baseMs ?? 500;
+  const cap = opts.capMs ?? 30_000;
+  const random = opts.random ?? Math.random;
+  const n = Math.max(1, Math.floor(attempt));
+  // 2 ** n overflows to Infinity for huge n, and min() then picks the cap: no special case needed.
+  const ceiling = Math.min(cap, base * 2 ** (n - 1));
+  return Math.floor(random() * ceiling);
+}
+
+const IMF_FIXDATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const RFC850_DATE = /^[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+const ASCTIME_DATE = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
+/**
+ * Parses a Retry-After header value relative to `nowMs` (epoch ms) into a delay in ms.
+ * Accepted forms (RFC 9110 §10.2.3): delta-seconds (digits only, e.g. `120`), and an HTTP-date in
+ * IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) or one of the obsolete forms recipients must
+ * accept, RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`, read
+ * as UTC). Surrounding whitespace is ignored. A date in the past (or now) gives 0. Results above
+ * MAX_RETRY_AFTER_MS (1 day) are clamped to it. Absent, empty, negative numbers, fractions and any
+ * other text give null ("no usable Retry-After").
+ */
+export function parseRetryAfter(value: string | undefined | null, nowMs: number): number | null {
+  if (value === undefined || value === null) return null;
+  const v = value.trim();
+  if (v === '') return null;
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_AFTER_MS);
+  let at: number;
+  if (IMF_FIXDATE.test(v) || RFC850_DATE.test(v)) at = Date.parse(v);
+  else if (ASCTIME_DATE.test(v)) at = Date.parse(`${v} GMT`);
+  else return null;
+  if (Number.isNaN(at)) return null;
+  return Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
+}
+
+/** Options of retryDelay: the backoff parameters plus a ceiling on server-requested waits. */
+export interface RetryDelayOptions extends BackoffOptions {
+  /** Largest Retry-After honoured, in ms; longer requests are clamped to it. Default 120000. */
+  maxRetryAfterMs?: number;
+}
+
+/**
+ * The wait before retry number `attempt` after `outcome` (a response or FetchError; anything with
+ * an optional `retryAfterMs`). A Retry-After the server sent wins (clamped to maxRetryAfterMs,
+ * default 2 minutes: a polite crawler waits, but not for hours); otherwise backoffMs(attempt).
+ * `nowMs` is unused when retryAfterMs is already a delay; it is accepted so that callers holding a
+ * raw header can pass `{ retryAfter: '...' }` instead and have it parsed against their clock.
+ */
+export function retryDelay(
+  attempt: number,
+  outcome: { retryAfterMs?: number | null; retryAfter?: string | null } | null | undefined,
+  nowMs: number,
+  opts: RetryDelayOptions = {},
+): number {
+  const max = opts.maxRetryAfterMs ?? 120_000;
+  let ra = outcome?.retryAfterMs ?? null;
+  if (ra === null && outcome?.retryAfter != null) ra = parseRetryAfter(outcome.retryAfter, nowMs);
+  if (ra !== null) return Math.min(ra, max);
+  return backoffMs(attempt, opts);
+}
+
+/** One attempt's outcome as seen by withRetries' callbacks. */
+export type AttemptOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Options of withRetries. */
+export interface RetryLoopOptions<T> {
+  /** Retries after the first attempt (0 = try once). */
+  retries: number;
+  /** Whether this outcome (a value, e.g. a 503 response, or an error) deserves another attempt. */
+  shouldRetry: (outcome: AttemptOutcome<T>, attempt: number) => boolean;
+  /** The wait before the next attempt, in ms, given the outcome of attempt `attempt`. */
+  delay: (attempt: number, outcome: AttemptOutcome<T>) => number;
+  /** Waits `ms`; must reject when `signal` aborts (see `sleep`). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Cancels the loop: no new attempt starts and a pending sleep is cut short. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Waits `ms` with a real timer, rejecting with `signal.reason` as soon as `signal` aborts (at
+ * once if it already has). The timer and the abort listener are both removed on either outcome.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Runs `fn(attempt)` for attempt = 1, 2, ... until an outcome is not retryable per `shouldRetry`,
+ * or `retries` retries have been made. Between attempts it sleeps `delay(attempt, outcome)`. It
+ * resolves `{ value, attempts }` with the last successful value (a value that shouldRetry still
+ * wanted retried, such as a final 503, is returned, not thrown, when retries run out), or rejects
+ * with the last error; a FetchError gets its `attempts` set. If `signal` aborts, no further
+ * attempt starts and the loop rejects with signal.reason (a running fn is expected to watch the
+ * same signal itself).
+ */
+export async function withRetries<T>(
+  fn: (attempt: number) => Promise<T>,
+  opts: RetryLoopOptions<T>,
+): Promise<{ value: T; attempts: number }> {
+  const doSleep = opts.sleep ?? sleep;
+  for (let attempt = 1; ; attempt++) {
+    opts.signal?.throwIfAborted();
+    let outcome: AttemptOutcome<T>;
+    try {
+      outcome = { ok: true, value: await fn(attempt) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    if (attempt > opts.retries || !opts.shouldRetry(outcome, attempt)) {
+      if (outcome.ok) return { value: outcome.value, attempts: attempt };
+      if (outcome.error instanceof FetchError) outcome.error.attempts = attempt;
+      throw outcome.error;
+    }
+    await doSleep(opts.delay(attempt, outcome), opts.signal);
+  }
+}

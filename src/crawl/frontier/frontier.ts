@@ -1,0 +1,90 @@
+import type { PageRecord } from '../record.js';
+import type { SinkMark } from '../store/sink.js';
+import type { HostState } from './host-state.js';
+
+/** A URL waiting in (or leased from) the frontier. */
+export interface FrontierItem {
+  /** Normalized absolute URL; the frontier's identity key. */
+  url: string;
+  /** Politeness key: hostname[:port] (see hostKey in url/normalize.ts). */
+  host: string;
+  /** Link depth from the seeds (seeds are 0). */
+  depth: number;
+  /** The page that linked here; null for seeds and sitemap entries. */
+  referrer: string | null;
+  /** Requests already made for this URL in earlier attempts (0 for a fresh URL). */
+  attempts: number;
+  /** Earliest time (ms since epoch) this item may be leased; 0 = now. */
+  notBefore?: number;
+  /** `<lastmod>` of the sitemap entry that listed it. */
+  lastmod?: string | null;
+}
+
+/** One finished URL: its record, and the links it discovered that should be enqueued. */
+export interface Completion {
+  item: FrontierItem;
+  record: PageRecord;
+  /** Discovered links (already normalized, scoped and depth-checked); dedup happens in the frontier. */
+  links: FrontierItem[];
+}
+
+/** Progress counters of a frontier. */
+export interface FrontierStats {
+  /** Waiting to be leased (including those whose notBefore is in the future). */
+  queued: number;
+  /** Leased and not yet completed or released. */
+  leased: number;
+  /** Completed with a record (ok or failed). */
+  done: number;
+  /** Completed with a record whose `error` is set. */
+  failed: number;
+  /** Distinct URLs ever accepted (the seen set's size). */
+  seen: number;
+}
+
+/**
+ * The crawl's to-do list and its memory of what it has seen. Implementations: in memory
+ * (memory-frontier.ts), SQLite (state/sqlite-frontier.ts, resumable), Redis (distributed).
+ *
+ * Contract:
+ * - `add` and `complete` deduplicate: a URL is accepted at most once per crawl, whatever path
+ *   it arrives by (seed, sitemap, link, redirect target).
+ * - `lease` hands out each queued URL to one caller; a leased URL is invisible to other leases
+ *   until `complete`d or `release`d. Leases on a durable frontier that were never completed
+ *   (a crash) come back as queued when the frontier is reopened.
+ * - `complete` is atomic: the records, the done marks and the new links of a batch become
+ *   durable together or not at all, so a crash never loses a discovered link and never stores
+ *   a record twice.
+ */
+export interface Frontier {
+  /** Enqueues URLs not seen before; returns how many were new. */
+  add(items: readonly FrontierItem[]): number;
+  /**
+   * Leases up to `max` queued items whose `notBefore` ≤ `now` and whose host passes `ready`,
+   * rotating across hosts so one host's backlog can't starve the others; [] when none can go.
+   */
+  lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[];
+  /** The earliest `notBefore` among queued items, or undefined when nothing is queued. */
+  nextDueAt(): number | undefined;
+  /** Returns a leased item to the queue (for a retry, or unprocessed at shutdown). */
+  release(item: FrontierItem, notBefore?: number): void;
+  /**
+   * Records a batch of finished items atomically; returns how many new links were enqueued.
+   * `sinkMark` (the mark `sink.write` returned for this batch's records) is stored by a durable
+   * frontier in the same transaction, so a resumed crawl cuts its output back to it (exactly-once
+   * output); a non-durable frontier ignores it.
+   */
+  complete(batch: readonly Completion[], sinkMark?: SinkMark): number;
+  /** Queued/leased/done counts. */
+  stats(): FrontierStats;
+  /** Flushes and releases resources; leased items stay leased in a durable store (they come back on reopen). */
+  close(): void;
+  /** Politeness state of a host (robots cache, pause, backoff), or undefined if none was stored. */
+  getHostState?(host: string): HostState | undefined;
+  /** Merges `patch` into a host's politeness state (durable in a durable frontier). */
+  setHostState?(host: string, patch: Partial<HostState>): void;
+  /** Stops `lease` from handing out the host's URLs before `until` (ms since epoch; 0 unpauses). */
+  pauseHost?(host: string, until: number): void;
+  /** Puts every failed URL back in the queue and forgets its record (for --retry-failed); returns how many. */
+  requeueFailed?(): number;
+}

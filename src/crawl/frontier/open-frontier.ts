@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { CrawlOptions } from '../options.js';
+import { UsageError } from '../options.js';
+import { inspectStateFile, openState, removeState } from '../state/state-db.js';
+import { SqliteFrontier } from '../state/sqlite-frontier.js';
+import { exportState } from '../store/export.js';
+import { openSink } from '../store/open-sink.js';
+import type { Sink } from '../store/sink.js';
+import type { Frontier } from './frontier.js';
+import { MemoryFrontier } from './memory-frontier.js';
+
+/** A crawl's storage: where its URLs wait and where its records go. */
+export interface OpenedStorage {
+  frontier: Frontier;
+  sink: Sink | null;
+  /** True when an existing state file was resumed. */
+  resumed: boolean;
+  /** Failed URLs re-queued by --retry-failed. */
+  requeued: number;
+}
+
+/**
+ * Opens the frontier and output for a crawl, synchronously, so every problem (unwritable
+ * output, a foreign or newer state file, a state file of another crawl, an output that doesn't
+ * match the one the state was writing) is thrown before any request is made.
+ *
+ * Without `state` the frontier is in memory and the output is written fresh. With `state` an
+ * existing file is resumed (unless `fresh`): the output is cut back to the state's last
+ * committed mark, so records are written exactly once across crashes.
+ */
+export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
+  if (!o.state) {
+    const sink = o.out ? openSink(o.out) : null;
+    return { frontier: new MemoryFrontier({ expected: o.expect }), sink, resumed: false, requeued: 0 };
+  }
+  const path = o.state;
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (o.fresh) removeState(path);
+  const existed = inspectStateFile(path) === 'ok';
+  const state = openState(path, { create: true, name, seeds: o.seeds, options: persistable(o) });
+  try {
+    if (existed) state.checkCompatible({ name });
+    const meta = state.meta;
+    if (existed && meta.outPath && o.out && resolve(meta.outPath) !== resolve(o.out)) {
+      throw new UsageError(`state ${path} writes its records to ${meta.outPath}; pass --out ${meta.outPath}, or --fresh to start over`);
+    }
+    const frontier = new SqliteFrontier(state, { expected: o.expect });
+    let requeued = 0;
+    let sink: Sink | null = null;
+    if (o.retryFailed) {
+      requeued = frontier.requeueFailed();
+      if (o.out) {
+        // The failed records must leave the output too: rewrite it from the state's results.
+        const mark = exportState(path, o.out);
+        state.setOutMark(mark);
+        sink = openSink(o.out, { resumeOffset: mark.offset });
+      }
+    } else if (o.out) {
+      const resumeOffset = existed && meta.outPath ? (meta.outOffset ?? 0) : undefined;
+      sink = openSink(o.out, { resumeOffset });
+    }
+    return { frontier, sink, resumed: existed, requeued };
+  } catch (err) {
+    state.close();
+    throw err;
+  }
+}
+
+/** The options recorded in a new state file (JSON-safe; functions and signals dropped). */
+function persistable(o: CrawlOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'function' || v instanceof AbortSignal) continue;
+    out[k] = v === Number.POSITIVE_INFINITY ? 'inf' : v;
+  }
+  return out;
+}

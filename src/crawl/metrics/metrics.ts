@@ -1,0 +1,612 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Clock } from '../../conc/clock.js';
+import { systemClock } from '../../conc/clock.js';
+import { LiveStats, RecentRing } from './live-stats.js';
+import {
+  type DashboardSnapshot,
+  type ErrorRow,
+  type HostRow,
+  type MetricsSnapshot,
+  type PageRow,
+  QUEUE_STAGES,
+  type QueueStage,
+  ROBOTS_STATES,
+  type RobotsState,
+  STATUS_CLASSES,
+  type StatusClass,
+} from './snapshot.js';
+
+/** Options of {@link CrawlMetrics}. */
+export interface CrawlMetricsOptions {
+  /** Registry to register the trawl_* metrics in; a fresh one per CrawlMetrics by default. */
+  registry?: Registry;
+  /**
+   * Also register prom-client's default Node.js metrics (process_*, nodejs_*) in the registry.
+   * Default false. trawl's own RSS and event-loop-lag gauges are always present.
+   */
+  collectDefault?: boolean;
+  /** Time source (ms since the epoch) for the live windows and backoff; default the system clock. */
+  clock?: Clock;
+  /** Hosts that get their own `host` label (the first ones seen); later hosts are `other`. Default 50. */
+  topHosts?: number;
+  /** Hosts tracked individually for the dashboard table; later hosts fold into `other`. Default 10 000. */
+  maxTrackedHosts?: number;
+  /** Seconds of per-second history kept for the charts. Default 300. */
+  windowSeconds?: number;
+  /** How many latest pages and recent errors are kept. Default 50 each. */
+  recent?: number;
+}
+
+/** Label value for hosts beyond the labelled set, and for error kinds / retry reasons beyond the cap. */
+const OTHER = 'other';
+/** Distinct error kinds and retry reasons that keep their own label; the rest become `other`. */
+const MAX_REASONS = 32;
+/** Rows in the dashboard's host table. */
+const HOST_ROWS = 50;
+/** Longest string sent to the dashboard per field (titles and URLs can be arbitrarily long). */
+const MAX_TEXT = 500;
+
+/** Per-label-value request counts, shared by every host that maps to that label value. */
+interface LabelCounts {
+  label: string;
+  byClass: Float64Array;
+  bytes: number;
+}
+
+/** What the metrics know about one host. */
+interface HostEntry {
+  host: string;
+  labels: LabelCounts;
+  requests: number;
+  errors: number;
+  retries: number;
+  bytes: number;
+  rate: number | null;
+  backoffUntil: number;
+  robots: RobotsState | null;
+}
+
+const classIndex = (status: number | null): number => {
+  if (status === null) return 6;
+  const c = (status / 100) | 0;
+  return c >= 1 && c <= 5 ? c - 1 : 5;
+};
+
+/**
+ * One crawl's metrics: the single store every pipeline stage reports to. Plain counters and
+ * gauges live in fields and are copied into prom-client metrics only when the registry is
+ * scraped (each metric's `collect`), so the hot-path calls are a few field writes; the latency
+ * histograms are prom-client histograms observed directly. {@link snapshot} reads the same fields,
+ * so the end-of-crawl summary and `/metrics` cannot disagree.
+ *
+ * Label cardinality is bounded: the first `topHosts` hosts keep their own `host` label for the
+ * whole crawl and every later host is counted under `host="other"` (sticky, so every series stays
+ * monotonic); error kinds and retry reasons are capped at 32 distinct values the same way.
+ *
+ * Metric names: trawl_requests_total{host,status_class}, trawl_response_bytes_total{host},
+ * trawl_fetch_duration_seconds, trawl_retries_total{reason}, trawl_errors_total{kind},
+ * trawl_pages_stored_total, trawl_parse_duration_seconds, trawl_store_duration_seconds,
+ * trawl_store_records_total, trawl_queue_depth{stage}, trawl_in_flight_requests,
+ * trawl_open_connections, trawl_max_connections, trawl_limiter_tokens,
+ * trawl_limiter_wait_seconds, trawl_host_backoff_seconds{host}, trawl_host_rate{host},
+ * trawl_hosts_in_backoff, trawl_hosts{robots}, trawl_frontier_urls{state},
+ * trawl_frontier_seen_urls, trawl_process_resident_memory_bytes, trawl_event_loop_lag_seconds,
+ * trawl_start_time_seconds.
+ */
+export class CrawlMetrics {
+  /** The prom-client registry holding every trawl_* metric (serve it at /metrics). */
+  readonly registry: Registry;
+  readonly #clock: Clock;
+  readonly #startedAt: number;
+  readonly #topHosts: number;
+  readonly #maxTrackedHosts: number;
+
+  readonly #hosts = new Map<string, HostEntry>();
+  readonly #labels: LabelCounts[] = [];
+  readonly #otherLabels: LabelCounts = { label: OTHER, byClass: new Float64Array(7), bytes: 0 };
+  #otherHost: HostEntry | undefined;
+
+  readonly #byClass = new Float64Array(7);
+  #requests = 0;
+  #bytes = 0;
+  readonly #retries = new Map<string, number>();
+  #retriesTotal = 0;
+  readonly #errors = new Map<string, number>();
+  #errorsTotal = 0;
+  #pagesStored = 0;
+  #fetchCount = 0;
+  #fetchSum = 0;
+  #parseCount = 0;
+  #parseSum = 0;
+  #storeCount = 0;
+  #storeSum = 0;
+  #storeRecords = 0;
+  #limiterTokens = 0;
+  #limiterWaits = 0;
+  #limiterWaitSum = 0;
+  readonly #queue: Record<QueueStage, number> = { frontier: 0, fetch: 0, parse: 0, store: 0 };
+  #inFlight = 0;
+  #open = 0;
+  #cap = 0;
+  #frontier = { queued: 0, leased: 0, done: 0, failed: 0, seen: 0 };
+
+  readonly #live: LiveStats;
+  readonly #pages: RecentRing<PageRow>;
+  readonly #recentErrors: RecentRing<ErrorRow>;
+
+  readonly #fetchHist: Histogram;
+  readonly #parseHist: Histogram;
+  readonly #storeHist: Histogram;
+  readonly #limiterHist: Histogram;
+
+  readonly #loop: IntervalHistogram;
+  #loopLag = 0;
+  #loopResetAt: number;
+
+  /**
+   * Creates the metrics and registers them in `opts.registry` (or a new Registry). Registering
+   * twice in one registry throws (duplicate metric names), so use one registry per crawl. Starts
+   * an event-loop-delay monitor (no timer that keeps the process alive); {@link close} stops it.
+   */
+  constructor(opts: CrawlMetricsOptions = {}) {
+    this.registry = opts.registry ?? new Registry();
+    this.#clock = opts.clock ?? systemClock;
+    this.#startedAt = this.#clock.now();
+    this.#topHosts = Math.max(0, opts.topHosts ?? 50);
+    this.#maxTrackedHosts = Math.max(1, opts.maxTrackedHosts ?? 10_000);
+    this.#live = new LiveStats(this.#startedAt, { windowSeconds: opts.windowSeconds ?? 300 });
+    this.#pages = new RecentRing(opts.recent ?? 50);
+    this.#recentErrors = new RecentRing(opts.recent ?? 50);
+    this.#loop = monitorEventLoopDelay({ resolution: 20 });
+    this.#loop.enable();
+    this.#loopResetAt = this.#startedAt;
+
+    const registers = [this.registry];
+    const counter = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      fill: (c: Counter<L>) => void,
+    ): void => {
+      const c: Counter<L> = new Counter<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect: () => {
+          c.reset();
+          fill(c);
+        },
+      });
+    };
+    const gauge = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      fill: (g: Gauge<L>) => void,
+    ): void => {
+      const g: Gauge<L> = new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect: () => {
+          g.reset();
+          fill(g);
+        },
+      });
+    };
+
+    counter(
+      'trawl_requests_total',
+      'Finished HTTP requests by host and status class (none = no response).',
+      ['host', 'status_class'],
+      (c) => {
+        for (const l of this.#allLabels()) {
+          for (let i = 0; i < 7; i++) {
+            if (l.byClass[i]! > 0) c.inc({ host: l.label, status_class: STATUS_CLASSES[i]! }, l.byClass[i]!);
+          }
+        }
+      },
+    );
+    counter('trawl_response_bytes_total', 'Response body bytes received, by host.', ['host'], (c) => {
+      for (const l of this.#allLabels()) if (l.bytes > 0) c.inc({ host: l.label }, l.bytes);
+    });
+    counter('trawl_retries_total', 'Requests retried, by reason.', ['reason'], (c) => {
+      for (const [reason, n] of this.#retries) c.inc({ reason }, n);
+    });
+    counter('trawl_errors_total', 'Errors, by kind.', ['kind'], (c) => {
+      for (const [kind, n] of this.#errors) c.inc({ kind }, n);
+    });
+    counter('trawl_pages_stored_total', 'Page records written to the output.', [], (c) =>
+      c.inc(this.#pagesStored),
+    );
+    counter('trawl_store_records_total', 'Records in store batches.', [], (c) => c.inc(this.#storeRecords));
+
+    const latency = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+    const fast = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+    this.#fetchHist = new Histogram({
+      name: 'trawl_fetch_duration_seconds',
+      help: 'Time from request start to body end (or failure), per request.',
+      buckets: latency,
+      registers,
+    });
+    this.#parseHist = new Histogram({
+      name: 'trawl_parse_duration_seconds',
+      help: 'Time to parse one page.',
+      buckets: fast,
+      registers,
+    });
+    this.#storeHist = new Histogram({
+      name: 'trawl_store_duration_seconds',
+      help: 'Time to write one batch of records.',
+      buckets: fast,
+      registers,
+    });
+    this.#limiterHist = new Histogram({
+      name: 'trawl_limiter_wait_seconds',
+      help: 'Time spent waiting for a rate-limiter token, per wait.',
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+
+    gauge('trawl_queue_depth', 'Items waiting between pipeline stages.', ['stage'], (g) => {
+      for (const stage of QUEUE_STAGES) g.set({ stage }, this.#queue[stage]);
+    });
+    gauge('trawl_in_flight_requests', 'HTTP requests in flight.', [], (g) => g.set(this.#inFlight));
+    gauge('trawl_open_connections', 'Open HTTP connections.', [], (g) => g.set(this.#open));
+    gauge('trawl_max_connections', 'The cap on open HTTP connections.', [], (g) => g.set(this.#cap));
+    gauge('trawl_limiter_tokens', 'Tokens in the global rate limiter bucket.', [], (g) =>
+      g.set(this.#limiterTokens),
+    );
+    gauge('trawl_host_backoff_seconds', 'Backoff left per host (0 = none).', ['host'], (g) => {
+      const now = this.#clock.now();
+      for (const h of this.#hosts.values()) {
+        if (h.labels.label === h.host) g.set({ host: h.host }, Math.max(0, h.backoffUntil - now) / 1000);
+      }
+    });
+    gauge('trawl_host_rate', 'Current politeness rate per host, requests per second.', ['host'], (g) => {
+      for (const h of this.#hosts.values()) {
+        if (h.labels.label === h.host && h.rate !== null) g.set({ host: h.host }, h.rate);
+      }
+    });
+    gauge('trawl_hosts_in_backoff', 'Hosts whose backoff lies in the future.', [], (g) =>
+      g.set(this.#hostTotals().inBackoff),
+    );
+    gauge('trawl_hosts', 'Hosts seen, by robots.txt state (unknown = not reported).', ['robots'], (g) => {
+      const t = this.#hostTotals();
+      for (const s of ROBOTS_STATES) g.set({ robots: s }, t.robots[s]);
+      g.set({ robots: 'unknown' }, t.seen - ROBOTS_STATES.reduce((a, s) => a + t.robots[s], 0));
+    });
+    gauge('trawl_frontier_urls', 'Frontier URLs by state.', ['state'], (g) => {
+      const f = this.#frontier;
+      g.set({ state: 'queued' }, f.queued);
+      g.set({ state: 'leased' }, f.leased);
+      g.set({ state: 'done' }, f.done);
+      g.set({ state: 'failed' }, f.failed);
+    });
+    gauge('trawl_frontier_seen_urls', 'Distinct URLs the frontier has accepted.', [], (g) =>
+      g.set(this.#frontier.seen),
+    );
+    gauge('trawl_process_resident_memory_bytes', 'Resident set size.', [], (g) =>
+      g.set(process.memoryUsage.rss()),
+    );
+    gauge(
+      'trawl_event_loop_lag_seconds',
+      'p99 event-loop delay over the last window of at least 1 s.',
+      [],
+      (g) => g.set(this.#eventLoopLag()),
+    );
+    gauge(
+      'trawl_start_time_seconds',
+      'When the crawl metrics were created, seconds since the epoch.',
+      [],
+      (g) => g.set(this.#startedAt / 1000),
+    );
+    if (opts.collectDefault) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Records one finished HTTP request (every attempt, retries included): `status` is the final
+   * response's status or null when no response arrived; `durationMs` the time to body end or
+   * failure; `bytes` the body bytes received (0 when none). Feeds trawl_requests_total,
+   * trawl_response_bytes_total, trawl_fetch_duration_seconds, the host's row and the req/s and
+   * latency charts. A negative or non-finite duration is counted as a request but not observed.
+   */
+  requestFinished(host: string, status: number | null, durationMs: number, bytes: number): void {
+    const h = this.#host(host);
+    const c = classIndex(status);
+    h.requests++;
+    h.bytes += bytes;
+    h.labels.byClass[c]!++;
+    h.labels.bytes += bytes;
+    this.#byClass[c]!++;
+    this.#requests++;
+    this.#bytes += bytes;
+    if (durationMs >= 0 && durationMs < Number.POSITIVE_INFINITY) {
+      const s = durationMs / 1000;
+      this.#fetchHist.observe(s);
+      this.#fetchCount++;
+      this.#fetchSum += s;
+      this.#live.request(durationMs, this.#clock.now());
+    } else {
+      this.#live.request(-1, this.#clock.now());
+    }
+  }
+
+  /** Records that a request to `host` will be retried for `reason` (e.g. `timeout`, `503`). */
+  retry(host: string, reason: string): void {
+    this.#host(host).retries++;
+    this.#retriesTotal++;
+    bump(this.#retries, reason);
+  }
+
+  /**
+   * Records one error of `kind` (e.g. `fetch`, `timeout`, `parse`, `robots`) for `url` on `host`
+   * with a human-readable `message`: trawl_errors_total{kind}, the host's error count, the
+   * errors/s chart and the recent-errors list. The strings are kept as given (they may contain
+   * anything a crawled site sent) and are truncated to 500 characters only in snapshots.
+   */
+  error(kind: string, host: string, url: string, message: string): void {
+    this.#host(host).errors++;
+    this.#errorsTotal++;
+    bump(this.#errors, kind);
+    const at = this.#clock.now();
+    this.#live.error(at);
+    this.#recentErrors.push({ at, kind, host, url, message });
+  }
+
+  /** Records one page record written to the output (ok or failed): trawl_pages_stored_total and the latest-pages list. */
+  pageStored(rec: {
+    url: string;
+    status: number | null;
+    title: string | null;
+    error: string | null;
+    host: string;
+  }): void {
+    this.#pagesStored++;
+    const at = this.#clock.now();
+    this.#live.page(at);
+    this.#pages.push({
+      at,
+      url: rec.url,
+      host: rec.host,
+      status: rec.status,
+      title: rec.title,
+      error: rec.error,
+    });
+  }
+
+  /** Records the time one page took to parse, in milliseconds (negative/non-finite ignored). */
+  parseTime(ms: number): void {
+    if (!(ms >= 0 && ms < Number.POSITIVE_INFINITY)) return;
+    const s = ms / 1000;
+    this.#parseHist.observe(s);
+    this.#parseCount++;
+    this.#parseSum += s;
+  }
+
+  /** Records one store batch of `batchSize` records that took `ms` milliseconds (negative/non-finite time ignored). */
+  storeTime(ms: number, batchSize: number): void {
+    if (!(ms >= 0 && ms < Number.POSITIVE_INFINITY)) return;
+    const s = ms / 1000;
+    this.#storeHist.observe(s);
+    this.#storeCount++;
+    this.#storeSum += s;
+    this.#storeRecords += batchSize;
+  }
+
+  /** Sets how many items wait in front of `stage` (a gauge: the last value wins). */
+  setQueueDepth(stage: QueueStage, n: number): void {
+    this.#queue[stage] = n;
+  }
+
+  /** Sets how many HTTP requests are in flight now. */
+  setInFlight(n: number): void {
+    this.#inFlight = n;
+  }
+
+  /** Sets the open HTTP connections and their cap (the connection semaphore's size). */
+  setOpenConnections(open: number, cap: number): void {
+    this.#open = open;
+    this.#cap = cap;
+  }
+
+  /** Sets the tokens currently available in the global rate limiter (may be fractional or negative). */
+  setLimiterTokens(tokens: number): void {
+    this.#limiterTokens = tokens;
+  }
+
+  /** Records one wait for a rate-limiter token of `ms` milliseconds (negative/non-finite ignored). */
+  limiterWait(ms: number): void {
+    if (!(ms >= 0 && ms < Number.POSITIVE_INFINITY)) return;
+    const s = ms / 1000;
+    this.#limiterHist.observe(s);
+    this.#limiterWaits++;
+    this.#limiterWaitSum += s;
+  }
+
+  /**
+   * Updates a host's politeness state; omitted fields keep their value. `backoffUntil` is the
+   * time (ms since the epoch, same clock as the crawl) before which the host is not contacted;
+   * `rate` its current requests/s; `robots` its robots.txt state.
+   */
+  setHostState(
+    host: string,
+    s: {
+      backoffUntil?: number;
+      rate?: number;
+      robots?: 'ok' | 'allow-all' | 'disallow-all' | 'pending' | 'ignored';
+    },
+  ): void {
+    const h = this.#host(host);
+    if (s.backoffUntil !== undefined) h.backoffUntil = s.backoffUntil;
+    if (s.rate !== undefined) h.rate = s.rate;
+    if (s.robots !== undefined) h.robots = s.robots;
+  }
+
+  /** Sets the frontier's counters (see FrontierStats: queued, leased, done, failed, seen). */
+  setFrontier(stats: { queued: number; leased: number; done: number; failed: number; seen: number }): void {
+    this.#frontier = {
+      queued: stats.queued,
+      leased: stats.leased,
+      done: stats.done,
+      failed: stats.failed,
+      seen: stats.seen,
+    };
+  }
+
+  /**
+   * Every crawl-wide number now, as plain data (no references to internal state). `/metrics`
+   * serves the same values; histogram `fetch`/`parse`/`store` totals equal the histograms' _count
+   * and _sum. O(hosts) for the host totals.
+   */
+  snapshot(): MetricsSnapshot {
+    const byStatusClass = {} as Record<StatusClass, number>;
+    for (let i = 0; i < 7; i++) byStatusClass[STATUS_CLASSES[i]!] = this.#byClass[i]!;
+    return {
+      at: this.#clock.now(),
+      startedAt: this.#startedAt,
+      requests: { total: this.#requests, byStatusClass },
+      responseBytes: this.#bytes,
+      retries: { total: this.#retriesTotal, byReason: Object.fromEntries(this.#retries) },
+      errors: { total: this.#errorsTotal, byKind: Object.fromEntries(this.#errors) },
+      pagesStored: this.#pagesStored,
+      fetch: { count: this.#fetchCount, sumSeconds: this.#fetchSum },
+      parse: { count: this.#parseCount, sumSeconds: this.#parseSum },
+      store: { count: this.#storeCount, sumSeconds: this.#storeSum, records: this.#storeRecords },
+      limiter: {
+        tokens: this.#limiterTokens,
+        waits: this.#limiterWaits,
+        waitSecondsSum: this.#limiterWaitSum,
+      },
+      queueDepth: { ...this.#queue },
+      inFlight: this.#inFlight,
+      openConnections: this.#open,
+      connectionCap: this.#cap,
+      frontier: { ...this.#frontier },
+      hosts: this.#hostTotals(),
+      process: { rssBytes: process.memoryUsage.rss(), eventLoopLagSeconds: this.#eventLoopLag() },
+    };
+  }
+
+  /**
+   * What the live dashboard shows: {@link snapshot} plus the per-second series, the busiest
+   * hosts (at most 50, by requests), the latest pages and the recent errors (newest first, strings
+   * cut to 500 characters). Pass `() => metrics.dashboardSnapshot()` as a dashboard source.
+   */
+  dashboardSnapshot(): DashboardSnapshot {
+    const now = this.#clock.now();
+    const hosts = [...this.#hosts.values()];
+    hosts.sort((a, b) => b.requests - a.requests);
+    const rows: HostRow[] = hosts.slice(0, HOST_ROWS).map((h) => ({
+      host: h.host,
+      requests: h.requests,
+      errors: h.errors,
+      retries: h.retries,
+      bytes: h.bytes,
+      rate: h.rate,
+      backoffMs: Math.max(0, h.backoffUntil - now),
+      robots: h.robots,
+    }));
+    return {
+      metrics: this.snapshot(),
+      series: this.#live.series(now),
+      hosts: rows,
+      hostsTotal: this.#hosts.size,
+      pages: this.#pages.newestFirst().map((p) => ({
+        ...p,
+        url: cut(p.url),
+        host: cut(p.host),
+        title: p.title === null ? null : cut(p.title),
+        error: p.error === null ? null : cut(p.error),
+      })),
+      errors: this.#recentErrors.newestFirst().map((e) => ({
+        ...e,
+        kind: cut(e.kind),
+        host: cut(e.host),
+        url: cut(e.url),
+        message: cut(e.message),
+      })),
+    };
+  }
+
+  /** Stops the event-loop-delay monitor. The counters stay readable; calling it twice is harmless. */
+  close(): void {
+    this.#loop.disable();
+  }
+
+  /** The host's entry, creating it (and deciding its label, once) on first sight. */
+  #host(host: string): HostEntry {
+    let h = this.#hosts.get(host);
+    if (h !== undefined) return h;
+    if (this.#hosts.size >= this.#maxTrackedHosts) {
+      // Past the tracking bound every new host shares one entry, so memory stays bounded.
+      h = this.#otherHost ??= this.#newHost(OTHER, this.#otherLabels);
+      if (!this.#hosts.has(OTHER)) this.#hosts.set(OTHER, h);
+      return h;
+    }
+    let labels = this.#otherLabels;
+    if (this.#labels.length < this.#topHosts && host !== OTHER) {
+      labels = { label: host, byClass: new Float64Array(7), bytes: 0 };
+      this.#labels.push(labels);
+    }
+    h = this.#newHost(host, labels);
+    this.#hosts.set(host, h);
+    return h;
+  }
+
+  #newHost(host: string, labels: LabelCounts): HostEntry {
+    return {
+      host,
+      labels,
+      requests: 0,
+      errors: 0,
+      retries: 0,
+      bytes: 0,
+      rate: null,
+      backoffUntil: 0,
+      robots: null,
+    };
+  }
+
+  #allLabels(): LabelCounts[] {
+    return [...this.#labels, this.#otherLabels];
+  }
+
+  #hostTotals(): MetricsSnapshot['hosts'] {
+    const now = this.#clock.now();
+    const robots = Object.fromEntries(ROBOTS_STATES.map((s) => [s, 0])) as Record<RobotsState, number>;
+    let inBackoff = 0;
+    for (const h of this.#hosts.values()) {
+      if (h.backoffUntil > now) inBackoff++;
+      if (h.robots !== null) robots[h.robots]++;
+    }
+    return { seen: this.#hosts.size, inBackoff, robots };
+  }
+
+  /** p99 loop delay of the last window ≥ 1 s, re-measured at most once a second by whoever reads. */
+  #eventLoopLag(): number {
+    const now = this.#clock.now();
+    if (now - this.#loopResetAt >= 1000 || this.#loopLag === 0) {
+      if (this.#loop.count > 0) this.#loopLag = this.#loop.percentile(99) / 1e9;
+      if (now - this.#loopResetAt >= 1000) {
+        this.#loop.reset();
+        this.#loopResetAt = now;
+      }
+    }
+    return this.#loopLag;
+  }
+}
+
+function bump(m: Map<string, number>, key: string): void {
+  const n = m.get(key);
+  if (n !== undefined) m.set(key, n + 1);
+  else if (m.size < MAX_REASONS || key === OTHER) m.set(key, 1);
+  else m.set(OTHER, (m.get(OTHER) ?? 0) + 1);
+}
+
+function cut(s: string): string {
+  return s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s;
+}

@@ -1,0 +1,106 @@
+import type { LiveSeries } from './live-stats.js';
+
+/** Status classes of `trawl_requests_total`; `none` = no response arrived (network error, timeout). */
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'other', 'none'] as const;
+export type StatusClass = (typeof STATUS_CLASSES)[number];
+
+/** Pipeline stages whose queue depth `trawl_queue_depth{stage}` reports. */
+export const QUEUE_STAGES = ['frontier', 'fetch', 'parse', 'store'] as const;
+export type QueueStage = (typeof QUEUE_STAGES)[number];
+
+/** A host's robots.txt state as the scheduler sees it. */
+export const ROBOTS_STATES = ['ok', 'allow-all', 'disallow-all', 'pending', 'ignored'] as const;
+export type RobotsState = (typeof ROBOTS_STATES)[number];
+
+/** Count and sum (in seconds) of a duration histogram. */
+export interface DurationTotals {
+  count: number;
+  sumSeconds: number;
+}
+
+/**
+ * Every crawl-wide number of a {@link CrawlMetrics} at one instant, as plain data. The
+ * end-of-crawl summary, `trawl status` and `/metrics` all read these same counters, so they agree
+ * exactly (the `/metrics` values are produced from this storage at scrape time).
+ */
+export interface MetricsSnapshot {
+  /** When the snapshot was taken (ms since the epoch). */
+  at: number;
+  /** When the CrawlMetrics was created (ms since the epoch). */
+  startedAt: number;
+  requests: { total: number; byStatusClass: Record<StatusClass, number> };
+  /** Sum of the `bytes` of every finished request. */
+  responseBytes: number;
+  retries: { total: number; byReason: Record<string, number> };
+  errors: { total: number; byKind: Record<string, number> };
+  pagesStored: number;
+  /** Fetch latency, one sample per finished request. */
+  fetch: DurationTotals;
+  /** Parse time, one sample per parsed page. */
+  parse: DurationTotals;
+  /** Store time, one sample per batch; `records` sums the batch sizes. */
+  store: DurationTotals & { records: number };
+  /** Limiter: last reported token count, and the waits callers made (one sample per wait). */
+  limiter: { tokens: number; waits: number; waitSecondsSum: number };
+  queueDepth: Record<QueueStage, number>;
+  inFlight: number;
+  openConnections: number;
+  connectionCap: number;
+  frontier: { queued: number; leased: number; done: number; failed: number; seen: number };
+  /** Hosts seen, hosts whose backoff lies in the future, and hosts per robots state. */
+  hosts: { seen: number; inBackoff: number; robots: Record<RobotsState, number> };
+  /** Resident set size, and the p99 event-loop delay over the last measured window (≥ 1 s). */
+  process: { rssBytes: number; eventLoopLagSeconds: number };
+}
+
+/** One row of the dashboard's per-host table. */
+export interface HostRow {
+  host: string;
+  requests: number;
+  errors: number;
+  retries: number;
+  bytes: number;
+  /** The host's current politeness rate (requests/s) as last reported, or null if never reported. */
+  rate: number | null;
+  /** Milliseconds of backoff left (0 = none). */
+  backoffMs: number;
+  robots: RobotsState | null;
+}
+
+/** A stored page, as the dashboard lists it. Strings come from the crawled site: render as text. */
+export interface PageRow {
+  at: number;
+  url: string;
+  host: string;
+  status: number | null;
+  title: string | null;
+  error: string | null;
+}
+
+/** A recent error. Strings come from the crawled site or the network: render as text. */
+export interface ErrorRow {
+  at: number;
+  kind: string;
+  host: string;
+  url: string;
+  message: string;
+}
+
+/**
+ * Everything the live dashboard shows, as JSON-safe data. Produced by
+ * {@link CrawlMetrics.dashboardSnapshot} for a running crawl; a state-file reader can build one
+ * for `trawl dashboard <state>`.
+ */
+export interface DashboardSnapshot {
+  metrics: MetricsSnapshot;
+  /** Per-second series over the window (requests, errors, pages, latency quantiles). */
+  series: LiveSeries;
+  /** The busiest hosts by requests, descending (bounded). */
+  hosts: HostRow[];
+  /** How many hosts exist in total (the table may show fewer). */
+  hostsTotal: number;
+  /** Latest stored pages, newest first (bounded). */
+  pages: PageRow[];
+  /** Latest errors, newest first (bounded). */
+  errors: ErrorRow[];
+}

@@ -1,0 +1,209 @@
+import type { PageRecord } from './record.js';
+
+/** A user-supplied extraction hook: extra fields for a page's record. */
+export type ExtractHook = (page: {
+  url: string;
+  finalUrl: string;
+  status: number;
+  html: string;
+  title: string | null;
+}) => Record<string, unknown> | undefined;
+
+/** Everything a crawl can be told. Every field has a default; see {@link DEFAULTS}. */
+export interface CrawlOptions {
+  /** Start URLs (depth 0). At least one seed or sitemap is required. */
+  seeds: string[];
+  /** Crawl name: keys the state file and the Redis keys. Default: the first seed's host. */
+  name?: string;
+  /** Fetch workers (the seed's worker pool). */
+  workers: number;
+  /** Parse worker threads; 0 parses on the main thread. */
+  parsers: number;
+  /** Global requests per second (Infinity lifts the limit). */
+  rate: number;
+  /** Global token-bucket burst. */
+  burst: number;
+  /** Cap on open HTTP connections (Weighted semaphore and undici pool). */
+  maxConnections: number;
+  /** Per-request timeout in ms, covering connect, headers and the whole body. */
+  timeoutMs: number;
+  /** Retries after the first attempt for retryable failures. */
+  retries: number;
+  /** Maximum link depth followed (seeds are 0). */
+  depth: number;
+  /** Stop after this many records are stored (Infinity: no limit). */
+  maxPages: number;
+  /** Per-host page budget (Infinity: no limit). */
+  maxPagesPerHost: number;
+  /** Which links are in scope. */
+  scope: 'host' | 'domain' | 'any';
+  include: string[];
+  exclude: string[];
+  /** Query parameters removed during normalization (globs with `*`). */
+  stripParams: string[];
+  /** Body cap in bytes, after decompression. */
+  maxBytes: number;
+  userAgent: string;
+  /** Output file; format by extension (.jsonl, .csv, .sqlite). Undefined: no file. */
+  out?: string;
+  /** `name=css-selector[@attr]` field specs. */
+  extract: string[];
+  /** Library hook computing extra fields. */
+  extractFn?: ExtractHook;
+  /** Per-host politeness. */
+  hostRate: number;
+  hostBurst: number;
+  hostConcurrency: number;
+  /** Ignore robots.txt entirely. */
+  ignoreRobots: boolean;
+  /** Extra sitemap URLs to seed from. */
+  sitemaps: string[];
+  /** Also seed from the `Sitemap:` lines of each seed host's robots.txt. */
+  sitemapsAuto: boolean;
+  /** Crawler-trap guards. */
+  maxUrlLength: number;
+  maxRepeatedSegments: number;
+  maxPathDepth: number;
+  maxQueryVariants: number;
+  /** Allow hosts on loopback/private/link-local addresses even when the seeds are not on one. */
+  allowPrivate: boolean;
+  /** SQLite state file (resumable); undefined = in-memory frontier. */
+  state?: string;
+  /** Start over even if the state file exists. */
+  fresh: boolean;
+  /** Re-queue URLs that failed in an earlier run of this state. */
+  retryFailed: boolean;
+  /** Expected number of URLs (sizes the bloom filter). */
+  expect: number;
+  /** Called with each record as it is stored (the non-blocking collection path). */
+  onRecord?: (record: PageRecord) => void;
+  /** Cancels the crawl (graceful: see Crawl.stop / Crawl.abort for the two levels). */
+  signal?: AbortSignal;
+}
+
+/** The seed's defaults (10 req/s burst 5, 20 connections, 5 s timeouts, 5 workers) and ours. */
+export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
+  workers: 5,
+  parsers: 1,
+  rate: 10,
+  burst: 5,
+  maxConnections: 20,
+  timeoutMs: 5000,
+  retries: 3,
+  depth: 100,
+  maxPages: Number.POSITIVE_INFINITY,
+  maxPagesPerHost: Number.POSITIVE_INFINITY,
+  scope: 'host',
+  include: [],
+  exclude: [],
+  stripParams: ['utm_*', 'fbclid', 'gclid', 'msclkid'],
+  maxBytes: 10 * 1024 * 1024,
+  userAgent: 'trawl/0.1.0 (+https://github.com/trawl/trawl)',
+  extract: [],
+  hostRate: Number.POSITIVE_INFINITY,
+  hostBurst: 5,
+  hostConcurrency: 8,
+  ignoreRobots: false,
+  sitemaps: [],
+  sitemapsAuto: false,
+  maxUrlLength: 2048,
+  maxRepeatedSegments: 3,
+  maxPathDepth: 32,
+  maxQueryVariants: 1000,
+  allowPrivate: false,
+  fresh: false,
+  retryFailed: false,
+  expect: 1_000_000,
+};
+
+/** Bad user input: the CLI prints its message on one line and exits 2 before any request. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * Fills defaults and validates every option, throwing a {@link UsageError} that names the
+ * first problem. Seeds must be absolute http(s) URLs; counts must be integers in range.
+ */
+export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[] }): CrawlOptions {
+  const o: CrawlOptions = { ...DEFAULTS, ...stripUndefined(input), seeds: input.seeds ?? [] };
+  if (o.seeds.length === 0 && o.sitemaps.length === 0) throw new UsageError('no start URL given');
+  for (const s of [...o.seeds, ...o.sitemaps]) checkHttpUrl(s);
+  intIn('workers', o.workers, 1, 10_000);
+  intIn('parsers', o.parsers, 0, 64);
+  rateIn('rate', o.rate);
+  intIn('burst', o.burst, 1, 1_000_000);
+  intIn('max-connections', o.maxConnections, 1, 10_000);
+  numIn('timeout', o.timeoutMs, 1, 3_600_000);
+  intIn('retries', o.retries, 0, 100);
+  intIn('depth', o.depth, 0, 999);
+  countOrInf('max-pages', o.maxPages);
+  countOrInf('max-pages-per-host', o.maxPagesPerHost);
+  if (!['host', 'domain', 'any'].includes(o.scope)) {
+    throw new UsageError(`--scope must be host, domain or any (got ${JSON.stringify(o.scope)})`);
+  }
+  intIn('max-bytes', o.maxBytes, 1, 2 ** 31);
+  rateIn('host-rate', o.hostRate);
+  intIn('host-burst', o.hostBurst, 1, 1_000_000);
+  intIn('host-concurrency', o.hostConcurrency, 1, 10_000);
+  intIn('max-url-length', o.maxUrlLength, 16, 1_000_000);
+  intIn('max-repeated-segments', o.maxRepeatedSegments, 1, 1000);
+  intIn('max-path-depth', o.maxPathDepth, 1, 1000);
+  intIn('max-query-variants', o.maxQueryVariants, 1, 100_000_000);
+  intIn('expect', o.expect, 1, 10_000_000_000);
+  if (o.userAgent.trim() === '' || /[\r\n]/.test(o.userAgent)) {
+    throw new UsageError('--user-agent must be a non-empty single line');
+  }
+  if (o.name !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(o.name)) {
+    throw new UsageError(`--name must be 1-100 letters, digits, '.', '_' or '-' (got ${JSON.stringify(o.name)})`);
+  }
+  return o;
+}
+
+/** The crawl's default name: the first seed's host, made file-name safe. */
+export function defaultName(o: Pick<CrawlOptions, 'seeds' | 'sitemaps' | 'name'>): string {
+  if (o.name) return o.name;
+  const first = o.seeds[0] ?? o.sitemaps[0];
+  if (!first) return 'crawl';
+  return new URL(first).host.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+function checkHttpUrl(s: string): void {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new UsageError(`invalid URL: ${JSON.stringify(s)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new UsageError(`not an http(s) URL: ${JSON.stringify(s)}`);
+  }
+}
+
+function intIn(flag: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got ${v})`);
+  }
+}
+
+function numIn(flag: string, v: number, min: number, max: number): void {
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new UsageError(`--${flag} must be from ${min} to ${max} ms (got ${v})`);
+  }
+}
+
+function rateIn(flag: string, v: number): void {
+  if (Number.isNaN(v) || v <= 0) throw new UsageError(`--${flag} must be a positive number or inf (got ${v})`);
+}
+
+function countOrInf(flag: string, v: number): void {
+  if (v !== Number.POSITIVE_INFINITY && (!Number.isInteger(v) || v < 1)) {
+    throw new UsageError(`--${flag} must be a positive integer (got ${v})`);
+  }
+}

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ParseJob, ParseOutput } from './parse-job.js';
+
+interface Pending {
+  resolve: (out: ParseOutput) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * One worker thread that parses pages. Jobs are answered in the order sent; the thread is
+ * `unref`'d while idle so it never keeps the process alive on its own. A thread that dies
+ * fails its pending jobs with the cause instead of leaving them hanging.
+ */
+export class ParseThread {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #seq = 0;
+  #dead: Error | null = null;
+
+  constructor() {
+    this.#worker = spawnParseWorker();
+    this.#worker.unref();
+    this.#worker.on('message', (msg: { id: number; out?: ParseOutput; error?: string }) => {
+      const p = this.#pending.get(msg.id);
+      if (!p) return;
+      this.#pending.delete(msg.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      if (msg.out) p.resolve(msg.out);
+      else p.reject(new Error(msg.error ?? 'parse failed'));
+    });
+    const fail = (err: Error) => {
+      this.#dead = err;
+      for (const p of this.#pending.values()) p.reject(err);
+      this.#pending.clear();
+    };
+    this.#worker.on('error', fail);
+    this.#worker.on('exit', (code) => fail(new Error(`parse thread exited with code ${code}`)));
+  }
+
+  /** Parses `job` on this thread; rejects if the thread has died. */
+  parse(job: ParseJob): Promise<ParseOutput> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = ++this.#seq;
+    if (this.#pending.size === 0) this.#worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, job });
+    });
+  }
+
+  /** Stops the thread; pending jobs are rejected. */
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
+
+// From dist/ the compiled .js worker runs as is; from src/ (tests, tsx) the .ts worker needs tsx.
+function spawnParseWorker(): Worker {
+  const js = new URL('./parse-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js);
+  // Running from TypeScript sources (tests, tsx): register tsx inside the thread, then load the .ts worker.
+  const ts = new URL('./parse-worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(ts)}); });`;
+  return new Worker(boot, { eval: true });
+}

@@ -1,0 +1,132 @@
+import type { Dispatcher } from 'undici';
+import type { Weighted } from '../../conc/semaphore.js';
+import { fetchPage } from '../fetch/fetch-page.js';
+import type { RobotsStatus } from '../politeness/host-table.js';
+import { parseRobots, type Robots, robotsForStatus } from './robots.js';
+
+/** What the crawl learns when a host's robots.txt is settled. */
+export interface RobotsInfo {
+  status: RobotsStatus;
+  crawlDelay?: number;
+  sitemaps: string[];
+}
+
+export interface RobotsGateOptions {
+  agent: Dispatcher;
+  userAgent: string;
+  timeoutMs: number;
+  /** --ignore-robots: every host is settled at once as `ignored`. */
+  ignore: boolean;
+  /** The crawl's connection cap: robots fetches count against it like pages. */
+  connections: Weighted;
+  signal: AbortSignal;
+  /** Called once per host when its robots.txt is settled (or ignored). */
+  onReady: (host: string, info: RobotsInfo) => void;
+  /** Attempts for a 5xx/unreachable robots.txt before the host is treated as disallow-all. */
+  attempts?: number;
+  /** Pause between those attempts, ms. */
+  retryDelayMs?: number;
+}
+
+const ROBOTS_MAX_BYTES = 512 * 1024;
+
+/**
+ * Fetches each host's robots.txt once per crawl and answers whether a URL may be fetched
+ * (RFC 9309). 2xx: parsed; 4xx (but 429): allow all; 429, 5xx or unreachable: retried a few
+ * times with a pause, then disallow all for this crawl (its URLs are recorded as skipped, so
+ * the crawl still ends). Until settled, the host is `pending` and the scheduler leases none of
+ * its URLs.
+ */
+export class RobotsGate {
+  readonly #o: RobotsGateOptions;
+  readonly #robots = new Map<string, Robots | null>();
+
+  constructor(options: RobotsGateOptions) {
+    this.#o = options;
+  }
+
+  /** Starts fetching `host`'s robots.txt (once), using `sampleUrl`'s scheme. */
+  request(host: string, sampleUrl: string): void {
+    if (this.#robots.has(host)) return;
+    this.#robots.set(host, null);
+    if (this.#o.ignore) {
+      this.#o.onReady(host, { status: 'ignored', sitemaps: [] });
+      return;
+    }
+    const url = new URL('/robots.txt', sampleUrl).href;
+    void this.#settle(host, url);
+  }
+
+  /** Whether `url` on `host` may be fetched; true while unknown (the scheduler waits for it). */
+  allowed(host: string, url: string): boolean {
+    const r = this.#robots.get(host);
+    return !r || r.isAllowed(url, this.#o.userAgent);
+  }
+
+  /** The parsed robots of a settled host, if any. */
+  get(host: string): Robots | null {
+    return this.#robots.get(host) ?? null;
+  }
+
+  async #settle(host: string, url: string): Promise<void> {
+    const attempts = this.#o.attempts ?? 3;
+    let robots: Robots | undefined;
+    let status: RobotsStatus = 'disallow-all';
+    for (let i = 0; i < attempts && !this.#o.signal.aborted; i++) {
+      const code = await this.#fetchStatus(url);
+      if (typeof code !== 'number') {
+        robots = code;
+        status = 'ok';
+        break;
+      }
+      robots = robotsForStatus(code);
+      if (code >= 400 && code < 500 && code !== 429) {
+        status = 'allow-all';
+        break;
+      }
+      if (i + 1 < attempts) await delay(this.#o.retryDelayMs ?? 2000, this.#o.signal);
+    }
+    robots ??= robotsForStatus(0);
+    this.#robots.set(host, robots ?? null);
+    const ua = this.#o.userAgent;
+    this.#o.onReady(host, { status, crawlDelay: robots?.crawlDelay(ua), sitemaps: robots?.sitemaps() ?? [] });
+  }
+
+  /** The parsed robots for a 2xx, else the status (0 for no response). */
+  async #fetchStatus(url: string): Promise<Robots | number> {
+    try {
+      await this.#o.connections.acquire(1, this.#o.signal);
+    } catch {
+      return 0;
+    }
+    try {
+      const res = await fetchPage(url, {
+        dispatcher: this.#o.agent,
+        timeoutMs: this.#o.timeoutMs,
+        maxBytes: ROBOTS_MAX_BYTES,
+        userAgent: this.#o.userAgent,
+        signal: this.#o.signal,
+        maxRedirects: 5,
+      });
+      if (res.status >= 200 && res.status < 300) return parseRobots(res.finalUrl, res.body.toString('utf8'));
+      return res.status;
+    } catch {
+      return 0;
+    } finally {
+      this.#o.connections.release(1);
+    }
+  }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    t.unref();
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * The layout of a trawl state file (an SQLite database). Version history:
+ * 1 — first release.
+ * A state file records its SCHEMA_VERSION in `PRAGMA user_version` (and in meta); trawl opens
+ * files of this or an older version it can migrate, and refuses newer ones.
+ */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * `PRAGMA application_id` of a trawl state file: the bytes 'trwl' read as a big-endian int32.
+ * SQLite stores it at byte offset 68 of the file header, so a file can be recognised from its
+ * first 100 bytes without opening it (see state-db.ts).
+ */
+export const APPLICATION_ID = 0x7472776c;
+
+/** The value of meta 'application' in every trawl state file. */
+export const APPLICATION_NAME = 'trawl';
+
+/** Frontier row states. */
+export const QUEUED = 0;
+export const LEASED = 1;
+export const DONE = 2;
+
+/**
+ * The DDL of schema version 1.
+ *
+ * frontier: every URL ever accepted (the exact seen set, so its size is the crawl's "seen").
+ * `seq` orders each host's queue (FIFO); release and requeue give a row a new seq, putting it at
+ * the back. The partial index frontier_queue covers only queued rows, so it shrinks as the crawl
+ * progresses and leasing is an index range scan; frontier_leased finds the (few) leased rows for
+ * crash recovery; frontier_delayed finds the (few) rows with a future not_before for nextDueAt.
+ *
+ * results: one row per finished URL with the whole PageRecord as JSON, in completion order
+ * (rowid); `error` 0/1 and `error_kind` (the `<kind>` prefix of record.error) serve status.
+ *
+ * hosts: per-host politeness state (robots.txt cache, pause/backoff, crawl-delay).
+ */
+export const SCHEMA_V1 = `
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE frontier (
+  url TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  depth INTEGER NOT NULL,
+  referrer TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  not_before INTEGER NOT NULL DEFAULT 0,
+  state INTEGER NOT NULL DEFAULT 0,
+  seq INTEGER NOT NULL,
+  lastmod TEXT
+);
+CREATE INDEX frontier_queue ON frontier (host, seq) WHERE state = 0;
+CREATE INDEX frontier_leased ON frontier (state) WHERE state = 1;
+CREATE INDEX frontier_delayed ON frontier (not_before) WHERE state = 0 AND not_before > 0;
+
+CREATE TABLE results (
+  url TEXT NOT NULL UNIQUE,
+  host TEXT NOT NULL,
+  error INTEGER NOT NULL,
+  error_kind TEXT,
+  record TEXT NOT NULL,
+  done_at INTEGER NOT NULL
+);
+CREATE INDEX results_failed ON results (host) WHERE error = 1;
+
+CREATE TABLE hosts (
+  host TEXT PRIMARY KEY,
+  robots_status INTEGER,
+  robots_body TEXT,
+  robots_fetched_at INTEGER,
+  robots_expires INTEGER,
+  paused_until INTEGER NOT NULL DEFAULT 0,
+  backoff INTEGER NOT NULL DEFAULT 0,
+  crawl_delay REAL
+) WITHOUT ROWID;
+`;

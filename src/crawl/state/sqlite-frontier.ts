@@ -1,0 +1,587 @@
+import type Database from 'better-sqlite3';
+import { SeenSet } from '../dedup/seen-set.js';
+import type { Completion, Frontier, FrontierItem, FrontierStats } from '../frontier/frontier.js';
+import { EMPTY_HOST_STATE, type HostState } from '../frontier/host-state.js';
+import type { SinkMark } from '../store/sink.js';
+import { DONE, LEASED, QUEUED } from './schema.js';
+import { type StateDb, StateError } from './state-db.js';
+
+/** Options of {@link SqliteFrontier}. */
+export interface SqliteFrontierOptions {
+  /**
+   * Put a Bloom filter in front of the exact seen set (the frontier table) — default false, see
+   * bench/crawl/frontier.bench.ts: with the seen set in SQLite every link costs one B-tree probe
+   * either way (INSERT OR IGNORE vs. a confirming SELECT), so the filter only adds its rebuild
+   * time at open and its memory.
+   */
+  bloom?: boolean;
+  /** Expected number of URLs, to size the Bloom filter (default 1e6). */
+  expected?: number;
+  /** Bloom false-positive rate (default 1e-6). */
+  fpRate?: number;
+  /** Called with the output format when a sink mark is stored (kept in meta out_format). */
+  outFormat?: string;
+}
+
+/** In-memory bookkeeping of one host with queued rows. */
+interface HostQueue {
+  host: string;
+  /** Rows with state=0 (including delayed ones). */
+  queued: number;
+  /** Is the host in the round-robin ring? */
+  inRing: boolean;
+  /** Rows allotted in the current lease call. */
+  want: number;
+}
+
+interface FrontierRow {
+  rowid: number;
+  url: string;
+  host: string;
+  depth: number;
+  referrer: string | null;
+  attempts: number;
+  not_before: number;
+  lastmod: string | null;
+}
+
+/** `<kind>` of an error string of the form `<kind>: <detail>`. */
+function errorKind(error: string): string {
+  const i = error.indexOf(':');
+  return (i < 0 ? error : error.slice(0, i)).trim();
+}
+
+/**
+ * The durable Frontier: queue and seen set live in the state file's `frontier` table, so memory
+ * stays bounded (page cache + one small entry per host with queued work) whatever the crawl's
+ * size, and a crawl resumes after any crash.
+ *
+ * - On construction every leased row (state=1, a crash left it unfinished) goes back to queued at
+ *   its old queue position: at-least-once fetching; the exactly-once *record* comes from
+ *   complete() marking done and storing the record in one transaction.
+ * - Dedup: the frontier table's primary key is the exact seen set (INSERT OR IGNORE); an optional
+ *   Bloom filter sits in front (see SqliteFrontierOptions.bloom).
+ * - lease: round robin over hosts with queued rows, each host's queue in FIFO order (`seq`).
+ * - The connection is the StateDb's; close() closes the StateDb too.
+ *
+ * Not safe for two processes at once (openState refuses a file in use by another live process).
+ */
+export class SqliteFrontier implements Frontier {
+  readonly state: StateDb;
+  private readonly db: Database.Database;
+  private readonly opts: SqliteFrontierOptions;
+  private seenSet: SeenSet | null = null;
+
+  private readonly hosts = new Map<string, HostQueue>();
+  private ring: HostQueue[] = [];
+  private cursor = 0;
+  private readonly paused = new Map<string, number>();
+
+  private queuedN = 0;
+  private leasedN = 0;
+  private doneN = 0;
+  private failedN = 0;
+  private seenN = 0;
+  private delayedN = 0;
+  private seq = 0;
+
+  private readonly sInsert: Database.Statement;
+  private readonly sExists: Database.Statement;
+  private readonly sSelectQueued: Database.Statement;
+  private readonly sLeaseRow: Database.Statement;
+  private readonly sRelease: Database.Statement;
+  private readonly sStateOf: Database.Statement;
+  private readonly sMarkDone: Database.Statement;
+  private readonly sInsertDone: Database.Statement;
+  private readonly sResult: Database.Statement;
+  private readonly sMinDelayed: Database.Statement;
+  private readonly sGetHost: Database.Statement;
+  private readonly sPutHost: Database.Statement;
+  private readonly txAdd: (items: readonly FrontierItem[]) => number;
+  private readonly txLease: (rows: readonly FrontierRow[]) => void;
+  private readonly txComplete: (batch: readonly Completion[], mark: SinkMark | undefined) => number;
+
+  /** Opens the frontier on an open (writable) state file and recovers leased rows. */
+  constructor(state: StateDb, opts: SqliteFrontierOptions = {}) {
+    this.state = state;
+    this.db = state.db;
+    this.opts = opts;
+    const db = this.db;
+    this.sInsert = db.prepare(
+      'INSERT OR IGNORE INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)',
+    );
+    this.sExists = db.prepare('SELECT 1 FROM frontier WHERE url = ?').pluck();
+    this.sSelectQueued = db.prepare(
+      'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod FROM frontier WHERE host = ? AND state = 0 AND not_before <= ? ORDER BY seq LIMIT ?',
+    );
+    this.sLeaseRow = db.prepare(`UPDATE frontier SET state = ${LEASED} WHERE rowid = ?`);
+    this.sRelease = db.prepare(
+      `UPDATE frontier SET state = ${QUEUED}, not_before = ?, seq = ?, attempts = ? WHERE url = ? AND state = ${LEASED}`,
+    );
+    this.sStateOf = db.prepare('SELECT state, host, not_before FROM frontier WHERE url = ?');
+    this.sMarkDone = db.prepare(`UPDATE frontier SET state = ${DONE}, attempts = ? WHERE url = ?`);
+    this.sInsertDone = db.prepare(
+      `INSERT INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod) VALUES (?, ?, ?, ?, ?, 0, ${DONE}, ?, ?)`,
+    );
+    this.sResult = db.prepare(
+      'INSERT OR REPLACE INTO results (url, host, error, error_kind, record, done_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.sMinDelayed = db
+      .prepare('SELECT min(not_before) FROM frontier WHERE state = 0 AND not_before > 0')
+      .pluck();
+    this.sGetHost = db.prepare('SELECT * FROM hosts WHERE host = ?');
+    this.sPutHost = db.prepare(
+      'INSERT OR REPLACE INTO hosts (host, robots_status, robots_body, robots_fetched_at, robots_expires, paused_until, backoff, crawl_delay) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.txAdd = db.transaction((items: readonly FrontierItem[]) => {
+      const fresh = this.insertNew(items);
+      this.applyFresh(fresh);
+      return fresh.length;
+    });
+    this.txLease = db.transaction((rows: readonly FrontierRow[]) => {
+      for (const r of rows) this.sLeaseRow.run(r.rowid);
+    });
+    this.txComplete = db.transaction(this.completeTx.bind(this));
+
+    try {
+      db.prepare(`UPDATE frontier SET state = ${QUEUED} WHERE state = ${LEASED}`).run();
+      this.load();
+      if (opts.bloom) this.rebuildBloom();
+    } catch (err) {
+      throw new StateError(`state file ${state.path} is unreadable or corrupt: ${(err as Error).message}`);
+    }
+  }
+
+  /** Rebuilds every in-memory counter and the host ring from the table. */
+  private load(): void {
+    this.hosts.clear();
+    this.ring = [];
+    this.cursor = 0;
+    this.queuedN = 0;
+    this.leasedN = 0;
+    this.seq = 0;
+    const rows = this.db
+      .prepare('SELECT host, count(*) AS n, max(seq) AS s FROM frontier WHERE state = 0 GROUP BY host')
+      .iterate() as Iterable<{ host: string; n: number; s: number }>;
+    for (const r of rows) {
+      this.queuedN += r.n;
+      if (r.s >= this.seq) this.seq = r.s + 1;
+      this.enqueueHost(r.host, r.n);
+    }
+    this.leasedN =
+      (this.db.prepare('SELECT count(*) FROM frontier WHERE state = 1').pluck().get() as number) ?? 0;
+    const res = this.db.prepare('SELECT count(*) AS n, coalesce(sum(error), 0) AS f FROM results').get() as {
+      n: number;
+      f: number;
+    };
+    this.doneN = res.n;
+    this.failedN = res.f;
+    this.seenN = this.db.prepare('SELECT count(*) FROM frontier').pluck().get() as number;
+    this.delayedN = this.db
+      .prepare('SELECT count(*) FROM frontier WHERE state = 0 AND not_before > 0')
+      .pluck()
+      .get() as number;
+    this.paused.clear();
+    const now = Date.now();
+    for (const r of this.db
+      .prepare('SELECT host, paused_until FROM hosts WHERE paused_until > ?')
+      .iterate(now) as Iterable<{
+      host: string;
+      paused_until: number;
+    }>) {
+      this.paused.set(r.host, r.paused_until);
+    }
+  }
+
+  private rebuildBloom(): void {
+    const expected = Math.max(this.opts.expected ?? 1e6, this.seenN * 2);
+    const exists = this.sExists;
+    const seen = new SeenSet({
+      expected,
+      fpRate: this.opts.fpRate ?? 1e-6,
+      confirm: (url) => exists.get(url) !== undefined,
+    });
+    for (const url of this.db.prepare('SELECT url FROM frontier').pluck().iterate() as Iterable<string>)
+      seen.preload(url);
+    this.seenSet = seen;
+  }
+
+  private enqueueHost(host: string, n: number): void {
+    let q = this.hosts.get(host);
+    if (q === undefined) {
+      q = { host, queued: 0, inRing: false, want: 0 };
+      this.hosts.set(host, q);
+    }
+    q.queued += n;
+    if (!q.inRing && q.queued > 0) {
+      q.inRing = true;
+      this.ring.push(q);
+    }
+  }
+
+  /**
+   * Inserts the items not seen before (must run inside a transaction); returns the new ones.
+   * Counters are applied by the caller after the transaction commits (applyFresh).
+   */
+  private insertNew(items: readonly FrontierItem[]): FrontierItem[] {
+    const fresh: FrontierItem[] = [];
+    const seen = this.seenSet;
+    for (const it of items) {
+      // With the Bloom filter: a Bloom-positive URL is confirmed by one probe before being dropped.
+      if (seen !== null && !seen.add(it.url)) continue;
+      const nb = it.notBefore ?? 0;
+      const r = this.sInsert.run(
+        it.url,
+        it.host,
+        it.depth,
+        it.referrer,
+        it.attempts,
+        nb,
+        this.seq,
+        it.lastmod ?? null,
+      );
+      if (r.changes === 1) {
+        this.seq++;
+        fresh.push(it);
+      }
+    }
+    return fresh;
+  }
+
+  private applyFresh(fresh: readonly FrontierItem[]): void {
+    for (const it of fresh) {
+      this.enqueueHost(it.host, 1);
+      if ((it.notBefore ?? 0) > 0) this.delayedN++;
+    }
+    this.queuedN += fresh.length;
+    this.seenN += fresh.length;
+  }
+
+  /**
+   * Enqueues the items whose URL was never accepted before (by add, complete's links, or a
+   * completion's own URL), in one transaction; returns how many were new. Duplicates within
+   * `items` count once. `notBefore` is stored as given (absent = 0 = now).
+   */
+  add(items: readonly FrontierItem[]): number {
+    if (items.length === 0) return 0;
+    const fresh = this.txAdd(items);
+    return fresh;
+  }
+
+  /**
+   * Leases up to `max` queued items whose not_before ≤ `now`, rotating across hosts: it walks the
+   * ring of hosts with queued rows from where the previous call stopped, skipping hosts paused by
+   * pauseHost (until > now) and hosts for which `ready(host)` is false (ready is called at most
+   * once per host per call and must not have side effects), then deals the `max` slots one per
+   * host per round, and reads each chosen host's oldest due rows (seq order). Returned items are
+   * interleaved host by host. Each returned row is marked leased in one transaction. [] when
+   * `max` ≤ 0 or nothing can go. A host whose queued rows are all delayed yields nothing this call.
+   */
+  lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
+    if (max <= 0 || this.queuedN === 0) return [];
+    const ring = this.ring;
+    const chosen: HostQueue[] = [];
+    const chosenAt: number[] = [];
+    let dead = 0;
+    let i = 0;
+    for (; i < ring.length && chosen.length < max; i++) {
+      const at = (this.cursor + i) % ring.length;
+      const q = ring[at]!;
+      if (q.queued === 0) {
+        dead++;
+        continue;
+      }
+      const until = this.paused.get(q.host);
+      if (until !== undefined) {
+        if (until > now) continue;
+        this.paused.delete(q.host);
+      }
+      if (ready(q.host)) {
+        q.want = 0;
+        chosen.push(q);
+        chosenAt.push(at);
+      }
+    }
+    // Deal the slots round robin, never more than a host has queued. The next call starts after
+    // the last host dealt to, so a partial round is finished first.
+    let next = ring.length === 0 ? 0 : (this.cursor + i) % ring.length;
+    let left = max;
+    for (let progress = true; left > 0 && progress; ) {
+      progress = false;
+      for (let c = 0; c < chosen.length; c++) {
+        const q = chosen[c]!;
+        if (left === 0) break;
+        if (q.want < q.queued) {
+          q.want++;
+          left--;
+          progress = true;
+          next = (chosenAt[c]! + 1) % ring.length;
+        }
+      }
+    }
+    this.cursor = next;
+    if (dead > 0) this.compactRing();
+    if (chosen.length === 0) return [];
+    const perHost: FrontierRow[][] = [];
+    const rows: FrontierRow[] = [];
+    for (const q of chosen) {
+      const got = this.sSelectQueued.all(q.host, now, q.want) as FrontierRow[];
+      if (got.length > 0) {
+        perHost.push(got);
+        for (const r of got) rows.push(r);
+      }
+    }
+    if (rows.length === 0) return [];
+    this.txLease(rows);
+
+    const out: FrontierItem[] = [];
+    for (let round = 0; out.length < rows.length; round++) {
+      for (const got of perHost) {
+        const r = got[round];
+        if (r === undefined) continue;
+        out.push(toItem(r));
+        const q = this.hosts.get(r.host)!;
+        q.queued--;
+        if (r.not_before > 0) this.delayedN--;
+      }
+    }
+    this.queuedN -= rows.length;
+    this.leasedN += rows.length;
+    return out;
+  }
+
+  private compactRing(): void {
+    const live: HostQueue[] = [];
+    const at = this.ring[this.cursor];
+    let cursor = 0;
+    for (const q of this.ring) {
+      if (q === at) cursor = live.length;
+      if (q.queued > 0) live.push(q);
+      else {
+        q.inRing = false;
+        this.hosts.delete(q.host);
+      }
+    }
+    this.ring = live;
+    this.cursor = live.length === 0 ? 0 : cursor % live.length;
+  }
+
+  /**
+   * The earliest not_before among queued rows: 0 when some queued row has no delay, undefined when
+   * nothing is queued. (Host pauses are not considered.)
+   */
+  nextDueAt(): number | undefined {
+    if (this.queuedN === 0) return undefined;
+    if (this.delayedN < this.queuedN) return 0;
+    return (this.sMinDelayed.get() as number | null) ?? 0;
+  }
+
+  /**
+   * Puts a leased item back at the back of its host's queue with `notBefore` (default 0 = now),
+   * storing its current `attempts`. A no-op for an item that is not leased.
+   */
+  release(item: FrontierItem, notBefore = 0): void {
+    const r = this.sRelease.run(notBefore, this.seq, item.attempts, item.url);
+    if (r.changes === 0) return;
+    this.seq++;
+    this.leasedN--;
+    this.queuedN++;
+    if (notBefore > 0) this.delayedN++;
+    this.enqueueHost(item.host, 1);
+  }
+
+  private completeTx(batch: readonly Completion[], mark: SinkMark | undefined): number {
+    const now = Date.now();
+    let leasedDone = 0;
+    let queuedDone = 0;
+    let delayedDone = 0;
+    const queuedHosts: string[] = [];
+    let inserted = 0;
+    let failed = 0;
+    let newResults = 0;
+    const links: FrontierItem[] = [];
+    for (const c of batch) {
+      const { item, record } = c;
+      const json = JSON.stringify(record);
+      const prev = this.sStateOf.get(item.url) as
+        | { state: number; host: string; not_before: number }
+        | undefined;
+      if (prev === undefined) {
+        this.sInsertDone.run(
+          item.url,
+          item.host,
+          item.depth,
+          item.referrer,
+          record.attempts,
+          this.seq,
+          item.lastmod ?? null,
+        );
+        inserted++;
+      } else {
+        this.sMarkDone.run(record.attempts, item.url);
+        if (prev.state === LEASED) leasedDone++;
+        else if (prev.state === QUEUED) {
+          queuedDone++;
+          queuedHosts.push(prev.host);
+          if (prev.not_before > 0) delayedDone++;
+        }
+      }
+      const replaced = this.sResult.run(
+        item.url,
+        item.host,
+        record.error === null ? 0 : 1,
+        record.error === null ? null : errorKind(record.error),
+        json,
+        now,
+      );
+      // INSERT OR REPLACE reports 2 changes when it replaced an existing row.
+      if (replaced.changes === 1) newResults++;
+      if (record.error !== null) failed++;
+      for (const l of c.links) links.push(l);
+    }
+    const fresh = this.insertNew(links);
+    if (mark !== undefined) this.state.setOutMark(mark, this.opts.outFormat);
+    else this.state.setMeta('updated_at', new Date(now).toISOString());
+    // Committed below by the transaction wrapper; counters follow only if it succeeds, so they
+    // are applied in complete() from this pending record.
+    this.pending = { leasedDone, queuedDone, delayedDone, queuedHosts, inserted, failed, newResults, fresh };
+    return fresh.length;
+  }
+
+  private pending: {
+    leasedDone: number;
+    queuedDone: number;
+    delayedDone: number;
+    queuedHosts: string[];
+    inserted: number;
+    failed: number;
+    newResults: number;
+    fresh: FrontierItem[];
+  } | null = null;
+
+  /**
+   * Records the batch in one transaction: each record into results (replacing an earlier record
+   * of the same URL), each URL marked done (a URL that was never in the frontier — e.g. completed
+   * without add — is inserted as done and counts as seen), the links deduplicated and enqueued,
+   * and `sinkMark` (if given) stored in meta with updated_at. If anything throws (e.g. a record
+   * that JSON.stringify rejects) nothing of the batch is stored and the error propagates; the
+   * items stay leased. Returns how many links were new.
+   */
+  complete(batch: readonly Completion[], sinkMark?: SinkMark): number {
+    if (batch.length === 0 && sinkMark === undefined) return 0;
+    this.pending = null;
+    const n = this.txComplete(batch, sinkMark);
+    const p = this.pending!;
+    this.pending = null;
+    this.leasedN -= p.leasedDone;
+    this.queuedN -= p.queuedDone;
+    this.delayedN -= p.delayedDone;
+    for (const h of p.queuedHosts) {
+      const q = this.hosts.get(h);
+      if (q !== undefined) q.queued--;
+    }
+    this.seenN += p.inserted;
+    this.doneN += p.newResults;
+    this.failedN += p.failed;
+    this.applyFresh(p.fresh);
+    return n;
+  }
+
+  /** Current counters (kept in memory; exact for this process's view of the file). */
+  stats(): FrontierStats {
+    return {
+      queued: this.queuedN,
+      leased: this.leasedN,
+      done: this.doneN,
+      failed: this.failedN,
+      seen: this.seenN,
+    };
+  }
+
+  /**
+   * Stored politeness state of `host`, or undefined when nothing was stored.
+   */
+  getHostState(host: string): HostState | undefined {
+    const r = this.sGetHost.get(host) as
+      | {
+          robots_status: number | null;
+          robots_body: string | null;
+          robots_fetched_at: number | null;
+          robots_expires: number | null;
+          paused_until: number;
+          backoff: number;
+          crawl_delay: number | null;
+        }
+      | undefined;
+    if (r === undefined) return undefined;
+    return {
+      robotsStatus: r.robots_status,
+      robotsBody: r.robots_body,
+      robotsFetchedAt: r.robots_fetched_at,
+      robotsExpires: r.robots_expires,
+      pausedUntil: r.paused_until,
+      backoff: r.backoff,
+      crawlDelay: r.crawl_delay,
+    };
+  }
+
+  /** Merges `patch` into the host's stored state (missing fields keep their value or default). */
+  setHostState(host: string, patch: Partial<HostState>): void {
+    const s = { ...(this.getHostState(host) ?? EMPTY_HOST_STATE), ...patch };
+    this.sPutHost.run(
+      host,
+      s.robotsStatus,
+      s.robotsBody,
+      s.robotsFetchedAt,
+      s.robotsExpires,
+      s.pausedUntil,
+      s.backoff,
+      s.crawlDelay,
+    );
+    if (s.pausedUntil > 0) this.paused.set(host, s.pausedUntil);
+    else this.paused.delete(host);
+  }
+
+  /** Pauses the host until `until` (durably); lease skips it while `now < until`. 0 unpauses. */
+  pauseHost(host: string, until: number): void {
+    this.setHostState(host, { pausedUntil: until });
+  }
+
+  /**
+   * Puts every URL whose result failed back in the queue (attempts reset to 0, at the back of its
+   * host's queue, no delay) and deletes those results, in one transaction; returns how many.
+   * The failed records already written to an output stay there: the caller rewrites the output
+   * (exportState) and stores its new mark (state.setOutMark) before crawling on.
+   */
+  requeueFailed(): number {
+    const n = this.db.transaction(() => {
+      const urls = this.db.prepare('SELECT url FROM results WHERE error = 1').pluck().all() as string[];
+      const upd = this.db.prepare(
+        `UPDATE frontier SET state = ${QUEUED}, attempts = 0, not_before = 0, seq = ? WHERE url = ?`,
+      );
+      for (const u of urls) upd.run(this.seq++, u);
+      this.db.prepare('DELETE FROM results WHERE error = 1').run();
+      return urls.length;
+    })();
+    this.load();
+    return n;
+  }
+
+  /** Closes the state file (see StateDb.close); leased rows stay leased and return on reopen. */
+  close(): void {
+    this.state.close();
+  }
+}
+
+function toItem(r: FrontierRow): FrontierItem {
+  const item: FrontierItem = {
+    url: r.url,
+    host: r.host,
+    depth: r.depth,
+    referrer: r.referrer,
+    attempts: r.attempts,
+  };
+  if (r.not_before > 0) item.notBefore = r.not_before;
+  if (r.lastmod !== null) item.lastmod = r.lastmod;
+  return item;
+}

@@ -1,0 +1,220 @@
+/**
+ * trawl's URL normalization: the one canonical string form under which URLs are deduplicated,
+ * stored and compared. See {@link normalizeUrl} for the exact rules.
+ */
+import { globMatcher, type Matcher } from './patterns.js';
+
+/** Options of {@link normalizeUrl}. */
+export interface NormalizeOptions {
+  /**
+   * Query parameters to remove, by name: `*`-globs matched against the whole (already
+   * percent-normalized, still encoded) parameter name, case-sensitively, e.g. `utm_*`, `fbclid`.
+   */
+  stripParams?: readonly string[];
+  /** Sort query parameters by name (stable: equal names keep their order). Default false. */
+  sortQuery?: boolean;
+}
+
+// Compiled stripParams, cached per array so callers can pass the same options object on every
+// call without recompiling.
+const stripCache = new WeakMap<readonly string[], Matcher>();
+
+function stripMatcher(patterns: readonly string[]): Matcher {
+  let m = stripCache.get(patterns);
+  if (!m) {
+    const ms = patterns.map(globMatcher);
+    m = (name) => {
+      for (const f of ms) if (f(name)) return true;
+      return false;
+    };
+    stripCache.set(patterns, m);
+  }
+  return m;
+}
+
+const HEX = '0123456789ABCDEF';
+
+function isUnreserved(c: number): boolean {
+  return (
+    (c >= 0x41 && c <= 0x5a) || // A-Z
+    (c >= 0x61 && c <= 0x7a) || // a-z
+    (c >= 0x30 && c <= 0x39) || // 0-9
+    c === 0x2d || // -
+    c === 0x2e || // .
+    c === 0x5f || // _
+    c === 0x7e // ~
+  );
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/**
+ * RFC 3986 §6.2.2.2 percent-encoding normalization of `s`: every `%xx` escape gets upper-case
+ * hex digits, and escapes of unreserved characters (ALPHA DIGIT - . _ ~) are decoded. A `%` not
+ * followed by two hex digits is left alone. Reserved characters are never decoded.
+ */
+export function normalizePercentEncoding(s: string): string {
+  let i = s.indexOf('%');
+  if (i < 0) return s;
+  let out = '';
+  let from = 0;
+  for (; i >= 0; i = s.indexOf('%', i + 1)) {
+    if (i + 2 >= s.length) break;
+    const h = hexVal(s.charCodeAt(i + 1));
+    const l = hexVal(s.charCodeAt(i + 2));
+    if (h < 0 || l < 0) continue;
+    const code = h * 16 + l;
+    const a = s.charCodeAt(i + 1);
+    const b = s.charCodeAt(i + 2);
+    if (isUnreserved(code)) {
+      out += s.slice(from, i) + String.fromCharCode(code);
+    } else if ((a >= 0x61 && a <= 0x66) || (b >= 0x61 && b <= 0x66)) {
+      out += `${s.slice(from, i)}%${HEX[h]}${HEX[l]}`;
+    } else {
+      continue;
+    }
+    from = i + 3;
+    i += 2;
+  }
+  return from === 0 ? s : out + s.slice(from);
+}
+
+function paramName(piece: string): string {
+  const eq = piece.indexOf('=');
+  return eq < 0 ? piece : piece.slice(0, eq);
+}
+
+/** Applies stripParams/sortQuery to a query (without its `?`); returns null to drop the `?`. */
+function rewriteQuery(query: string, opts: NormalizeOptions): string | null {
+  let pieces = query.split('&');
+  const strip = opts.stripParams;
+  if (strip && strip.length > 0) {
+    const m = stripMatcher(strip);
+    const kept = pieces.filter((p) => !m(paramName(p)));
+    if (kept.length !== pieces.length) {
+      pieces = kept;
+      // An emptied query loses its `?`; pieces that were already empty are not our business.
+      if (pieces.length === 0 || (pieces.length === 1 && pieces[0] === '')) return null;
+    }
+  }
+  if (opts.sortQuery && pieces.length > 1) {
+    const keyed = pieces.map((p, i) => ({ p, k: paramName(p), i }));
+    keyed.sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : x.i - y.i));
+    pieces = keyed.map((x) => x.p);
+  }
+  return pieces.join('&');
+}
+
+/**
+ * Resolves `input` against `base` and returns trawl's normalized form of the result, or null.
+ *
+ * Parsing and resolution follow the WHATWG URL Standard (Node's `URL`), which already lower-cases
+ * the scheme and host, IDNA-encodes hosts, drops the default port (`:80` for http, `:443` for
+ * https) and an empty port, resolves `.`/`..` segments (RFC 3986 §5.2.4, `%2e` included), turns
+ * `\` into `/` and gives an empty path as `/`. On top of that trawl:
+ * - returns null when the input (or base) cannot be parsed, and for every scheme but http and
+ *   https (`mailto:`, `javascript:`, `tel:`, `data:`, `ftp:`, `file:`…);
+ * - drops the fragment (`#…`, including a bare `#`);
+ * - normalizes percent-encoding everywhere before the fragment (RFC 3986 §6.2.2.2): hex digits
+ *   of `%xx` escapes are upper-cased and escapes of unreserved characters (ALPHA DIGIT `-._~`)
+ *   are decoded; reserved characters stay encoded;
+ * - with `opts.stripParams`, removes query parameters whose name matches one of the globs, and
+ *   drops the `?` if that removal left the query empty (a query that was already a bare `?` is
+ *   kept: RFC 3986 §6.2.3 says `/?` and `/` may differ);
+ * - with `opts.sortQuery`, sorts the `&`-separated parameters by name, stably.
+ * User info (`user:pass@`) and the query otherwise are kept verbatim.
+ *
+ * Never throws, whatever the string; the result is idempotent:
+ * `normalizeUrl(normalizeUrl(x)!) === normalizeUrl(x)` for every non-null result, with the same
+ * options.
+ */
+export function normalizeUrl(input: string, base?: string | URL, opts?: NormalizeOptions): string | null {
+  let url: URL;
+  try {
+    url = base === undefined ? new URL(input) : new URL(input, base);
+  } catch {
+    return null;
+  }
+  const protocol = url.protocol;
+  if (protocol !== 'http:' && protocol !== 'https:') return null;
+  let href = url.href;
+  const hash = href.indexOf('#');
+  if (hash >= 0) href = href.slice(0, hash);
+  href = normalizePercentEncoding(href);
+  if (opts && ((opts.stripParams && opts.stripParams.length > 0) || opts.sortQuery)) {
+    const q = href.indexOf('?');
+    if (q >= 0) {
+      const query = rewriteQuery(href.slice(q + 1), opts);
+      href = query === null ? href.slice(0, q) : `${href.slice(0, q + 1)}${query}`;
+    }
+  }
+  return href;
+}
+
+/**
+ * The politeness key of an http(s) URL: its host as `hostname` or `hostname:port` (default ports
+ * omitted), lower-case, IPv6 addresses in brackets, user info excluded — what WHATWG `URL.host`
+ * gives. Two URLs share a key exactly when they go to the same server endpoint, whatever the
+ * scheme. Returns `''` for a string that is not a parseable http(s) URL.
+ *
+ * Fast path: an already-normalized URL (lower-case `http://`/`https://`, then a plain
+ * lower-case host and an optional non-default port) is sliced without parsing; anything else
+ * goes through `URL`.
+ */
+export function hostKey(url: string): string {
+  let start: number;
+  let defaultPort: string;
+  if (url.startsWith('https://')) {
+    start = 8;
+    defaultPort = '443';
+  } else if (url.startsWith('http://')) {
+    start = 7;
+    defaultPort = '80';
+  } else {
+    return slowHostKey(url);
+  }
+  let colon = -1;
+  let i = start;
+  for (; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f || c === 0x3f || c === 0x23) break; // / ? #
+    if (c === 0x3a) {
+      if (colon >= 0) return slowHostKey(url);
+      colon = i;
+    } else if (colon >= 0) {
+      if (c < 0x30 || c > 0x39) return slowHostKey(url);
+    } else if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e)) {
+      // Upper case, user info, IPv6, IDN, percent escapes, odd dots: let the real parser decide.
+      return slowHostKey(url);
+    }
+  }
+  if (i === start || colon === start) return slowHostKey(url);
+  if (colon >= 0) {
+    const port = url.slice(colon + 1, i);
+    if (port.length === 0 || port === defaultPort || port.charCodeAt(0) === 0x30) return slowHostKey(url);
+  }
+  const host = url.slice(start, i);
+  const name = colon >= 0 ? url.slice(start, colon) : host;
+  if (name.charCodeAt(0) === 0x2e || name.includes('..')) return slowHostKey(url);
+  // A last label starting with a digit may make the host an IPv4 address in some shorthand
+  // (`1`, `0x7f.1`), which URL rewrites or refuses.
+  const end = name.endsWith('.') ? name.length - 1 : name.length;
+  const c = name.charCodeAt(name.lastIndexOf('.', end - 1) + 1);
+  if (c >= 0x30 && c <= 0x39) return slowHostKey(url);
+  return host;
+}
+
+function slowHostKey(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return '';
+    return u.host;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,278 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Completion, Frontier, FrontierItem } from '../../src/crawl/frontier/frontier.js';
+import { MemoryFrontier } from '../../src/crawl/frontier/memory-frontier.js';
+import type { PageRecord } from '../../src/crawl/record.js';
+import { SqliteFrontier } from '../../src/crawl/state/sqlite-frontier.js';
+import { openState } from '../../src/crawl/state/state-db.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tmpState(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trawl-frontier-'));
+  dirs.push(d);
+  return path.join(d, 'crawl.state');
+}
+
+const open: Array<[string, () => Frontier]> = [
+  ['MemoryFrontier', () => new MemoryFrontier({ expected: 10_000 })],
+  ['SqliteFrontier', () => new SqliteFrontier(openState(tmpState(), { create: true, name: 't' }))],
+  [
+    'SqliteFrontier+bloom',
+    () =>
+      new SqliteFrontier(openState(tmpState(), { create: true, name: 't' }), {
+        bloom: true,
+        expected: 10_000,
+      }),
+  ],
+];
+
+function item(url: string, extra: Partial<FrontierItem> = {}): FrontierItem {
+  return { url, host: new URL(url).host, depth: 0, referrer: null, attempts: 0, ...extra };
+}
+
+function record(it: FrontierItem, error: string | null = null): PageRecord {
+  return {
+    url: it.url,
+    final_url: it.url,
+    status: error === null ? 200 : null,
+    depth: it.depth,
+    referrer: it.referrer,
+    title: null,
+    description: null,
+    canonical: null,
+    links_count: 0,
+    links: [],
+    content_type: 'text/html',
+    bytes: 1,
+    fetched_at: '2026-01-01T00:00:00.000Z',
+    duration_ms: 1,
+    attempts: 1,
+    error,
+  };
+}
+
+function done(it: FrontierItem, links: FrontierItem[] = [], error: string | null = null): Completion {
+  return { item: it, record: record(it, error), links };
+}
+
+const all = () => true;
+const urls = (items: FrontierItem[]) => items.map((i) => i.url);
+
+describe.each(open)('Frontier contract: %s', (_name, make) => {
+  it('deduplicates across add, within one add, and across complete', () => {
+    const f = make();
+    expect(f.add([item('http://a/1'), item('http://a/1'), item('http://a/2')])).toBe(2);
+    expect(f.add([item('http://a/1')])).toBe(0);
+    const [first] = f.lease(1, 0, all);
+    expect(first!.url).toBe('http://a/1');
+    const n = f.complete([
+      done(first!, [item('http://a/1'), item('http://a/2'), item('http://a/3'), item('http://a/3')]),
+    ]);
+    expect(n).toBe(1);
+    // Completed URLs stay seen: re-adding them is refused.
+    expect(f.add([item('http://a/1'), item('http://a/3')])).toBe(0);
+    expect(f.stats()).toEqual({ queued: 2, leased: 0, done: 1, failed: 0, seen: 3 });
+    f.close();
+  });
+
+  it('keeps each host FIFO', () => {
+    const f = make();
+    const want = Array.from({ length: 40 }, (_, i) => `http://a/${i}`);
+    f.add(want.map((u) => item(u)));
+    const got: string[] = [];
+    for (let i = 0; i < 40; i++) got.push(...urls(f.lease(1, 0, all)));
+    expect(got).toEqual(want);
+    expect(f.lease(1, 0, all)).toEqual([]);
+    f.close();
+  });
+
+  it('rotates across hosts with work, within one lease and across leases', () => {
+    const f = make();
+    for (const h of ['a', 'b', 'c']) f.add([1, 2, 3].map((i) => item(`http://${h}/${i}`)));
+    expect(urls(f.lease(4, 0, all))).toEqual(['http://a/1', 'http://b/1', 'http://c/1', 'http://a/2']);
+    // The next lease starts after the last host it served.
+    expect(urls(f.lease(1, 0, all))).toEqual(['http://b/2']);
+    expect(urls(f.lease(1, 0, all))).toEqual(['http://c/2']);
+    expect(urls(f.lease(10, 0, all)).sort()).toEqual(['http://a/3', 'http://b/3', 'http://c/3']);
+    f.close();
+  });
+
+  it('does not let one host backlog starve a host added later', () => {
+    const f = make();
+    f.add(Array.from({ length: 100 }, (_, i) => item(`http://big/${i}`)));
+    f.lease(3, 0, all);
+    f.add([item('http://small/1')]);
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) got.push(...urls(f.lease(1, 0, all)));
+    expect(got).toContain('http://small/1');
+    f.close();
+  });
+
+  it('respects the ready predicate', () => {
+    const f = make();
+    f.add([item('http://a/1'), item('http://b/1'), item('http://b/2')]);
+    const asked: string[] = [];
+    const got = f.lease(10, 0, (h) => {
+      asked.push(h);
+      return h !== 'b';
+    });
+    expect(urls(got)).toEqual(['http://a/1']);
+    expect(asked.filter((h) => h === 'b')).toHaveLength(1);
+    expect(f.lease(10, 0, (h) => h !== 'b')).toEqual([]);
+    expect(urls(f.lease(10, 0, all))).toEqual(['http://b/1', 'http://b/2']);
+    f.close();
+  });
+
+  it('respects notBefore and reports nextDueAt', () => {
+    const f = make();
+    expect(f.nextDueAt()).toBeUndefined();
+    f.add([item('http://a/later', { notBefore: 1000 })]);
+    expect(f.nextDueAt()).toBe(1000);
+    expect(f.lease(10, 999, all)).toEqual([]);
+    f.add([item('http://a/now')]);
+    expect(f.nextDueAt()).toBe(0);
+    expect(urls(f.lease(10, 999, all))).toEqual(['http://a/now']);
+    expect(f.nextDueAt()).toBe(1000);
+    expect(urls(f.lease(10, 1000, all))).toEqual(['http://a/later']);
+    expect(f.nextDueAt()).toBeUndefined();
+    f.close();
+  });
+
+  it('release puts a leased item back (at once or after notBefore), keeping attempts; a no-op otherwise', () => {
+    const f = make();
+    f.add([item('http://a/1'), item('http://a/2')]);
+    const [one] = f.lease(1, 0, all);
+    f.release({ ...one!, attempts: 1 });
+    expect(f.stats()).toMatchObject({ queued: 2, leased: 0 });
+    // Released to the back of its host's queue.
+    expect(urls(f.lease(1, 0, all))).toEqual(['http://a/2']);
+    const [again] = f.lease(1, 0, all);
+    expect(again).toMatchObject({ url: 'http://a/1', attempts: 1 });
+    f.release(again!, 5000);
+    expect(f.lease(1, 4999, all)).toEqual([]);
+    expect(f.nextDueAt()).toBe(5000);
+    expect(urls(f.lease(1, 5000, all))).toEqual(['http://a/1']);
+    f.release(item('http://a/never-leased'));
+    f.release(item('http://a/2')); // leased? no — it was leased above and is still leased
+    expect(f.stats().queued).toBe(1);
+    expect(f.stats().leased).toBe(1);
+    f.close();
+  });
+
+  it('hands each queued item to one lease only', () => {
+    const f = make();
+    f.add(Array.from({ length: 50 }, (_, i) => item(`http://h${i % 5}/${i}`)));
+    const a = f.lease(20, 0, all);
+    const b = f.lease(20, 0, all);
+    const c = f.lease(20, 0, all);
+    const got = [...a, ...b, ...c].map((i) => i.url);
+    expect(got).toHaveLength(50);
+    expect(new Set(got).size).toBe(50);
+    expect(f.lease(20, 0, all)).toEqual([]);
+    expect(f.stats()).toMatchObject({ queued: 0, leased: 50 });
+    f.close();
+  });
+
+  it('counts stats, failures and requeues failed URLs', () => {
+    const f = make();
+    f.add([item('http://a/1'), item('http://a/2'), item('http://b/1')]);
+    const got = f.lease(3, 0, all);
+    expect(f.stats()).toEqual({ queued: 0, leased: 3, done: 0, failed: 0, seen: 3 });
+    f.complete([done(got[0]!), done(got[1]!, [], 'timeout: no response within 5000 ms')]);
+    expect(f.stats()).toEqual({ queued: 0, leased: 1, done: 2, failed: 1, seen: 3 });
+    expect(f.requeueFailed!()).toBe(1);
+    expect(f.stats()).toEqual({ queued: 1, leased: 1, done: 1, failed: 0, seen: 3 });
+    const [retry] = f.lease(1, 0, all);
+    expect(retry).toMatchObject({ url: got[1]!.url, attempts: 0 });
+    f.close();
+  });
+
+  it('pauses a host until the given time', () => {
+    const f = make();
+    f.add([item('http://a/1'), item('http://b/1')]);
+    f.pauseHost!('a', 100);
+    expect(f.getHostState!('a')).toMatchObject({ pausedUntil: 100, backoff: 0 });
+    expect(urls(f.lease(10, 50, all))).toEqual(['http://b/1']);
+    expect(urls(f.lease(10, 100, all))).toEqual(['http://a/1']);
+    f.setHostState!('a', { robotsStatus: 200, robotsBody: 'User-agent: *', crawlDelay: 2 });
+    expect(f.getHostState!('a')).toMatchObject({
+      robotsStatus: 200,
+      robotsBody: 'User-agent: *',
+      crawlDelay: 2,
+      pausedUntil: 100,
+    });
+    expect(f.getHostState!('zzz')).toBeUndefined();
+    f.close();
+  });
+
+  it('keeps its invariants under random operations (model check)', () => {
+    const op = fc.oneof(
+      fc.record({
+        t: fc.constant('add' as const),
+        urls: fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 5 }),
+      }),
+      fc.record({ t: fc.constant('lease' as const), max: fc.integer({ min: 0, max: 6 }) }),
+      fc.record({
+        t: fc.constant('complete' as const),
+        k: fc.integer({ min: 0, max: 3 }),
+        links: fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 4 }),
+      }),
+      fc.record({ t: fc.constant('release' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const f = make();
+        const seen = new Set<string>();
+        const leased = new Map<string, FrontierItem>();
+        const completed = new Set<string>();
+        const u = (n: number) => item(`http://h${n % 3}/${n}`);
+        try {
+          for (const o of ops) {
+            if (o.t === 'add') {
+              const fresh = new Set(o.urls.map((n) => u(n).url).filter((x) => !seen.has(x)));
+              expect(f.add(o.urls.map(u))).toBe(fresh.size);
+              for (const x of fresh) seen.add(x);
+            } else if (o.t === 'lease') {
+              for (const it of f.lease(o.max, 0, all)) {
+                expect(leased.has(it.url) || completed.has(it.url)).toBe(false);
+                expect(seen.has(it.url)).toBe(true);
+                leased.set(it.url, it);
+              }
+            } else if (o.t === 'complete') {
+              const batch = [...leased.values()].slice(0, o.k);
+              const fresh = new Set(o.links.map((n) => u(n).url).filter((x) => !seen.has(x)));
+              const c = batch.map((it, i) => done(it, i === 0 ? o.links.map(u) : []));
+              expect(f.complete(c)).toBe(batch.length > 0 ? fresh.size : 0);
+              if (batch.length > 0) for (const x of fresh) seen.add(x);
+              for (const it of batch) {
+                leased.delete(it.url);
+                completed.add(it.url);
+              }
+            } else {
+              const first = leased.values().next().value;
+              if (first !== undefined) {
+                f.release(first);
+                leased.delete(first.url);
+              }
+            }
+            const s = f.stats();
+            expect(s.seen).toBe(seen.size);
+            expect(s.leased).toBe(leased.size);
+            expect(s.done).toBe(completed.size);
+            expect(s.queued).toBe(seen.size - leased.size - completed.size);
+          }
+        } finally {
+          f.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
