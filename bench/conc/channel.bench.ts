@@ -52,6 +52,26 @@ async function bareLoop(): Promise<number> {
   return N;
 }
 
+const RESOLVED = Promise.resolve();
+
+/**
+ * The ceiling for any channel with a promise API: the same two loops with no channel at all —
+ * the producer awaits a resolved promise, the consumer awaits a fresh `{ value, ok }` promise.
+ * Two awaits per message is why "await send / await recv" cannot pass ~0.55× the bare loop.
+ */
+async function ceiling(): Promise<number> {
+  let sum = 0;
+  const producer = (async () => {
+    for (let i = 0; i < N; i++) await RESOLVED;
+  })();
+  const consumer = (async () => {
+    for (let i = 0; i < N; i++) sum += (await Promise.resolve({ value: i, ok: true })).value;
+  })();
+  await Promise.all([producer, consumer]);
+  if (sum !== (N * (N - 1)) / 2) throw new Error('unreachable');
+  return N;
+}
+
 /** One producer `await ch.send(i)`, one consumer `await ch.recv()`, capacity 1024. */
 async function bufferedSendRecv(): Promise<number> {
   const ch = new Channel<number>(1024);
@@ -193,8 +213,9 @@ function fmt(n: number): string {
 }
 
 async function main(): Promise<void> {
-  const [bare, buffered, forAwait, tryFirst] = await bestOf([
+  const [bare, ceil, buffered, forAwait, tryFirst] = await bestOf([
     bareLoop,
+    ceiling,
     bufferedSendRecv,
     bufferedForAwait,
     bufferedTryFirst,
@@ -202,6 +223,7 @@ async function main(): Promise<void> {
   const ratio = (x: number) => `${(x / bare!).toFixed(2)}× bare`;
   const rows: Row[] = [
     { name: 'bare `for (...) await i` loop', ops: bare!, unit: 'iter/s' },
+    { name: 'ceiling: 2 awaits/msg, no channel', ops: ceil!, unit: 'msg/s', note: ratio(ceil!) },
     { name: 'cap 1024: await send / await recv', ops: buffered!, unit: 'msg/s', note: ratio(buffered!) },
     { name: 'cap 1024: await send / for await', ops: forAwait!, unit: 'msg/s', note: ratio(forAwait!) },
     {

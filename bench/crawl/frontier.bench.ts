@@ -150,14 +150,14 @@ function benchSqlite(): void {
 }
 
 function benchMemory(): void {
-  console.log('MemoryFrontier');
-  const f = new MemoryFrontier({ expected: 1e6 });
+  console.log(`MemoryFrontier (${bloom ? 'SeenSet: Bloom + Set' : 'Set'})`);
+  const f = new MemoryFrontier({ bloom, expected: 1e6 });
   const c = simulatedCrawl(f, 20_000, 100_000);
   console.log(
     `  simulated crawl 20,000 pages × 20 links: ${fmt(20_000 / (c.ms / 1000))} pages/s, ${fmt((c.ms * 1e6) / c.links)} ns per link`,
   );
   const m = Math.min(n, 1_000_000);
-  const g = new MemoryFrontier({ expected: m });
+  const g = new MemoryFrontier({ bloom, expected: m });
   const items: FrontierItem[] = [];
   for (let i = 0; i < m; i++) items.push(item(i));
   const [, addMs] = time(() => {

@@ -187,12 +187,20 @@ export class Pipeline {
     if (this.#failed) throw this.#error;
   }
 
-  /** {@link generate} in this pipeline. */
+  /**
+   * {@link generate}, run in this pipeline: it stops (closing its output and calling the
+   * iterator's `return()`) when the pipeline is cancelled or fails, and an iterator throw fails
+   * the pipeline.
+   */
   generate<T>(source: Source<T>, options: BufferOptions = {}): Channel<T> {
     return buildGenerate(this.#scope, source, options);
   }
 
-  /** {@link stage} in this pipeline. */
+  /**
+   * {@link stage}, run in this pipeline: `fn` receives the pipeline signal, the stage stops when
+   * the pipeline is cancelled or fails, and a throw or rejection of `fn` fails the pipeline (after
+   * which `wait` still waits for this stage's calls in flight).
+   */
   stage<I, O>(
     input: Channel<I>,
     fn: (value: I, signal: AbortSignal) => O | Skip | Promise<O | Skip>,
@@ -201,7 +209,7 @@ export class Pipeline {
     return buildStage(this.#scope, input, fn, options);
   }
 
-  /** {@link filter} in this pipeline. */
+  /** {@link filter}, run in this pipeline, with the same stop and error rules as `stage`. */
   filter<T>(
     input: Channel<T>,
     predicate: (value: T, signal: AbortSignal) => boolean | Promise<boolean>,
@@ -210,17 +218,20 @@ export class Pipeline {
     return buildStage(this.#scope, input, filterFn(predicate), options);
   }
 
-  /** {@link merge} in this pipeline (stops with it). */
+  /**
+   * {@link merge}, run in this pipeline: fan-in of `inputs` into one unbuffered channel, closed
+   * when all inputs are closed and drained or when the pipeline stops.
+   */
   merge<T>(...inputs: Channel<T>[]): Channel<T> {
     return buildMerge(this.#scope, inputs, 0);
   }
 
-  /** {@link fanOut} in this pipeline. */
+  /** {@link fanOut}, run in this pipeline: the outputs also close when the pipeline stops. */
   fanOut<T>(input: Channel<T>, n: number, options: BufferOptions = {}): Channel<T>[] {
     return buildFanOut(this.#scope, input, n, options);
   }
 
-  /** {@link tee} in this pipeline. */
+  /** {@link tee}, run in this pipeline: the outputs also close when the pipeline stops. */
   tee<T>(input: Channel<T>, n: number, options: BufferOptions = {}): Channel<T>[] {
     return buildTee(this.#scope, input, n, options);
   }

@@ -219,16 +219,18 @@ export class WorkerPool<J, R> {
    * Stops accepting jobs (pending and later `submit` calls reject with
    * {@link PoolClosedError}), lets the workers run every queued job, and resolves once the last
    * result is delivered and `results` is closed (Go: `close(jobs); wg.Wait(); close(results)`).
-   * Results must still be read for it to finish. Calling it again, or after `abort`, just
-   * returns the same promise.
+   * Results must still be read for it to finish. Calling it again, or after `abort`, just waits
+   * for the same end. If `signal` aborts first, the returned promise rejects with its reason
+   * while the shutdown carries on — the graceful-then-forced pattern is
+   * `pool.shutdown(withTimeout(undefined, 5000).signal).catch(() => pool.abort())`.
    */
-  shutdown(): Promise<void> {
+  shutdown(signal?: AbortSignal): Promise<void> {
     if (this.#state === 'running') {
       this.#state = 'shutdown';
       this.#jobs.close();
       this.#maybeFinish();
     }
-    return this.#done;
+    return waitFor(this.#done, signal);
   }
 
   /**
@@ -347,6 +349,20 @@ export class WorkerPool<J, R> {
 function checkCount(name: string, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0)
     throw new RangeError(`WorkerPool: ${name} must be a non-negative integer`);
+}
+
+/** `p`, or a rejection with `signal.reason` if `signal` aborts first (listener released either way). */
+function waitFor(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 function rethrowAsync(err: unknown): void {

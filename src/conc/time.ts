@@ -20,8 +20,9 @@ import { type Clock, systemClock, type TimerHandle } from './clock.js';
 /** Node clamps longer timeouts to 1 ms; longer delays are armed in chunks of this size. */
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
+/** Durations may be any number (≤ 0 means "now", Infinity "never") except NaN. */
 function checkMs(ms: number, what: string): void {
-  if (Number.isNaN(ms) || typeof ms !== 'number')
+  if (typeof ms !== 'number' || Number.isNaN(ms))
     throw new RangeError(`${what}: invalid duration ${String(ms)}`);
 }
 
@@ -40,10 +41,6 @@ class Alarm {
     this.#clock = clock;
     this.#fn = fn;
     this.#keepAlive = keepAlive;
-  }
-
-  get armed(): boolean {
-    return this.#handle !== null;
   }
 
   /** (Re)arms the alarm for time `at`, cancelling any pending one. */

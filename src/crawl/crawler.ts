@@ -1,4 +1,6 @@
+import { setMaxListeners } from 'node:events';
 import { Channel } from '../conc/channel.js';
+import { type Clock, systemClock } from '../conc/clock.js';
 import { type CancelContext, withCancel, withTimeout } from '../conc/context.js';
 import { merge, fanOut, stage } from '../conc/pipeline.js';
 import { type JobResult, WorkerPool } from '../conc/pool.js';
@@ -53,6 +55,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   readonly #stopCtx: CancelContext;
   readonly #abortCtx: CancelContext;
   readonly #wake = new Channel<void>(1);
+  readonly #clock: Clock;
   readonly #limiter: Limiter;
   readonly #connections: Weighted;
   readonly #hosts: HostTable;
@@ -75,11 +78,15 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.metrics = deps.metrics ?? new CrawlMetrics();
     this.#abortCtx = withCancel(o.signal);
     this.#stopCtx = withCancel(this.#abortCtx.signal);
-    this.#limiter = new Limiter(o.rate, o.burst);
+    this.#clock = o.clock ?? systemClock;
+    // Every worker waits on these signals at once; more than 10 listeners is by design.
+    setMaxListeners(0, this.#abortCtx.signal, this.#stopCtx.signal);
+    this.#limiter = new Limiter(o.rate, o.burst, this.#clock);
     this.#connections = new Weighted(o.maxConnections);
     this.#hosts = new HostTable(
       { rate: o.hostRate, burst: o.hostBurst, concurrency: o.hostConcurrency, maxPages: o.maxPagesPerHost, maxBackoffMs: 300_000 },
-      Date.now,
+      () => this.#clock.now(),
+      this.#clock,
     );
     this.#scope = createScope({ seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude });
     if (deps.frontier) {
@@ -190,7 +197,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       if (this.#outstanding === 0 && this.#retrying.size === 0 && (stats.queued === 0 || budget <= 0)) break;
       let item: FrontierItem | undefined;
       if (budget > 0) {
-        const now = Date.now();
+        const now = this.#clock.now();
         [item] = frontier.lease(1, now, (h) => this.#hostReady(h, now));
       }
       if (!item) {
@@ -205,15 +212,12 @@ export class Crawl implements AsyncIterable<PageRecord> {
         this.#finishSkipped(item, skip);
         continue;
       }
-      this.#hosts.take(host, Date.now());
+      this.#hosts.take(host, this.#clock.now());
       this.#outstanding++;
       try {
-        const waitStart = performance.now();
-        await this.#limiter.wait(stop);
-        this.metrics.limiterWait(performance.now() - waitStart);
         await pool.submit({ item, host }, stop);
       } catch {
-        // Stopped (or the crawl's deadline) while waiting for a token or a worker: no request was made.
+        // Stopped while waiting for a free worker: no request was made.
         this.#hosts.finish(host, false);
         this.#outstanding--;
         frontier.release(item);
@@ -241,7 +245,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
 
   /** Sleeps until something may have changed: a finished page, robots, or a host's next token. */
   async #idle(): Promise<void> {
-    const now = Date.now();
+    const now = this.#clock.now();
     let until = now + 1000;
     const due = this.#frontier.nextDueAt();
     if (due !== undefined) until = Math.min(until, Math.max(due, now + 1));
@@ -265,8 +269,19 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const attempts = item.attempts + 1;
     const started = performance.now();
     try {
+      // The token is taken last, right before the request, so the server sees the bucket's rate
+      // (a token taken earlier could wait in a queue and arrive bunched with later ones).
       await this.#connections.acquire(1, signal);
     } catch {
+      return { kind: 'unstarted', item, host };
+    }
+    try {
+      const waitStart = performance.now();
+      await this.#limiter.wait(this.#stopCtx.signal);
+      this.metrics.limiterWait(performance.now() - waitStart);
+    } catch {
+      // Stopped, or the crawl's deadline would pass first: fail cleanly, no request made.
+      this.#connections.release(1);
       return { kind: 'unstarted', item, host };
     }
     let res: FetchResult;
@@ -288,7 +303,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       this.metrics.requestFinished(item.host, null, durationMs, 0);
       if (fe && isRetryable(fe) && attempts <= o.retries) {
         this.metrics.retry(item.host, fe.kind);
-        return { kind: 'retry', item: { ...item, attempts }, host, at: Date.now() + backoffMs(attempts), reason: message };
+        return { kind: 'retry', item: { ...item, attempts }, host, at: this.#clock.now() + backoffMs(attempts, { baseMs: o.retryBaseMs, capMs: o.retryCapMs }), reason: message };
       }
       return { kind: 'failed', item, host, error: message, attempts, status: null, durationMs };
     } finally {
@@ -300,11 +315,11 @@ export class Crawl implements AsyncIterable<PageRecord> {
       this.metrics.setHostState(item.host, { backoffUntil: host.pausedUntil });
       if (attempts <= o.retries) {
         this.metrics.retry(item.host, String(res.status));
-        return { kind: 'retry', item: { ...item, attempts }, host, at: Date.now() + wait, reason: `http: ${res.status}` };
+        return { kind: 'retry', item: { ...item, attempts }, host, at: this.#clock.now() + wait, reason: `http: ${res.status}` };
       }
     } else if (isRetryable(res.status) && attempts <= o.retries) {
       this.metrics.retry(item.host, String(res.status));
-      const at = Date.now() + (res.retryAfterMs ?? backoffMs(attempts));
+      const at = this.#clock.now() + (res.retryAfterMs ?? backoffMs(attempts, { baseMs: o.retryBaseMs, capMs: o.retryCapMs }));
       return { kind: 'retry', item: { ...item, attempts }, host, at, reason: `http: ${res.status}` };
     } else if (res.status < 400) {
       this.#hosts.succeeded(host);

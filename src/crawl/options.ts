@@ -1,3 +1,4 @@
+import type { Clock } from '../conc/clock.js';
 import type { PageRecord } from './record.js';
 
 /** A user-supplied extraction hook: extra fields for a page's record. */
@@ -29,6 +30,10 @@ export interface CrawlOptions {
   timeoutMs: number;
   /** Retries after the first attempt for retryable failures. */
   retries: number;
+  /** Base of the exponential retry backoff with full jitter, ms (the wait is random in [0, min(cap, base·2^(n-1)))). */
+  retryBaseMs: number;
+  /** Cap of the retry backoff, ms. */
+  retryCapMs: number;
   /** Maximum link depth followed (seeds are 0). */
   depth: number;
   /** Stop after this many records are stored (Infinity: no limit). */
@@ -77,6 +82,8 @@ export interface CrawlOptions {
   expect: number;
   /** Called with each record as it is stored (the non-blocking collection path). */
   onRecord?: (record: PageRecord) => void;
+  /** Time source for the rate limiters and politeness (tests inject a FakeClock). */
+  clock?: Clock;
   /** Cancels the crawl (graceful: see Crawl.stop / Crawl.abort for the two levels). */
   signal?: AbortSignal;
 }
@@ -90,6 +97,8 @@ export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
   maxConnections: 20,
   timeoutMs: 5000,
   retries: 3,
+  retryBaseMs: 500,
+  retryCapMs: 30_000,
   depth: 100,
   maxPages: Number.POSITIVE_INFINITY,
   maxPagesPerHost: Number.POSITIVE_INFINITY,
@@ -136,6 +145,8 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   intIn('max-connections', o.maxConnections, 1, 10_000);
   numIn('timeout', o.timeoutMs, 1, 3_600_000);
   intIn('retries', o.retries, 0, 100);
+  numIn('retry-base', o.retryBaseMs, 0, 3_600_000);
+  numIn('retry-cap', o.retryCapMs, 0, 86_400_000);
   intIn('depth', o.depth, 0, 999);
   countOrInf('max-pages', o.maxPages);
   countOrInf('max-pages-per-host', o.maxPagesPerHost);

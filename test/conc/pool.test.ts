@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../../src/conc/channel.js';
@@ -195,7 +196,7 @@ describe('WorkerPool', () => {
     expect((await results).map((r) => r.job)).toEqual([0, 1, 2, 3]);
     expect(t.pool.results.closed).toBe(true);
     expect(t.pool.running).toBe(0);
-    expect(t.pool.shutdown()).toBe(t.pool.done);
+    await t.pool.shutdown();
   });
 
   it('shutdown rejects submits that were blocked on a full queue', async () => {
@@ -209,6 +210,35 @@ describe('WorkerPool', () => {
     t.open(0);
     await done;
     expect((await results).map((r) => r.job)).toEqual([0]);
+  });
+
+  it('shutdown(signal) gives up waiting on abort; then abort forces the end (graceful, then forced)', async () => {
+    const clock = new FakeClock(0);
+    const pool = new WorkerPool<number, string>(
+      async (i, signal) => {
+        await sleep(i === 0 ? 10_000 : 10, signal, clock); // job 0 hangs far past the grace period
+        return `done ${i}`;
+      },
+      { workers: 2, queueSize: 4 },
+    );
+    const results = collect(pool);
+    for (let i = 0; i < 4; i++) await pool.submit(i);
+    const grace = withTimeout(undefined, 1000, clock);
+    const graceful = pool.shutdown(grace.signal).then(
+      () => 'graceful',
+      async (e: unknown) => {
+        await pool.abort(e);
+        return 'forced';
+      },
+    );
+    await clock.advanceAsync(1000);
+    expect(await graceful).toBe('forced');
+    const rs = await results;
+    expect(rs).toHaveLength(4);
+    expect(rs.filter((r) => r.ok).map((r) => r.job)).toEqual([1, 2, 3]);
+    expect(rs.find((r) => r.job === 0)).toMatchObject({ ok: false, error: grace.signal.reason });
+    expect(clock.pendingTimers).toBe(0);
+    expect(getEventListeners(grace.signal, 'abort')).toHaveLength(0);
   });
 
   it('abort stops now: running jobs see the signal, queued jobs come back as errors', async () => {
@@ -236,6 +266,28 @@ describe('WorkerPool', () => {
     for (const j of [2, 3, 4]) expect(rs.find((r) => r.job === j)).toEqual({ job: j, ok: false, error: why });
     expect(pool.signal.reason).toBe(why);
     expect(pool.running).toBe(0);
+  });
+
+  it('after abort, a queued job a worker picks up is delivered as an error, not run or lost', async () => {
+    const ran: string[] = [];
+    const pool = new WorkerPool<string, string>(
+      (j) => {
+        ran.push(j);
+        return j;
+      },
+      { workers: 1, queueSize: 2, resultsSize: 0 },
+    );
+    await pool.submit('A'); // the worker runs A and blocks handing on its result (nobody reads yet)
+    await flush();
+    await pool.submit('B');
+    await pool.submit('C');
+    const why = new Error('abort');
+    const done = pool.abort(why);
+    const rs = await collect(pool);
+    await done;
+    expect(ran).toEqual(['A']);
+    expect(rs.map((r) => r.job).sort()).toEqual(['A', 'B', 'C']);
+    expect(rs.filter((r) => !r.ok).every((r) => !r.ok && r.error === why)).toBe(true);
   });
 
   it('abort() without a reason uses a CanceledError; the signal option aborts the pool', async () => {

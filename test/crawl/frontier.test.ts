@@ -21,7 +21,8 @@ function tmpState(): string {
 }
 
 const open: Array<[string, () => Frontier]> = [
-  ['MemoryFrontier', () => new MemoryFrontier({ expected: 10_000 })],
+  ['MemoryFrontier', () => new MemoryFrontier()],
+  ['MemoryFrontier+bloom', () => new MemoryFrontier({ bloom: true, expected: 10_000 })],
   ['SqliteFrontier', () => new SqliteFrontier(openState(tmpState(), { create: true, name: 't' }))],
   [
     'SqliteFrontier+bloom',

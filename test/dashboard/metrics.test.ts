@@ -1,6 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat, {
   type PromFamily,
   type PromHistogramSample,
@@ -281,9 +285,20 @@ describe('CrawlMetrics over /metrics', () => {
     expect(f.get('trawl_retries_total')!.metrics.length).toBeLessThanOrEqual(33);
     expect(m.snapshot().errors.total).toBe(100);
     // The dashboard still lists every host individually, busiest first, at most 50.
+    for (let i = 0; i < 30; i++) m.requestFinished('h99.test', 200, 1, 1);
+    for (let i = 0; i < 10; i++) m.requestFinished('h50.test', 200, 1, 1);
+    for (let i = 0; i < 20; i++) m.requestFinished('h7.test', 200, 1, 1);
     const snap = m.dashboardSnapshot();
     expect(snap.hostsTotal).toBe(100);
     expect(snap.hosts).toHaveLength(50);
+    expect(snap.hosts.slice(0, 4).map((h) => [h.host, h.requests])).toEqual([
+      ['h99.test', 31],
+      ['h7.test', 21],
+      ['h50.test', 11],
+      ['h0.test', 1],
+    ]);
+    const counts = snap.hosts.map((h) => h.requests);
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
   });
 
   it('can add prom-client default metrics to the registry', async () => {
@@ -406,6 +421,46 @@ describe('dashboard server', () => {
     expect((await fetch(`${base(d)}/metrics`)).status).toBe(404);
     const api = (await (await fetch(`${base(d)}/api/snapshot`)).json()) as DashboardSnapshot;
     expect(api.metrics.requests.total).toBe(1);
+  });
+
+  it('leaves no timer or monitor that keeps the process alive after close()', async () => {
+    // A child process: metrics (not closed, default metrics on), a dashboard with a live SSE
+    // client, then dashboard.close(). The process must exit on its own.
+    const dir = await mkdtemp(join(tmpdir(), 'trawl-dash-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const script = join(dir, 'exit.mts');
+    const src = (p: string): string => new URL(`../../src/${p}`, import.meta.url).href;
+    await writeFile(
+      script,
+      `import { get } from 'node:http';
+import { CrawlMetrics } from '${src('crawl/metrics/metrics.ts')}';
+import { startDashboard } from '${src('dashboard/server.ts')}';
+const m = new CrawlMetrics({ collectDefault: true });
+m.requestFinished('a.test', 200, 5, 10);
+const d = await startDashboard({ port: 0, metrics: m, intervalMs: 100 });
+await new Promise((resolve) => get('http://127.0.0.1:' + d.port + '/events', (res) => res.once('data', resolve)));
+await d.close();
+console.log('closed');
+`,
+    );
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.on('error', reject);
+      child.on('exit', (c) => {
+        clearTimeout(killer);
+        resolve({ code: c, out });
+      });
+    });
+    expect(out).toContain('closed');
+    expect(code).toBe(0); // SIGKILL by the 15 s guard would give null
   });
 
   it('close() ends open event streams and stops serving', async () => {

@@ -7,10 +7,31 @@ import { MinHeap } from './min-heap.js';
 
 /** Options of {@link MemoryFrontier}. */
 export interface MemoryFrontierOptions {
-  /** Expected number of distinct URLs, sizing the seen set's Bloom filter (default 1e6). */
+  /**
+   * Dedup through a SeenSet (Bloom filter in front of an exact Set) instead of a bare Set —
+   * default false: in memory the exact Set is needed anyway and one hash lookup is cheaper than
+   * Bloom probes plus that lookup (see bench/crawl/frontier.bench.ts).
+   */
+  bloom?: boolean;
+  /** Expected number of distinct URLs, sizing the Bloom filter (default 1e6). */
   expected?: number;
-  /** Bloom false-positive rate of the seen set (default 0.01; positives are confirmed exactly). */
+  /** Bloom false-positive rate (default 0.01; positives are confirmed exactly). */
   fpRate?: number;
+}
+
+/** The exact "accepted before?" set: `add` returns true when the URL is new. */
+interface UrlSet {
+  add(url: string): boolean;
+}
+
+/** A bare Set as a UrlSet: one hash lookup per call. */
+class PlainUrlSet implements UrlSet {
+  private readonly set = new Set<string>();
+  add(url: string): boolean {
+    const n = this.set.size;
+    this.set.add(url);
+    return this.set.size !== n;
+  }
 }
 
 interface HostQueue {
@@ -26,12 +47,12 @@ interface HostQueue {
  * A Frontier held entirely in memory (not resumable: for tests, `--state none` and small crawls).
  * Per-host FIFO deques, round robin across hosts with due work, a min-heap of items whose
  * notBefore has not come yet (they join the back of their host's queue once a lease's `now`
- * reaches it), and an exact SeenSet (Bloom filter + Set) for dedup. `complete`'s sink mark is
+ * reaches it), and an exact seen set for dedup (a Set, or a SeenSet with `bloom`). `complete`'s sink mark is
  * ignored and records are not kept (they go to the sink); only the URLs of failed completions are
  * kept, for requeueFailed.
  */
 export class MemoryFrontier implements Frontier {
-  private readonly seen: SeenSet;
+  private readonly seen: UrlSet;
   private readonly hosts = new Map<string, HostQueue>();
   private ring: HostQueue[] = [];
   private cursor = 0;
@@ -49,7 +70,9 @@ export class MemoryFrontier implements Frontier {
 
   /** An empty frontier. */
   constructor(opts: MemoryFrontierOptions = {}) {
-    this.seen = new SeenSet({ expected: opts.expected ?? 1e6, fpRate: opts.fpRate ?? 0.01 });
+    this.seen = opts.bloom
+      ? new SeenSet({ expected: opts.expected ?? 1e6, fpRate: opts.fpRate ?? 0.01 })
+      : new PlainUrlSet();
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { Clock } from '../../conc/clock.js';
 import { Limiter } from '../../conc/rate.js';
 
 /** What the crawl knows about robots.txt for a host. */
@@ -45,9 +46,12 @@ export class HostTable {
   readonly #policy: HostPolicy;
   readonly #now: () => number;
 
-  constructor(policy: HostPolicy, now: () => number) {
+  readonly #clock: Clock | undefined;
+
+  constructor(policy: HostPolicy, now: () => number, clock?: Clock) {
     this.#policy = policy;
     this.#now = now;
+    this.#clock = clock;
   }
 
   /** The state of `host`, created on first use with robots `pending` (or as given). */
@@ -56,7 +60,7 @@ export class HostTable {
     if (!s) {
       s = {
         host,
-        limiter: new Limiter(this.#policy.rate, this.#policy.burst),
+        limiter: new Limiter(this.#policy.rate, this.#policy.burst, this.#clock),
         active: 0,
         pausedUntil: 0,
         backoffLevel: 0,
