@@ -61,7 +61,9 @@ const contenders: Record<string, (job: Job) => Promise<number>> = {
 const expected = N * (N - 1);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-console.log(`node ${process.version}: ${N} jobs, concurrency ${CONCURRENCY}, pool queue ${QUEUE}, median of ${ROUNDS} rounds`);
+console.log(
+  `node ${process.version}: ${N} jobs, concurrency ${CONCURRENCY}, pool queue ${QUEUE}, median of ${ROUNDS} rounds`,
+);
 let worst = 0;
 for (const [kind, job] of Object.entries(jobs)) {
   const times: Record<string, number[]> = {};

@@ -1,5 +1,5 @@
 /**
- * Frontier benchmark: `npx tsx bench/crawl/frontier.bench.ts [n] [--bloom]`.
+ * Frontier benchmark: `npx tsx bench/crawl/frontier.bench.ts [n] [--bloom] [--rr]`.
  *
  * 1. SqliteFrontier: insert n distinct URLs (1000 hosts) through add() in batches of 1000 —
  *    URLs/s, state-file size, peak RSS; then n/10 duplicate adds (ns/op); reopen time (crash
@@ -21,10 +21,14 @@ const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
 const bloom = process.argv.includes('--bloom');
 const HOSTS = 1000;
 
-const url = (i: number) => `https://host${i % HOSTS}.example.com/articles/2026/page-${i}.html?ref=nav`;
+// URLs come in runs of 20 per host (the links of one page mostly share its host), cycling over
+// HOSTS hosts; `--rr` makes every consecutive URL another host (the B-tree's worst case).
+const rr = process.argv.includes('--rr');
+const hostOf = (i: number) => `host${(rr ? i : Math.floor(i / 20)) % HOSTS}.example.com`;
+const url = (i: number) => `https://${hostOf(i)}/articles/2026/page-${i}.html?ref=nav`;
 const item = (i: number): FrontierItem => ({
   url: url(i),
-  host: `host${i % HOSTS}.example.com`,
+  host: hostOf(i),
   depth: 1,
   referrer: 'https://host0.example.com/',
   attempts: 0,

@@ -201,8 +201,10 @@ export class Limiter {
    * (consuming nothing) if the signal carries a deadline (see `setSignalDeadline`) that the wait
    * would pass. While waiting, an abort rejects with `signal.reason` and cancels the reservation
    * so later events may proceed sooner. The wait ends no earlier than the reservation's time to
-   * act on the limiter's clock; a limit of zero with no tokens waits until aborted. A
-   * non-integer `n` throws a RangeError synchronously (Go's int cannot express it).
+   * act on the limiter's clock; a limit of zero with no tokens waits until aborted. The sleep's
+   * timer keeps the process alive (it is what wakes the waiter); abort listener and timer are
+   * removed when the wait settles. A non-integer `n` throws a RangeError synchronously (Go's int
+   * cannot express it).
    */
   waitN(n: number, signal?: AbortSignal): Promise<void> {
     checkInt('n', n);
@@ -285,10 +287,9 @@ export class Limiter {
       this.#last = t;
       this.#tokens = tokens;
       this.#lastEvent = this.#rTimeToAct;
-    } else {
-      this.#rTokens = 0;
-      this.#rTimeToAct = 0;
     }
+    // When not ok, #rTokens/#rTimeToAct are left stale: a reservation that is not ok never
+    // reads them (delayFrom answers InfDuration, cancelAt returns at once).
     return ok;
   }
 

@@ -2,35 +2,56 @@ import { setMaxListeners } from 'node:events';
 import { Channel } from '../conc/channel.js';
 import { type Clock, systemClock } from '../conc/clock.js';
 import { type CancelContext, withCancel, withTimeout } from '../conc/context.js';
-import { merge, fanOut, stage } from '../conc/pipeline.js';
+import { fanOut, merge, stage } from '../conc/pipeline.js';
 import { type JobResult, WorkerPool } from '../conc/pool.js';
 import { Limiter } from '../conc/rate.js';
 import { Weighted } from '../conc/semaphore.js';
-import { createAgent } from './fetch/agent.js';
+import { type CrawlAgent, createAgent } from './fetch/agent.js';
 import { FetchError } from './fetch/errors.js';
 import { type FetchResult, fetchPage } from './fetch/fetch-page.js';
 import { backoffMs, isRetryable } from './fetch/retry.js';
 import type { Completion, Frontier, FrontierItem } from './frontier/frontier.js';
+import { openStorage } from './frontier/open-frontier.js';
+import { CrawlMetrics } from './metrics/metrics.js';
 import { type CrawlOptions, defaultName, resolveOptions } from './options.js';
 import { type ParseJob, type ParseOutput, runParseJob } from './parse/parse-job.js';
 import { ParseThread } from './parse/parse-thread.js';
-import { HostTable, type HostState } from './politeness/host-table.js';
+import { type HostState, HostTable } from './politeness/host-table.js';
 import type { PageRecord } from './record.js';
-import { openStorage } from './frontier/open-frontier.js';
+import { RobotsGate } from './robots/robots-gate.js';
+import type { Sink } from './store/sink.js';
+import { type CrawlSummary, summarize } from './summary.js';
 import { hostKey, normalizeUrl } from './url/normalize.js';
 import { createScope } from './url/scope.js';
 import { checkTraps } from './url/traps.js';
-import { RobotsGate } from './robots/robots-gate.js';
-import { CrawlMetrics } from './metrics/metrics.js';
-import { summarize, type CrawlSummary } from './summary.js';
-import type { Sink } from './store/sink.js';
 
 /** What a fetch worker hands to the parse stage. */
 type Outcome =
   | { kind: 'fetched'; item: FrontierItem; host: HostState; res: FetchResult; attempts: number }
-  | { kind: 'failed'; item: FrontierItem; host: HostState | null; error: string; attempts: number; status: number | null; durationMs: number }
+  | {
+      kind: 'failed';
+      item: FrontierItem;
+      host: HostState | null;
+      error: string;
+      attempts: number;
+      status: number | null;
+      durationMs: number;
+    }
   | { kind: 'retry'; item: FrontierItem; host: HostState; at: number; reason: string }
   | { kind: 'unstarted'; item: FrontierItem; host: HostState };
+
+/** The global rate limit as the crawl uses it: a local Limiter, or one shared through Redis. */
+export interface RateGate {
+  /** Waits for one token; rejects if `signal` aborts first (or would, by its deadline). */
+  wait(signal?: AbortSignal): Promise<void>;
+}
+
+/** Replaceable parts of a crawl (the distributed mode swaps frontier and limiter). */
+export interface CrawlDeps {
+  frontier?: Frontier;
+  limiter?: RateGate;
+  metrics?: CrawlMetrics;
+}
 
 /** A fetch worker's job: one leased URL and its host's politeness state. */
 type FetchJob = { item: FrontierItem; host: HostState };
@@ -56,7 +77,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   readonly #abortCtx: CancelContext;
   readonly #wake = new Channel<void>(1);
   readonly #clock: Clock;
-  readonly #limiter: Limiter;
+  readonly #limiter: RateGate;
   readonly #connections: Weighted;
   readonly #hosts: HostTable;
   readonly #scope: ReturnType<typeof createScope>;
@@ -66,12 +87,16 @@ export class Crawl implements AsyncIterable<PageRecord> {
   #robots!: RobotsGate;
   #outstanding = 0;
   #retrying = new Set<string>();
+  readonly #sampleUrl = new Map<string, string>();
   #stored = 0;
   #startedAt = Date.now();
   #resumed = false;
   #fatal: unknown = null;
 
-  constructor(input: Partial<CrawlOptions> & { seeds?: string[] }, deps: { frontier?: Frontier; metrics?: CrawlMetrics } = {}) {
+  constructor(
+    input: Partial<CrawlOptions> & { seeds?: string[] },
+    deps: CrawlDeps = {},
+  ) {
     this.options = resolveOptions(input);
     const o = this.options;
     this.name = defaultName(o);
@@ -81,14 +106,25 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.#clock = o.clock ?? systemClock;
     // Every worker waits on these signals at once; more than 10 listeners is by design.
     setMaxListeners(0, this.#abortCtx.signal, this.#stopCtx.signal);
-    this.#limiter = new Limiter(o.rate, o.burst, this.#clock);
+    this.#limiter = deps.limiter ?? new Limiter(o.rate, o.burst, this.#clock);
     this.#connections = new Weighted(o.maxConnections);
     this.#hosts = new HostTable(
-      { rate: o.hostRate, burst: o.hostBurst, concurrency: o.hostConcurrency, maxPages: o.maxPagesPerHost, maxBackoffMs: 300_000 },
+      {
+        rate: o.hostRate,
+        burst: o.hostBurst,
+        concurrency: o.hostConcurrency,
+        maxPages: o.maxPagesPerHost,
+        maxBackoffMs: 300_000,
+      },
       () => this.#clock.now(),
       this.#clock,
     );
-    this.#scope = createScope({ seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude });
+    this.#scope = createScope({
+      seeds: [...o.seeds, ...o.sitemaps],
+      mode: o.scope,
+      include: o.include,
+      exclude: o.exclude,
+    });
     if (deps.frontier) {
       this.#frontier = deps.frontier;
     } else {
@@ -118,7 +154,12 @@ export class Crawl implements AsyncIterable<PageRecord> {
   /** Live counters for progress lines. */
   progress(): { stored: number; queued: number; inFlight: number; elapsedMs: number } {
     const s = this.#frontier.stats();
-    return { stored: this.#stored, queued: s?.queued ?? 0, inFlight: this.#outstanding, elapsedMs: Date.now() - this.#startedAt };
+    return {
+      stored: this.#stored,
+      queued: s?.queued ?? 0,
+      inFlight: this.#outstanding,
+      elapsedMs: Date.now() - this.#startedAt,
+    };
   }
 
   /**
@@ -146,30 +187,35 @@ export class Crawl implements AsyncIterable<PageRecord> {
           const s = this.#hosts.get(host);
           s.robots = info.status;
           if (info.crawlDelay) this.#hosts.applyCrawlDelay(s, info.crawlDelay);
-          this.metrics.setHostState(host, { robots: info.status });
+          this.metrics.setHostState(host, { robots: info.status, rate: s.limiter.limit() });
           this.#wake.trySend();
         },
       });
-      this.#enqueueSeeds();
+      await this.#enqueueSeeds();
       const pool = new WorkerPool<FetchJob, Outcome>(
         (job, signal) => this.#fetchOne(job.item, job.host, agent, signal),
         { workers: o.workers, queueSize: o.workers, signal: this.#abortCtx.signal },
       );
       const parsed = this.#parseStage(pool.results, threads);
       const storing = this.#storeStage(parsed);
+      const sampler = setInterval(() => this.#sample(pool, parsed, agent), 250);
+      sampler.unref();
       try {
         await this.#schedule(pool);
       } finally {
         await pool.shutdown();
+        await storing;
+        clearInterval(sampler);
+        this.#sample(pool, parsed, agent);
       }
-      await storing;
     } catch (err) {
       this.#fatal = err;
       throw err;
     } finally {
       this.#records?.close();
       this.#sink?.close();
-      this.#frontier.close();
+      await this.#frontier.close();
+      this.metrics.close();
       await Promise.all(threads.map((t) => t.close()));
       await agent.close();
       this.#abortCtx.cancel();
@@ -177,14 +223,35 @@ export class Crawl implements AsyncIterable<PageRecord> {
     return summarize(this.metrics.snapshot(), this.#startedAt, this.#frontier.stats());
   }
 
-  #enqueueSeeds(): void {
+  async #enqueueSeeds(): Promise<void> {
     const o = this.options;
     const items: FrontierItem[] = [];
     for (const s of o.seeds) {
       const url = normalizeUrl(s, undefined, { stripParams: o.stripParams });
-      if (url) items.push({ url, host: hostKey(url), depth: 0, referrer: null, attempts: 0 });
+      if (url) items.push({ url, host: this.#noteHost(url), depth: 0, referrer: null, attempts: 0 });
     }
-    this.#frontier.add(items);
+    await this.#frontier.add(items);
+  }
+
+  /** The politeness key of `url`, remembering one URL per host (its scheme) for robots.txt. */
+  #noteHost(url: string): string {
+    const host = hostKey(url);
+    if (!this.#sampleUrl.has(host)) this.#sampleUrl.set(host, url);
+    return host;
+  }
+
+  /** Reports queue depths, connections and limiter tokens (sampled, not per page: cheap). */
+  #sample(pool: WorkerPool<FetchJob, Outcome>, parsed: Channel<Parsed>, agent: CrawlAgent): void {
+    const m = this.metrics;
+    const stats = this.#frontier.stats();
+    m.setQueueDepth('frontier', stats.queued);
+    m.setQueueDepth('fetch', pool.queued);
+    m.setQueueDepth('parse', pool.results.length);
+    m.setQueueDepth('store', parsed.length);
+    m.setInFlight(this.#outstanding);
+    m.setOpenConnections(agent.connections.open, this.options.maxConnections);
+    if (this.#limiter instanceof Limiter) m.setLimiterTokens(this.#limiter.tokens());
+    m.setFrontier(stats);
   }
 
   /** Leases URLs whose host may go now and feeds the worker pool, until the crawl ends. */
@@ -194,11 +261,14 @@ export class Crawl implements AsyncIterable<PageRecord> {
     while (!stop.aborted) {
       const budget = this.options.maxPages - this.#stored - this.#outstanding - this.#retrying.size;
       const stats = frontier.stats();
-      if (this.#outstanding === 0 && this.#retrying.size === 0 && (stats.queued === 0 || budget <= 0)) break;
+      if (this.#outstanding === 0 && this.#retrying.size === 0 && (stats.queued === 0 || budget <= 0)) {
+        // A shared frontier is finished only when no process has work left.
+        if (!frontier.drained || budget <= 0 || (await frontier.drained())) break;
+      }
       let item: FrontierItem | undefined;
       if (budget > 0) {
         const now = this.#clock.now();
-        [item] = frontier.lease(1, now, (h) => this.#hostReady(h, now));
+        [item] = await frontier.lease(1, now, (h) => this.#hostReady(h, now));
       }
       if (!item) {
         await this.#idle();
@@ -209,7 +279,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       const skip = this.#skipReason(item, host);
       if (skip) {
         this.#outstanding++;
-        this.#finishSkipped(item, skip);
+        await this.#finishSkipped(item, skip);
         continue;
       }
       this.#hosts.take(host, this.#clock.now());
@@ -220,7 +290,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         // Stopped while waiting for a free worker: no request was made.
         this.#hosts.finish(host, false);
         this.#outstanding--;
-        frontier.release(item);
+        await frontier.release(item);
         break;
       }
       this.metrics.setInFlight(this.#outstanding);
@@ -230,7 +300,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   #hostReady(host: string, now: number): boolean {
     const s = this.#hosts.get(host);
     if (s.robots === 'pending') {
-      this.#robots.request(host, this.options.seeds.find((u) => hostKey(u) === host) ?? `http://${host}/`);
+      this.#robots.request(host, this.#sampleUrl.get(host) ?? `http://${host}/`);
       return false;
     }
     // An exhausted host's URLs are leased only to be recorded as skipped, so the crawl can end.
@@ -263,7 +333,12 @@ export class Crawl implements AsyncIterable<PageRecord> {
     }
   }
 
-  async #fetchOne(item: FrontierItem, host: HostState, agent: ReturnType<typeof createAgent>, signal: AbortSignal): Promise<Outcome> {
+  async #fetchOne(
+    item: FrontierItem,
+    host: HostState,
+    agent: CrawlAgent,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
     if (this.#stopCtx.signal.aborted) return { kind: 'unstarted', item, host };
     const o = this.options;
     const attempts = item.attempts + 1;
@@ -303,7 +378,13 @@ export class Crawl implements AsyncIterable<PageRecord> {
       this.metrics.requestFinished(item.host, null, durationMs, 0);
       if (fe && isRetryable(fe) && attempts <= o.retries) {
         this.metrics.retry(item.host, fe.kind);
-        return { kind: 'retry', item: { ...item, attempts }, host, at: this.#clock.now() + backoffMs(attempts, { baseMs: o.retryBaseMs, capMs: o.retryCapMs }), reason: message };
+        return {
+          kind: 'retry',
+          item: { ...item, attempts },
+          host,
+          at: this.#clock.now() + backoffMs(attempts, { baseMs: o.retryBaseMs, capMs: o.retryCapMs }),
+          reason: message,
+        };
       }
       return { kind: 'failed', item, host, error: message, attempts, status: null, durationMs };
     } finally {
@@ -315,11 +396,19 @@ export class Crawl implements AsyncIterable<PageRecord> {
       this.metrics.setHostState(item.host, { backoffUntil: host.pausedUntil });
       if (attempts <= o.retries) {
         this.metrics.retry(item.host, String(res.status));
-        return { kind: 'retry', item: { ...item, attempts }, host, at: this.#clock.now() + wait, reason: `http: ${res.status}` };
+        return {
+          kind: 'retry',
+          item: { ...item, attempts },
+          host,
+          at: this.#clock.now() + wait,
+          reason: `http: ${res.status}`,
+        };
       }
     } else if (isRetryable(res.status) && attempts <= o.retries) {
       this.metrics.retry(item.host, String(res.status));
-      const at = this.#clock.now() + (res.retryAfterMs ?? backoffMs(attempts, { baseMs: o.retryBaseMs, capMs: o.retryCapMs }));
+      const at =
+        this.#clock.now() +
+        (res.retryAfterMs ?? backoffMs(attempts, { baseMs: o.retryBaseMs, capMs: o.retryCapMs }));
       return { kind: 'retry', item: { ...item, attempts }, host, at, reason: `http: ${res.status}` };
     } else if (res.status < 400) {
       this.#hosts.succeeded(host);
@@ -337,26 +426,59 @@ export class Crawl implements AsyncIterable<PageRecord> {
 
   /** Fan-out to K parse threads (or the main thread), fan-in to one channel for the store. */
   #parseStage(input: Channel<JobResult<FetchJob, Outcome>>, threads: ParseThread[]): Channel<Parsed> {
-    const parseOn = (parse: (job: ParseJob) => Promise<ParseOutput>) => async (result: JobResult<FetchJob, Outcome>): Promise<Parsed> => {
-      // #fetchOne catches everything it expects; a rejection here is a bug, recorded on the page.
-      const outcome: Outcome = result.ok
-        ? result.value
-        : { kind: 'failed', item: result.job.item, host: result.job.host, error: `internal: ${String(result.error)}`, attempts: result.job.item.attempts + 1, status: null, durationMs: 0 };
-      if (outcome.kind !== 'fetched' || !isHtml(outcome.res) || outcome.res.text === null || outcome.res.status >= 400) {
-        return { outcome, page: null, parseError: null };
-      }
-      const job: ParseJob = { html: outcome.res.text, url: outcome.res.finalUrl, stripParams: this.options.stripParams, fields: this.options.extract };
-      try {
-        const page = await parse(job);
-        this.metrics.parseTime(page.parseMs);
-        return { outcome, page, parseError: null };
-      } catch (err) {
-        return { outcome, page: null, parseError: `parse: ${(err as Error).message}` };
-      }
-    };
-    if (threads.length === 0) return stage(input, parseOn(async (job) => runParseJob(job)), { buffer: 64 });
+    const parseOn =
+      (parse: (job: ParseJob) => Promise<ParseOutput>) =>
+      async (result: JobResult<FetchJob, Outcome>): Promise<Parsed> => {
+        // #fetchOne catches everything it expects; a rejection here is a bug, recorded on the page.
+        const outcome: Outcome = result.ok
+          ? result.value
+          : {
+              kind: 'failed',
+              item: result.job.item,
+              host: result.job.host,
+              error: `internal: ${String(result.error)}`,
+              attempts: result.job.item.attempts + 1,
+              status: null,
+              durationMs: 0,
+            };
+        if (
+          outcome.kind !== 'fetched' ||
+          !isHtml(outcome.res) ||
+          outcome.res.text === null ||
+          outcome.res.status >= 400
+        ) {
+          return { outcome, page: null, parseError: null };
+        }
+        const job: ParseJob = {
+          html: outcome.res.text,
+          url: outcome.res.finalUrl,
+          stripParams: this.options.stripParams,
+          fields: this.options.extract,
+        };
+        try {
+          const page = await parse(job);
+          this.metrics.parseTime(page.parseMs);
+          return { outcome, page, parseError: null };
+        } catch (err) {
+          return { outcome, page: null, parseError: `parse: ${(err as Error).message}` };
+        }
+      };
+    if (threads.length === 0)
+      return stage(
+        input,
+        parseOn(async (job) => runParseJob(job)),
+        { buffer: 64 },
+      );
     const lanes = fanOut(input, threads.length);
-    return merge(...lanes.map((lane, i) => stage(lane, parseOn((job) => threads[i]!.parse(job)), { concurrency: 4, buffer: 16 })));
+    return merge(
+      ...lanes.map((lane, i) =>
+        stage(
+          lane,
+          parseOn((job) => threads[i]!.parse(job)),
+          { concurrency: 4, buffer: 16 },
+        ),
+      ),
+    );
   }
 
   /** Batches finished pages into the sink and the frontier (one atomic step per batch). */
@@ -370,17 +492,17 @@ export class Crawl implements AsyncIterable<PageRecord> {
         if (!next || !next.ok) break;
         batch.push(next.value!);
       }
-      this.#commit(batch);
+      await this.#commit(batch);
     }
   }
 
-  #commit(batch: Parsed[]): void {
+  async #commit(batch: Parsed[]): Promise<void> {
     const started = performance.now();
     const completions: Completion[] = [];
     for (const p of batch) {
       const o = p.outcome;
       if (o.kind === 'retry' || o.kind === 'unstarted') {
-        this.#frontier.release(o.item, o.kind === 'retry' ? o.at : undefined);
+        await this.#frontier.release(o.item, o.kind === 'retry' ? o.at : undefined);
         if (o.kind === 'retry') this.#retrying.add(o.item.url);
         this.#hosts.finish(o.host, false);
         this.#outstanding--;
@@ -391,13 +513,20 @@ export class Crawl implements AsyncIterable<PageRecord> {
     if (completions.length > 0) {
       const records = completions.map((c) => c.record);
       const mark = this.#sink?.write(records);
-      this.#frontier.complete(completions, mark);
+      await this.#frontier.complete(completions, mark);
       for (const c of completions) {
         this.#hosts.finish(this.#hosts.get(c.item.host), true);
         this.#stored++;
         this.#outstanding--;
-        this.metrics.pageStored({ url: c.record.url, status: c.record.status, title: c.record.title, error: c.record.error, host: c.item.host });
-        if (c.record.error) this.metrics.error(c.record.error.split(':')[0]!, c.item.host, c.record.url, c.record.error);
+        this.metrics.pageStored({
+          url: c.record.url,
+          status: c.record.status,
+          title: c.record.title,
+          error: c.record.error,
+          host: c.item.host,
+        });
+        if (c.record.error)
+          this.metrics.error(c.record.error.split(':')[0]!, c.item.host, c.record.url, c.record.error);
         this.options.onRecord?.(c.record);
       }
       this.metrics.storeTime(performance.now() - started, completions.length);
@@ -408,10 +537,10 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.#wake.trySend();
   }
 
-  #finishSkipped(item: FrontierItem, reason: string): void {
+  async #finishSkipped(item: FrontierItem, reason: string): Promise<void> {
     const record = baseRecord(item, 0);
     record.error = reason;
-    this.#frontier.complete([{ item, record, links: [] }], this.#sink?.write([record]));
+    await this.#frontier.complete([{ item, record, links: [] }], this.#sink?.write([record]));
     this.#outstanding--;
     this.options.onRecord?.(record);
     this.metrics.pageStored({ url: record.url, status: null, title: null, error: reason, host: item.host });
@@ -452,13 +581,25 @@ export class Crawl implements AsyncIterable<PageRecord> {
         if (page.robots.nofollow || link.nofollow || nextDepth > this.options.depth) continue;
         if (!this.#scope.inScope(link.url)) continue;
         if (checkTraps(link.url, this.#trapOptions())) continue;
-        links.push({ url: link.url, host: hostKey(link.url), depth: nextDepth, referrer: item.url, attempts: 0 });
+        links.push({
+          url: link.url,
+          host: this.#noteHost(link.url),
+          depth: nextDepth,
+          referrer: item.url,
+          attempts: 0,
+        });
       }
       record.links = seen;
       record.links_count = seen.length;
     }
     if (this.options.extractFn && page && res.text !== null) {
-      const extra = this.options.extractFn({ url: item.url, finalUrl: res.finalUrl, status: res.status, html: res.text, title: page.title });
+      const extra = this.options.extractFn({
+        url: item.url,
+        finalUrl: res.finalUrl,
+        status: res.status,
+        html: res.text,
+        title: page.title,
+      });
       if (extra) record.fields = { ...record.fields, ...extra };
     }
     return { item, record, links };
@@ -466,7 +607,11 @@ export class Crawl implements AsyncIterable<PageRecord> {
 
   #trapOptions() {
     const o = this.options;
-    return { maxUrlLength: o.maxUrlLength, maxRepeatedSegments: o.maxRepeatedSegments, maxPathDepth: o.maxPathDepth };
+    return {
+      maxUrlLength: o.maxUrlLength,
+      maxRepeatedSegments: o.maxRepeatedSegments,
+      maxPathDepth: o.maxPathDepth,
+    };
   }
 }
 

@@ -166,7 +166,9 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
     throw new UsageError('--user-agent must be a non-empty single line');
   }
   if (o.name !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(o.name)) {
-    throw new UsageError(`--name must be 1-100 letters, digits, '.', '_' or '-' (got ${JSON.stringify(o.name)})`);
+    throw new UsageError(
+      `--name must be 1-100 letters, digits, '.', '_' or '-' (got ${JSON.stringify(o.name)})`,
+    );
   }
   return o;
 }
@@ -210,7 +212,8 @@ function numIn(flag: string, v: number, min: number, max: number): void {
 }
 
 function rateIn(flag: string, v: number): void {
-  if (Number.isNaN(v) || v <= 0) throw new UsageError(`--${flag} must be a positive number or inf (got ${v})`);
+  if (Number.isNaN(v) || v <= 0)
+    throw new UsageError(`--${flag} must be a positive number or inf (got ${v})`);
 }
 
 function countOrInf(flag: string, v: number): void {

@@ -41,8 +41,10 @@ export interface TestSiteOptions {
   seed?: number;
   /** Delay before every response, in ms. Default 0. */
   latencyMs?: number;
-  /** Listen address. Default 127.0.0.1 (port is always chosen by the OS). */
+  /** Listen address. Default 127.0.0.1. */
   host?: string;
+  /** Listen port. Default 0: chosen by the OS (what tests use). */
+  port?: number;
   /** Faults to lay on paths; the `/fault/...` endpoints are served regardless. */
   faults?: FaultOptions;
   /** /robots.txt behaviour. */
@@ -299,7 +301,7 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, opts.host ?? '127.0.0.1', () => {
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

@@ -405,11 +405,14 @@ describe('Pipeline', () => {
     gates[0]!();
     await flush();
     expect(settled).toBe(false); // calls 1..3 still running
-    gates[1]!();
-    gates[2]!();
+    // Finish them out of order: the call the reader holds first, then the queued ones.
+    gates[3]!();
     await flush();
     expect(settled).toBe(false);
-    gates[3]!();
+    gates[1]!();
+    await flush();
+    expect(settled).toBe(false);
+    gates[2]!();
     expect(((await w) as Error).message).toBe('first fails');
     expect(running).toBe(0);
     expect(p.running).toBe(0);

@@ -507,6 +507,22 @@ describe('rate: behaviour beyond the Go tests', () => {
     expect(clock.now() - t0).toBeCloseTo(0.25, 9);
   });
 
+  it('a pending wait keeps the process alive on the real clock (exit 0, not 13)', async () => {
+    const { execFile } = await import('node:child_process');
+    const script =
+      "import { newLimiter } from './src/conc/rate.ts'; const lim = newLimiter(20, 1);" +
+      "await lim.wait(); await lim.wait(); console.log('woke');";
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { cwd: new URL('../..', import.meta.url).pathname, timeout: 20_000 },
+        (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+    });
+    expect(out).toEqual({ code: 0, stdout: 'woke\n' });
+  });
+
   it('waitN fails at once with the burst error before looking at an aborted signal', async () => {
     const lim = newLimiter(10, 1);
     const ac = new AbortController();

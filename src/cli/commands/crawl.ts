@@ -1,5 +1,5 @@
 import { Crawl } from '../../crawl/crawler.js';
-import { type CrawlOptions, defaultName } from '../../crawl/options.js';
+import { type CrawlOptions, defaultName, resolveOptions } from '../../crawl/options.js';
 import type { CrawlSummary } from '../../crawl/summary.js';
 import { formatSummary } from '../../crawl/summary.js';
 import { type CrawlFlagValues, toCrawlOptions } from '../crawl-flags.js';
@@ -12,6 +12,7 @@ import { startProgress } from '../progress.js';
  */
 export async function runCrawl(seeds: string[], flags: CrawlFlagValues, extra: Partial<CrawlOptions> = {}): Promise<number> {
   const opts = { ...toCrawlOptions(seeds, flags), ...extra };
+  resolveOptions(opts); // refuse bad input before anything else happens
   const name = defaultName({ seeds: opts.seeds, sitemaps: opts.sitemaps ?? [], name: opts.name });
   if (flags.state === true && opts.state === undefined) opts.state = `.trawl/${name}.db`;
   opts.out ??= `${name}.jsonl`;

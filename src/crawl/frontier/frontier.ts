@@ -1,5 +1,8 @@
 import type { PageRecord } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
+
+/** A value, or a promise of it: the memory and SQLite frontiers answer synchronously, Redis doesn't. */
+export type MaybePromise<T> = T | Promise<T>;
 import type { HostState } from './host-state.js';
 
 /** A URL waiting in (or leased from) the frontier. */
@@ -58,16 +61,16 @@ export interface FrontierStats {
  */
 export interface Frontier {
   /** Enqueues URLs not seen before; returns how many were new. */
-  add(items: readonly FrontierItem[]): number;
+  add(items: readonly FrontierItem[]): MaybePromise<number>;
   /**
    * Leases up to `max` queued items whose `notBefore` ≤ `now` and whose host passes `ready`,
    * rotating across hosts so one host's backlog can't starve the others; [] when none can go.
    */
-  lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[];
+  lease(max: number, now: number, ready: (host: string) => boolean): MaybePromise<FrontierItem[]>;
   /** The earliest `notBefore` among queued items, or undefined when nothing is queued. */
   nextDueAt(): number | undefined;
   /** Returns a leased item to the queue (for a retry, or unprocessed at shutdown). */
-  release(item: FrontierItem, notBefore?: number): void;
+  release(item: FrontierItem, notBefore?: number): MaybePromise<void>;
   /**
    * Records a batch of finished items atomically; returns how many new links were enqueued.
    * `sinkMark` (the mark `sink.write` returned for this batch's records) is stored by a durable
@@ -75,8 +78,14 @@ export interface Frontier {
    * output); a non-durable frontier ignores it.
    */
   complete(batch: readonly Completion[], sinkMark?: SinkMark): number;
-  /** Queued/leased/done counts. */
+  /** Queued/leased/done counts (a shared frontier may answer from a recent cache). */
   stats(): FrontierStats;
+  /**
+   * For a frontier shared by several processes: true when the crawl is finished everywhere
+   * (nothing queued, no live lease in any process). Local frontiers don't implement it: the
+   * engine's own in-flight count and `stats()` decide.
+   */
+  drained?(): Promise<boolean>;
   /** Flushes and releases resources; leased items stay leased in a durable store (they come back on reopen). */
   close(): void;
   /** Politeness state of a host (robots cache, pause, backoff), or undefined if none was stored. */

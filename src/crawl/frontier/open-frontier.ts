@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CrawlOptions } from '../options.js';
 import { UsageError } from '../options.js';
-import { inspectStateFile, openState, removeState } from '../state/state-db.js';
 import { SqliteFrontier } from '../state/sqlite-frontier.js';
+import { inspectStateFile, openState, removeState } from '../state/state-db.js';
 import { exportState } from '../store/export.js';
 import { openSink } from '../store/open-sink.js';
 import type { Sink } from '../store/sink.js';
@@ -43,7 +43,9 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
     if (existed) state.checkCompatible({ name });
     const meta = state.meta;
     if (existed && meta.outPath && o.out && resolve(meta.outPath) !== resolve(o.out)) {
-      throw new UsageError(`state ${path} writes its records to ${meta.outPath}; pass --out ${meta.outPath}, or --fresh to start over`);
+      throw new UsageError(
+        `state ${path} writes its records to ${meta.outPath}; pass --out ${meta.outPath}, or --fresh to start over`,
+      );
     }
     const frontier = new SqliteFrontier(state, { expected: o.expect });
     let requeued = 0;

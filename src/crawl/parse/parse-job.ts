@@ -1,5 +1,5 @@
-import { extractFields, parseFieldSpec } from './fields.js';
 import { extractPage, type ParsedPage } from './extract.js';
+import { extractFields, parseFieldSpec } from './fields.js';
 
 /** What a parse worker is given: one HTML page and how to read it. */
 export interface ParseJob {
