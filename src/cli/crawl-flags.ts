@@ -42,6 +42,8 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--fresh', 'start over even if the state file exists', false)
     .option('--retry-failed', 're-queue URLs that failed in an earlier run', false)
     .option('--expect <n>', 'expected number of URLs (sizes the bloom filter)', String(d.expect))
+    .option('--dashboard [addr]', 'serve the live dashboard and /metrics at [host:]port (default 127.0.0.1:9090; port 0 = any)')
+    .option('--metrics [addr]', 'serve Prometheus /metrics at [host:]port (default 127.0.0.1:9090)')
     .option('--quiet', 'no progress output', false)
     .option('--json', 'log progress and the summary as JSON lines', false);
 }
@@ -81,8 +83,24 @@ export interface CrawlFlagValues {
   fresh: boolean;
   retryFailed: boolean;
   expect: string;
+  dashboard?: string | boolean;
+  metrics?: string | boolean;
   quiet: boolean;
   json: boolean;
+}
+
+/**
+ * Parses a `[host:]port` listen address (`9090`, `127.0.0.1:0`, `[::1]:9090`, `0.0.0.0:8080`);
+ * `true` (the flag without a value) means 127.0.0.1:9090.
+ */
+export function parseListenAddress(flag: string, value: string | true): { host: string; port: number } {
+  if (value === true) return { host: '127.0.0.1', port: 9090 };
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:\[\]]+):)?(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) {
+    throw new UsageError(`--${flag}: expected [host:]port, e.g. 9090 or 127.0.0.1:0 (got ${JSON.stringify(value)})`);
+  }
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
 }
 
 /** Turns flag strings into typed crawl options, throwing a UsageError naming the bad flag. */

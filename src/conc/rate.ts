@@ -412,38 +412,49 @@ function checkInt(what: string, v: number): void {
   if (!Number.isInteger(v)) throw new RangeError(`rate: ${what} must be an integer, got ${v}`);
 }
 
-// Sleeps until the clock reaches timeToAct (re-arming when a timer fires early, as Node's
-// millisecond timers can), or rejects on abort after cancelling the reservation. A timer that
-// fires late costs no rate as long as the bucket can hold the lateness: the next reservation is
-// computed from the limiter's state (time to act), not from when this waiter woke up.
+// Go's durations are whole nanoseconds: a wait shorter than 1 ns is no wait.
+const NS = 1e-6;
+
+// Sleeps until the clock reaches timeToAct, or rejects on abort after cancelling the
+// reservation. Node's timers run on a cached millisecond loop clock and can fire a little
+// early; re-arming a timer then would cost a whole extra millisecond (Node's minimum), so on
+// the system clock the few microseconds left are polled with setImmediate instead. A timer
+// that fires late costs no rate as long as the bucket can hold the lateness: the next
+// reservation is computed from the limiter's state (time to act), not from the wake-up.
 function sleepUntil(clock: Clock, timeToAct: number, r: Reservation, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let timer: TimerHandle | undefined;
+    let immediate: ReturnType<typeof setImmediate> | undefined;
     const onAbort = () => {
       if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
+      if (immediate !== undefined) clearImmediate(immediate);
+      timer = immediate = undefined;
       // Aborted before we could proceed: cancel the reservation, which may permit other
       // events to proceed sooner.
       r.cancel();
       reject(signal?.reason);
     };
-    const arm = () => {
-      timer = undefined;
+    const arm = (fromTimer: boolean) => {
+      timer = immediate = undefined;
       const remaining = timeToAct - clock.now();
-      if (remaining <= 0) {
+      if (remaining < NS) {
         signal?.removeEventListener('abort', onAbort);
         resolve();
         return;
       }
       // A limit of zero never delivers: wait for the abort alone.
       if (remaining === Number.POSITIVE_INFINITY) return;
-      timer = clock.setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
+      if (fromTimer && remaining < 1 && clock === systemClock) {
+        immediate = setImmediate(arm, true);
+        return;
+      }
+      timer = clock.setTimeout(() => arm(true), Math.min(remaining, MAX_TIMER_MS));
       // This timer is what wakes the waiter, so unlike a timeout it must keep the process
       // alive (systemClock unrefs its timers): re-ref a Node timer handle.
       (timer as { ref?: () => unknown }).ref?.();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    arm();
+    arm(false);
   });
 }
 

@@ -186,7 +186,10 @@ export class Crawl implements AsyncIterable<PageRecord> {
         onReady: (host, info) => {
           const s = this.#hosts.get(host);
           s.robots = info.status;
-          if (info.crawlDelay) this.#hosts.applyCrawlDelay(s, info.crawlDelay);
+          if (info.crawlDelay) {
+            this.#hosts.applyCrawlDelay(s, info.crawlDelay);
+            void this.#frontier.setHostInterval?.(host, info.crawlDelay * 1000);
+          }
           this.metrics.setHostState(host, { robots: info.status, rate: s.limiter.limit() });
           this.#wake.trySend();
         },
@@ -393,6 +396,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.metrics.requestFinished(item.host, res.status, res.durationMs, res.bytes);
     if (res.status === 429 || res.status === 503) {
       const wait = this.#hosts.throttle(host, res.retryAfterMs);
+      void this.#frontier.pauseHost?.(item.host, host.pausedUntil);
       this.metrics.setHostState(item.host, { backoffUntil: host.pausedUntil });
       if (attempts <= o.retries) {
         this.metrics.retry(item.host, String(res.status));

@@ -2,7 +2,8 @@ import { Crawl } from '../../crawl/crawler.js';
 import { type CrawlOptions, defaultName, resolveOptions } from '../../crawl/options.js';
 import type { CrawlSummary } from '../../crawl/summary.js';
 import { formatSummary } from '../../crawl/summary.js';
-import { type CrawlFlagValues, toCrawlOptions } from '../crawl-flags.js';
+import { startDashboard } from '../../dashboard/server.js';
+import { type CrawlFlagValues, parseListenAddress, toCrawlOptions } from '../crawl-flags.js';
 import { startProgress } from '../progress.js';
 
 /**
@@ -13,6 +14,8 @@ import { startProgress } from '../progress.js';
 export async function runCrawl(seeds: string[], flags: CrawlFlagValues, extra: Partial<CrawlOptions> = {}): Promise<number> {
   const opts = { ...toCrawlOptions(seeds, flags), ...extra };
   resolveOptions(opts); // refuse bad input before anything else happens
+  const serveAt = flags.dashboard ?? flags.metrics;
+  const listen = serveAt === undefined || serveAt === false ? null : parseListenAddress(flags.dashboard ? 'dashboard' : 'metrics', serveAt);
   const name = defaultName({ seeds: opts.seeds, sitemaps: opts.sitemaps ?? [], name: opts.name });
   if (flags.state === true && opts.state === undefined) opts.state = `.trawl/${name}.db`;
   opts.out ??= `${name}.jsonl`;
@@ -20,6 +23,11 @@ export async function runCrawl(seeds: string[], flags: CrawlFlagValues, extra: P
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
+  const dashboard = listen ? await startDashboard({ ...listen, metrics: crawl.metrics }) : null;
+  if (dashboard) {
+    // Printed even with --quiet: with a token this is the only way to learn it.
+    process.stderr.write(`trawl: dashboard at ${dashboard.url} (metrics at ${new URL('/metrics', dashboard.url).origin}/metrics)\n`);
+  }
   if (crawl.resumed) log(`trawl: resuming crawl "${crawl.name}" from ${opts.state} (use --fresh to start over)`);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -41,6 +49,7 @@ export async function runCrawl(seeds: string[], flags: CrawlFlagValues, extra: P
     summary = await crawl.done;
   } finally {
     progress?.stop();
+    await dashboard?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

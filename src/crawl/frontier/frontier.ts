@@ -3,6 +3,7 @@ import type { SinkMark } from '../store/sink.js';
 
 /** A value, or a promise of it: the memory and SQLite frontiers answer synchronously, Redis doesn't. */
 export type MaybePromise<T> = T | Promise<T>;
+
 import type { HostState } from './host-state.js';
 
 /** A URL waiting in (or leased from) the frontier. */
@@ -65,6 +66,8 @@ export interface Frontier {
   /**
    * Leases up to `max` queued items whose `notBefore` ≤ `now` and whose host passes `ready`,
    * rotating across hosts so one host's backlog can't starve the others; [] when none can go.
+   * Implementations call `ready` at most once per host per call, so it must be a pure predicate
+   * (a host that passes may receive several items when few hosts have work).
    */
   lease(max: number, now: number, ready: (host: string) => boolean): MaybePromise<FrontierItem[]>;
   /** The earliest `notBefore` among queued items, or undefined when nothing is queued. */
@@ -86,6 +89,16 @@ export interface Frontier {
    * engine's own in-flight count and `stats()` decide.
    */
   drained?(): Promise<boolean>;
+  /**
+   * Pauses a host until `until` (Retry-After, 429 backoff) in the frontier itself, so a durable
+   * or shared frontier keeps the pause across restarts and processes. Optional.
+   */
+  pauseHost?(host: string, until: number): MaybePromise<void>;
+  /**
+   * Sets the minimum spacing between two requests to a host (robots.txt Crawl-delay, the
+   * per-host rate) for frontiers that schedule hosts themselves (Redis). Optional.
+   */
+  setHostInterval?(host: string, intervalMs: number): MaybePromise<void>;
   /** Flushes and releases resources; leased items stay leased in a durable store (they come back on reopen). */
   close(): void;
   /** Politeness state of a host (robots cache, pause, backoff), or undefined if none was stored. */
