@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Completion, Frontier, FrontierItem } from '../../src/crawl/frontier/frontier.js';
+import type { Completion, FrontierItem } from '../../src/crawl/frontier/frontier.js';
 import { MemoryFrontier } from '../../src/crawl/frontier/memory-frontier.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { SqliteFrontier } from '../../src/crawl/state/sqlite-frontier.js';
@@ -69,7 +69,11 @@ function record(it: FrontierItem, links: string[]): PageRecord {
  * A crawl of `pages` pages over a site graph of `space` URLs: each page links to 20 URLs (a few
  * fixed nav links every page repeats, the rest spread over the space), batches of 32.
  */
-function simulatedCrawl(f: Frontier, pages: number, space: number): { ms: number; links: number } {
+function simulatedCrawl(
+  f: MemoryFrontier | SqliteFrontier,
+  pages: number,
+  space: number,
+): { ms: number; links: number } {
   f.add([item(0)]);
   let done = 0;
   let links = 0;
@@ -128,10 +132,10 @@ function benchSqlite(): void {
     f.close();
     const size = fs.statSync(file).size;
     console.log(`  state file ${mb(size)} (${fmt(size / n)} bytes/URL); peak RSS so far ${mb(peakRss())}`);
-    let reopenMs: number;
-    [f, reopenMs] = time(
+    const [reopened, reopenMs] = time(
       () => new SqliteFrontier(openState(file, { create: true, name: 'bench' }), { bloom, expected: n }),
     );
+    f = reopened;
     console.log(`  reopen (recovery + counters${bloom ? ' + Bloom rebuild' : ''}): ${fmt(reopenMs)} ms`);
     const [leased, leaseMs] = time(() => f.lease(1000, Date.now(), () => true));
     console.log(

@@ -37,7 +37,7 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--max-path-depth <n>', 'trap guard: deepest path followed', String(d.maxPathDepth))
     .option('--allow-private', 'allow hosts on private/loopback addresses', false)
     .option('--state <file>', 'resumable SQLite state file (default: .trawl/<name>.db)')
-    .option('--no-state', 'keep the frontier in memory (not resumable)')
+    .option('--no-state', 'keep the frontier in memory, not resumable (default: keep state)')
     .option('--name <name>', 'crawl name (default: the first seed host)')
     .option('--fresh', 'start over even if the state file exists', false)
     .option('--retry-failed', 're-queue URLs that failed in an earlier run', false)

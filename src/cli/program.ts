@@ -13,7 +13,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `trawl: ${s}` : s) });
+    // Commander's errors may span lines ("(Did you mean crawl?)"); bad usage is one line.
+    .configureOutput({
+      writeErr: (s) =>
+        process.stderr.write(s.startsWith('error:') ? `trawl: ${s.trim().replace(/\s*\n\s*/g, ' ')}\n` : s),
+    });
 
   addCrawlFlags(
     program
@@ -46,7 +50,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('export')
     .description("write a crawl's records from its state file (works while it runs)")
     .argument('<state>', 'state file')
-    .requiredOption('--out <file>', 'output file: .jsonl or .csv')
+    .requiredOption('--out <file>', 'output file: .jsonl, .csv or .sqlite (required)')
     .action((state: string, flags: { out: string }) => setExit(runExport(state, flags)));
   return program;
 }
@@ -64,7 +68,9 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return 2; // commander already printed its one-line error
     }
-    if (err instanceof UsageError || (err instanceof Error && err.name === 'StateError')) {
+    // A state or output file refused at open (foreign, corrupt, unwritable, unknown format) is
+    // bad usage too: it is thrown before any request is made.
+    if (err instanceof UsageError || (err instanceof Error && (err.name === 'StateError' || err.name === 'SinkError'))) {
       process.stderr.write(`trawl: ${err.message}\n`);
       return 2;
     }

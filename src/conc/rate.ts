@@ -444,7 +444,7 @@ function sleepUntil(clock: Clock, timeToAct: number, r: Reservation, signal?: Ab
       }
       // A limit of zero never delivers: wait for the abort alone.
       if (remaining === Number.POSITIVE_INFINITY) return;
-      if (fromTimer && remaining < 1 && clock === systemClock) {
+      if (fromTimer && remaining < 0.5 && clock === systemClock) {
         immediate = setImmediate(arm, true);
         return;
       }

@@ -14,7 +14,7 @@ import type { Completion, Frontier, FrontierItem } from './frontier/frontier.js'
 import { openStorage } from './frontier/open-frontier.js';
 import { CrawlMetrics } from './metrics/metrics.js';
 import { type CrawlOptions, defaultName, resolveOptions } from './options.js';
-import { type ParseJob, type ParseOutput, runParseJob } from './parse/parse-job.js';
+import { createParser, type ParseConfig, type ParseJob, type ParseOutput } from './parse/parse-job.js';
 import { ParseThread } from './parse/parse-thread.js';
 import { type HostState, HostTable } from './politeness/host-table.js';
 import type { PageRecord } from './record.js';
@@ -23,7 +23,6 @@ import type { Sink } from './store/sink.js';
 import { type CrawlSummary, summarize } from './summary.js';
 import { hostKey, normalizeUrl } from './url/normalize.js';
 import { createScope } from './url/scope.js';
-import { checkTraps } from './url/traps.js';
 
 /** What a fetch worker hands to the parse stage. */
 type Outcome =
@@ -60,6 +59,9 @@ type FetchJob = { item: FrontierItem; host: HostState };
 type Parsed = { outcome: Outcome; page: ParseOutput | null; parseError: string | null };
 
 const STORE_BATCH = 64;
+
+// Reason for ending an idle wait: one shared object, not a fresh error (with a stack) per wait.
+const IDLE_OVER = Object.freeze({ reason: 'idle wait over' });
 
 /**
  * A running crawl: the seed's worker pool and fetch → parse → store pipeline, fed by the
@@ -174,7 +176,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
   async #run(): Promise<CrawlSummary> {
     const o = this.options;
     const agent = createAgent({ maxConnections: o.maxConnections, connectTimeoutMs: o.timeoutMs });
-    const threads = Array.from({ length: o.parsers }, () => new ParseThread());
+    const parseConfig = this.#parseConfig();
+    const threads = Array.from({ length: o.parsers }, () => new ParseThread(parseConfig));
     try {
       this.#robots = new RobotsGate({
         agent,
@@ -199,7 +202,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         (job, signal) => this.#fetchOne(job.item, job.host, agent, signal),
         { workers: o.workers, queueSize: o.workers, signal: this.#abortCtx.signal },
       );
-      const parsed = this.#parseStage(pool.results, threads);
+      const parsed = this.#parseStage(pool.results, threads, parseConfig);
       const storing = this.#storeStage(parsed);
       const sampler = setInterval(() => this.#sample(pool, parsed, agent), 250);
       sampler.unref();
@@ -332,7 +335,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     } catch {
       // timeout or stop: either way, look again
     } finally {
-      t.cancel();
+      t.cancel(IDLE_OVER);
     }
   }
 
@@ -366,6 +369,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     try {
       host.requests++;
       res = await fetchPage(item.url, {
+        decodeText: false, // decoded on a parse thread
         dispatcher: agent,
         timeoutMs: o.timeoutMs,
         maxBytes: o.maxBytes,
@@ -429,7 +433,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   }
 
   /** Fan-out to K parse threads (or the main thread), fan-in to one channel for the store. */
-  #parseStage(input: Channel<JobResult<FetchJob, Outcome>>, threads: ParseThread[]): Channel<Parsed> {
+  #parseStage(input: Channel<JobResult<FetchJob, Outcome>>, threads: ParseThread[], config: ParseConfig): Channel<Parsed> {
     const parseOn =
       (parse: (job: ParseJob) => Promise<ParseOutput>) =>
       async (result: JobResult<FetchJob, Outcome>): Promise<Parsed> => {
@@ -445,20 +449,11 @@ export class Crawl implements AsyncIterable<PageRecord> {
               status: null,
               durationMs: 0,
             };
-        if (
-          outcome.kind !== 'fetched' ||
-          !isHtml(outcome.res) ||
-          outcome.res.text === null ||
-          outcome.res.status >= 400
-        ) {
+        if (outcome.kind !== 'fetched' || !isHtml(outcome.res) || outcome.res.status >= 400) {
           return { outcome, page: null, parseError: null };
         }
-        const job: ParseJob = {
-          html: outcome.res.text,
-          url: outcome.res.finalUrl,
-          stripParams: this.options.stripParams,
-          fields: this.options.extract,
-        };
+        const res = outcome.res;
+        const job: ParseJob = { body: res.body, mime: res.mime, charset: res.charset, url: res.finalUrl, depth: outcome.item.depth };
         try {
           const page = await parse(job);
           this.metrics.parseTime(page.parseMs);
@@ -467,12 +462,14 @@ export class Crawl implements AsyncIterable<PageRecord> {
           return { outcome, page: null, parseError: `parse: ${(err as Error).message}` };
         }
       };
-    if (threads.length === 0)
+    if (threads.length === 0) {
+      const parse = createParser(config);
       return stage(
         input,
-        parseOn(async (job) => runParseJob(job)),
+        parseOn(async (job) => parse(job)),
         { buffer: 64 },
       );
+    }
     const lanes = fanOut(input, threads.length);
     return merge(
       ...lanes.map((lane, i) =>
@@ -578,30 +575,22 @@ export class Crawl implements AsyncIterable<PageRecord> {
       record.canonical = page.canonical;
       record.noindex = page.robots.noindex;
       if (page.fields) record.fields = page.fields;
-      const seen: string[] = [];
+      record.links = page.links;
+      record.links_count = page.links.length;
       const nextDepth = item.depth + 1;
-      for (const link of page.links) {
-        seen.push(link.url);
-        if (page.robots.nofollow || link.nofollow || nextDepth > this.options.depth) continue;
-        if (!this.#scope.inScope(link.url)) continue;
-        if (checkTraps(link.url, this.#trapOptions())) continue;
-        links.push({
-          url: link.url,
-          host: this.#noteHost(link.url),
-          depth: nextDepth,
-          referrer: item.url,
-          attempts: 0,
-        });
+      for (let i = 0; i < page.follow.length; i++) {
+        const url = page.follow[i]!;
+        const host = page.followHosts[i]!;
+        if (!this.#sampleUrl.has(host)) this.#sampleUrl.set(host, url);
+        links.push({ url, host, depth: nextDepth, referrer: item.url, attempts: 0 });
       }
-      record.links = seen;
-      record.links_count = seen.length;
     }
-    if (this.options.extractFn && page && res.text !== null) {
+    if (this.options.extractFn && page && page.html !== null) {
       const extra = this.options.extractFn({
         url: item.url,
         finalUrl: res.finalUrl,
         status: res.status,
-        html: res.text,
+        html: page.html,
         title: page.title,
       });
       if (extra) record.fields = { ...record.fields, ...extra };
@@ -609,14 +598,19 @@ export class Crawl implements AsyncIterable<PageRecord> {
     return { item, record, links };
   }
 
-  #trapOptions() {
+  /** How every page is parsed (sent once to each parse thread). */
+  #parseConfig(): ParseConfig {
     const o = this.options;
     return {
-      maxUrlLength: o.maxUrlLength,
-      maxRepeatedSegments: o.maxRepeatedSegments,
-      maxPathDepth: o.maxPathDepth,
+      stripParams: o.stripParams,
+      fields: o.extract,
+      scope: { seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude },
+      traps: { maxUrlLength: o.maxUrlLength, maxRepeatedSegments: o.maxRepeatedSegments, maxPathDepth: o.maxPathDepth },
+      maxDepth: o.depth,
+      keepHtml: o.extractFn !== undefined,
     };
   }
+
 }
 
 function isHtml(res: FetchResult): boolean {

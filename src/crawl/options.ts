@@ -1,5 +1,8 @@
 import type { Clock } from '../conc/clock.js';
+import { parseFieldSpecs } from './parse/fields.js';
 import type { PageRecord } from './record.js';
+import { sinkFormatFor } from './store/open-sink.js';
+import { compilePattern } from './url/patterns.js';
 
 /** A user-supplied extraction hook: extra fields for a page's record. */
 export type ExtractHook = (page: {
@@ -162,6 +165,16 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   intIn('max-path-depth', o.maxPathDepth, 1, 1000);
   intIn('max-query-variants', o.maxQueryVariants, 1, 100_000_000);
   intIn('expect', o.expect, 1, 10_000_000_000);
+  // Patterns, field specs and the output format are checked here, not when the crawl first uses
+  // them, so a typo is bad usage (exit 2, nothing fetched) rather than a crash mid-crawl.
+  for (const [flag, patterns] of [
+    ['include', o.include],
+    ['exclude', o.exclude],
+  ] as const) {
+    for (const p of patterns) usage(flag, () => compilePattern(p));
+  }
+  usage('extract', () => parseFieldSpecs(o.extract));
+  if (o.out !== undefined) usage('out', () => sinkFormatFor(o.out!));
   if (o.userAgent.trim() === '' || /[\r\n]/.test(o.userAgent)) {
     throw new UsageError('--user-agent must be a non-empty single line');
   }
@@ -196,6 +209,15 @@ function checkHttpUrl(s: string): void {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new UsageError(`not an http(s) URL: ${JSON.stringify(s)}`);
+  }
+}
+
+/** Runs a validator, turning whatever it throws into a UsageError prefixed with the flag. */
+function usage(flag: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    throw new UsageError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -2,7 +2,7 @@
 // after its Go test. Times are ms; d = 100 ms as in Go.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flush } from '../../src/conc/clock.js';
+import { FakeClock, flush, systemClock } from '../../src/conc/clock.js';
 import { setSignalDeadline } from '../../src/conc/deadline.js';
 import {
   _reserveNWithin,
@@ -521,6 +521,17 @@ describe('rate: behaviour beyond the Go tests', () => {
       );
     });
     expect(out).toEqual({ code: 0, stdout: 'woke\n' });
+  });
+
+  it('on the real clock a wait never ends before its time to act (Node timers can fire early)', async () => {
+    const lim = newLimiter(1000, 1); // system clock: one token per ms
+    const start = systemClock.now();
+    expect(lim.allowN(start, 1)).toBe(true); // drained at `start`
+    for (let k = 1; k <= 40; k++) {
+      await lim.wait();
+      // Tokens accrue from `start` at 1/ms, so the k-th token cannot be due before start + k ms.
+      expect(systemClock.now()).toBeGreaterThanOrEqual(start + k - 1e-6);
+    }
   });
 
   it('waitN fails at once with the burst error before looking at an aborted signal', async () => {

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Completion, Frontier, FrontierItem } from '../../src/crawl/frontier/frontier.js';
+import type { Completion, FrontierItem } from '../../src/crawl/frontier/frontier.js';
 import { MemoryFrontier } from '../../src/crawl/frontier/memory-frontier.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { SqliteFrontier } from '../../src/crawl/state/sqlite-frontier.js';
@@ -20,7 +20,10 @@ function tmpState(): string {
   return path.join(d, 'crawl.state');
 }
 
-const open: Array<[string, () => Frontier]> = [
+/** Both local frontiers answer synchronously (the interface also allows promises, for Redis). */
+type LocalFrontier = MemoryFrontier | SqliteFrontier;
+
+const open: Array<[string, () => LocalFrontier]> = [
   ['MemoryFrontier', () => new MemoryFrontier()],
   ['MemoryFrontier+bloom', () => new MemoryFrontier({ bloom: true, expected: 10_000 })],
   ['SqliteFrontier', () => new SqliteFrontier(openState(tmpState(), { create: true, name: 't' }))],
@@ -164,6 +167,23 @@ describe.each(open)('Frontier contract: %s', (_name, make) => {
     f.release(item('http://a/2')); // leased? no — it was leased above and is still leased
     expect(f.stats().queued).toBe(1);
     expect(f.stats().leased).toBe(1);
+    f.close();
+  });
+
+  it('completing a queued, never-leased URL takes it out of the queue', () => {
+    const f = make();
+    f.add([item('http://a/1'), item('http://a/2'), item('http://a/3')]);
+    expect(urls(f.lease(1, 0, all))).toEqual(['http://a/1']);
+    f.complete([done(item('http://a/2'))]);
+    f.release(item('http://a/2')); // not leased: no-op
+    f.release(item('http://a/3')); // queued, not leased: no-op
+    expect(f.stats()).toEqual({ queued: 1, leased: 1, done: 1, failed: 0, seen: 3 });
+    expect(urls(f.lease(5, 0, all))).toEqual(['http://a/3']);
+    expect(f.lease(5, 0, all)).toEqual([]);
+    // A URL completed without ever being added counts as seen and can't be added later.
+    f.complete([done(item('http://b/redirect-target'))]);
+    expect(f.add([item('http://b/redirect-target')])).toBe(0);
+    expect(f.stats()).toEqual({ queued: 0, leased: 2, done: 2, failed: 0, seen: 4 });
     f.close();
   });
 

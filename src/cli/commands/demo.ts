@@ -13,7 +13,13 @@ export async function runDemo(flags: CrawlFlagValues & { pages: string }): Promi
   const site = await startTestSite({ pages, linksPerPage: 10, seed: 1 });
   try {
     if (!flags.quiet) process.stderr.write(`trawl demo: serving a ${pages}-page demo site at ${site.url}\n`);
-    return await runCrawl([site.url], { ...flags, name: flags.name ?? 'demo', fresh: true, out: flags.out ?? 'demo.jsonl' });
+    return await runCrawl([site.url], {
+      ...flags,
+      name: flags.name ?? 'demo',
+      // Starting over only means something with a state file; --no-state with fresh would conflict.
+      fresh: flags.state !== false,
+      out: flags.out ?? 'demo.jsonl',
+    });
   } finally {
     await site.close();
   }

@@ -49,6 +49,11 @@ export interface FetchOptions {
    * socket is closed) and the result has an empty body, `discarded: true`.
    */
   readErrorBodies?: boolean;
+  /**
+   * Decode text bodies into `text` (default true). The crawl passes false and decodes on its
+   * parse threads with {@link decodeText} from decode.ts, keeping the main thread free.
+   */
+  decodeText?: boolean;
 }
 
 /** What fetchPage returns for any final response, whatever its status. */
@@ -315,7 +320,7 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
       const mime = headerMime ?? (keep && contentType === null ? sniffMime(buf) : null);
       let text: string | null = null;
       let charset: string | null = headerCharset;
-      if (keep && isTextMime(mime)) {
+      if (keep && isTextMime(mime) && opts.decodeText !== false) {
         const decoded = decodeText(buf, { mime, headerCharset });
         text = decoded.text;
         charset = decoded.charset;

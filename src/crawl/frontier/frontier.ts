@@ -105,8 +105,6 @@ export interface Frontier {
   getHostState?(host: string): HostState | undefined;
   /** Merges `patch` into a host's politeness state (durable in a durable frontier). */
   setHostState?(host: string, patch: Partial<HostState>): void;
-  /** Stops `lease` from handing out the host's URLs before `until` (ms since epoch; 0 unpauses). */
-  pauseHost?(host: string, until: number): void;
   /** Puts every failed URL back in the queue and forgets its record (for --retry-failed); returns how many. */
   requeueFailed?(): number;
 }

@@ -38,6 +38,7 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
   mkdirSync(dirname(resolve(path)), { recursive: true });
   if (o.fresh) removeState(path);
   const existed = inspectStateFile(path) === 'ok';
+  if (existed) refuseMismatch(path, name, o.out);
   const state = openState(path, { create: true, name, seeds: o.seeds, options: persistable(o) });
   try {
     if (existed) state.checkCompatible({ name });
@@ -66,6 +67,27 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
   } catch (err) {
     state.close();
     throw err;
+  }
+}
+
+/**
+ * Checks through a read-only connection that an existing state file belongs to this crawl and
+ * writes to this output, throwing (StateError/UsageError) if not. A writable open marks the file
+ * as in use and checkpoints on close, which would change its bytes; a state file that is refused
+ * must be left exactly as it was found.
+ */
+function refuseMismatch(path: string, name: string, out: string | undefined): void {
+  const state = openState(path, { readonly: true });
+  try {
+    state.checkCompatible({ name });
+    const meta = state.meta;
+    if (meta.outPath && out && resolve(meta.outPath) !== resolve(out)) {
+      throw new UsageError(
+        `state ${path} writes its records to ${meta.outPath}; pass --out ${meta.outPath}, or --fresh to start over`,
+      );
+    }
+  } finally {
+    state.close();
   }
 }
 

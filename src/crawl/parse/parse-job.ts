@@ -1,31 +1,89 @@
+import { decodeText } from '../fetch/decode.js';
+import { hostKey } from '../url/normalize.js';
+import { createScope, type ScopeOptions } from '../url/scope.js';
+import { checkTraps, type TrapOptions } from '../url/traps.js';
 import { extractPage, type ParsedPage } from './extract.js';
-import { extractFields, parseFieldSpec } from './fields.js';
+import { extractFields, parseFieldSpecs } from './fields.js';
 
-/** What a parse worker is given: one HTML page and how to read it. */
-export interface ParseJob {
-  html: string;
-  /** The URL the HTML came from (after redirects): links resolve against it. */
-  url: string;
+/** How every page of a crawl is read; sent to each parse thread once. */
+export interface ParseConfig {
   stripParams: string[];
   /** `name=css-selector[@attr]` specs; empty for none. */
   fields: string[];
+  /** Which links are followed (the crawl's scope). */
+  scope: ScopeOptions;
+  traps: TrapOptions;
+  /** Links of a page at this depth are not followed. */
+  maxDepth: number;
+  /** Return the decoded HTML too (for the library's extract() hook, which runs on the main thread). */
+  keepHtml: boolean;
 }
 
-/** What a parse worker returns. */
-export interface ParseOutput extends ParsedPage {
+/** One page to parse: the raw body bytes (moved, not copied, to a parse thread). */
+export interface ParseJob {
+  body: Uint8Array;
+  /** `type/subtype` of the response. */
+  mime: string | null;
+  /** The charset named by Content-Type, if any. */
+  charset: string | null;
+  /** The URL the body came from (after redirects): links resolve against it. */
+  url: string;
+  /** The page's link depth. */
+  depth: number;
+}
+
+/** What a parse returns. */
+export interface ParseOutput extends Omit<ParsedPage, 'links'> {
+  /** Every distinct link on the page (normalized, absolute), for the record. */
+  links: string[];
+  /** The links to follow: in scope, not nofollow, not a trap, within depth. */
+  follow: string[];
+  /** `hostKey` of each `follow` entry, same order. */
+  followHosts: string[];
   fields: Record<string, unknown> | null;
-  /** Time spent parsing, ms. */
+  /** The decoded HTML when `keepHtml` was set. */
+  html: string | null;
+  /** Time spent decoding and parsing, ms. */
   parseMs: number;
 }
 
 /**
- * Parses one page: title, description, canonical, base, robots meta and links (resolved,
- * normalized, deduplicated), plus the user's CSS fields when any are given. Pure and
- * synchronous, so it runs the same on the main thread and in a worker thread.
+ * Builds the page parser for a crawl: decode (BOM, Content-Type charset, `<meta charset>`),
+ * extract title, description, canonical, base, robots meta and links (resolved, normalized,
+ * deduplicated), the user's CSS fields, and the followable links with their politeness keys.
+ * Pure and synchronous, so it runs the same on the main thread and on a parse thread; doing the
+ * link filtering here keeps that per-link work off the main thread.
  */
-export function runParseJob(job: ParseJob): ParseOutput {
-  const start = performance.now();
-  const page = extractPage(job.html, job.url, { normalize: { stripParams: job.stripParams } });
-  const fields = job.fields.length > 0 ? extractFields(job.html, job.fields.map(parseFieldSpec)) : null;
-  return { ...page, fields, parseMs: performance.now() - start };
+export function createParser(config: ParseConfig): (job: ParseJob) => ParseOutput {
+  const scope = createScope(config.scope);
+  const specs = config.fields.length > 0 ? parseFieldSpecs(config.fields) : null;
+  const normalize = { stripParams: config.stripParams };
+  return (job) => {
+    const start = performance.now();
+    const { text } = decodeText(job.body, { mime: job.mime, headerCharset: job.charset });
+    const page = extractPage(text, job.url, { normalize });
+    const links: string[] = [];
+    const follow: string[] = [];
+    const followHosts: string[] = [];
+    const canFollow = !page.robots.nofollow && job.depth + 1 <= config.maxDepth;
+    for (const link of page.links) {
+      links.push(link.url);
+      if (!canFollow || link.nofollow || !scope.inScope(link.url) || checkTraps(link.url, config.traps)) continue;
+      follow.push(link.url);
+      followHosts.push(hostKey(link.url));
+    }
+    return {
+      title: page.title,
+      description: page.description,
+      canonical: page.canonical,
+      baseHref: page.baseHref,
+      robots: page.robots,
+      links,
+      follow,
+      followHosts,
+      fields: specs ? extractFields(text, specs) : null,
+      html: config.keepHtml ? text : null,
+      parseMs: performance.now() - start,
+    };
+  };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ParseJob, ParseOutput } from './parse-job.js';
+import type { ParseConfig, ParseJob, ParseOutput } from './parse-job.js';
 
 interface Pending {
   resolve: (out: ParseOutput) => void;
@@ -19,9 +19,10 @@ export class ParseThread {
   #seq = 0;
   #dead: Error | null = null;
 
-  constructor() {
+  constructor(config: ParseConfig) {
     this.#worker = spawnParseWorker();
     this.#worker.unref();
+    this.#worker.postMessage({ config });
     this.#worker.on('message', (msg: { id: number; out?: ParseOutput; error?: string }) => {
       const p = this.#pending.get(msg.id);
       if (!p) return;
@@ -39,14 +40,20 @@ export class ParseThread {
     this.#worker.on('exit', (code) => fail(new Error(`parse thread exited with code ${code}`)));
   }
 
-  /** Parses `job` on this thread; rejects if the thread has died. */
+  /**
+   * Parses `job` on this thread; rejects if the thread has died. The body's memory is moved to
+   * the thread (zero-copy) when it owns its whole ArrayBuffer, else copied: never transfer a
+   * slice of Node's shared Buffer pool.
+   */
   parse(job: ParseJob): Promise<ParseOutput> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = ++this.#seq;
     if (this.#pending.size === 0) this.#worker.ref();
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, job });
+      const b = job.body;
+      const body = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+      this.#worker.postMessage({ id, job: { ...job, body } }, [body.buffer as ArrayBuffer]);
     });
   }
 

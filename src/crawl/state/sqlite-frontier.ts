@@ -32,7 +32,17 @@ interface HostQueue {
   inRing: boolean;
   /** Rows allotted in the current lease call. */
   want: number;
+  /**
+   * Prefetched rows (the host's oldest due rows, marked leased in the file but not handed out
+   * yet; counted in `queued`): the next leases of this host take them without a transaction.
+   */
+  buffer: FrontierRow[];
 }
+
+/** Rows read ahead per host and lease transaction, so lease(1) commits once per PREFETCH items. */
+const PREFETCH = 8;
+/** Cap on prefetched rows over all hosts (bounds their memory whatever the number of hosts). */
+const MAX_BUFFERED = 2048;
 
 interface FrontierRow {
   rowid: number;
@@ -84,6 +94,8 @@ export class SqliteFrontier implements Frontier {
   private seenN = 0;
   private delayedN = 0;
   private seq = 0;
+  /** URLs of prefetched rows (see HostQueue.buffer). */
+  private readonly buffered = new Set<string>();
 
   private readonly sInsert: Database.Statement;
   private readonly sExists: Database.Statement;
@@ -148,6 +160,7 @@ export class SqliteFrontier implements Frontier {
       this.load();
       if (opts.bloom) this.rebuildBloom();
     } catch (err) {
+      if (err instanceof StateError) throw err;
       throw new StateError(`state file ${state.path} is unreadable or corrupt: ${(err as Error).message}`);
     }
   }
@@ -209,7 +222,7 @@ export class SqliteFrontier implements Frontier {
   private enqueueHost(host: string, n: number): void {
     let q = this.hosts.get(host);
     if (q === undefined) {
-      q = { host, queued: 0, inRing: false, want: 0 };
+      q = { host, queued: 0, inRing: false, want: 0, buffer: [] };
       this.hosts.set(host, q);
     }
     q.queued += n;
@@ -273,9 +286,13 @@ export class SqliteFrontier implements Frontier {
    * ring of hosts with queued rows from where the previous call stopped, skipping hosts paused by
    * pauseHost (until > now) and hosts for which `ready(host)` is false (ready is called at most
    * once per host per call and must not have side effects), then deals the `max` slots one per
-   * host per round, and reads each chosen host's oldest due rows (seq order). Returned items are
-   * interleaved host by host. Each returned row is marked leased in one transaction. [] when
-   * `max` ≤ 0 or nothing can go. A host whose queued rows are all delayed yields nothing this call.
+   * host per round, and takes each chosen host's oldest due rows (seq order). Returned items are
+   * interleaved host by host. Rows are read ahead up to PREFETCH per host (at most MAX_BUFFERED
+   * in all) and marked leased in the file in the same transaction as the rows handed out, so
+   * consecutive small leases of a host cost no transaction; prefetched rows still count as
+   * queued in stats() (the file's leased count, read by status, includes them) and come back as
+   * queued on close or after a crash. [] when `max` ≤ 0 or nothing can go. A host whose queued
+   * rows are all delayed yields nothing this call.
    */
   lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
     if (max <= 0 || this.queuedN === 0) return [];
@@ -323,30 +340,43 @@ export class SqliteFrontier implements Frontier {
     if (dead > 0) this.compactRing();
     if (chosen.length === 0) return [];
     const perHost: FrontierRow[][] = [];
-    const rows: FrontierRow[] = [];
+    const fetched: FrontierRow[] = [];
+    let handed = 0;
     for (const q of chosen) {
-      const got = this.sSelectQueued.all(q.host, now, q.want) as FrontierRow[];
+      const got = q.buffer.length > 0 ? q.buffer.splice(0, q.want) : [];
+      for (const r of got) this.buffered.delete(r.url);
+      const need = q.want - got.length;
+      if (need > 0) {
+        const ahead = this.buffered.size < MAX_BUFFERED ? PREFETCH : 0;
+        const rows = this.sSelectQueued.all(q.host, now, need + ahead) as FrontierRow[];
+        for (let k = 0; k < rows.length; k++) {
+          const r = rows[k]!;
+          fetched.push(r);
+          if (r.not_before > 0) this.delayedN--; // it leaves the queued rows of the file
+          if (k < need) got.push(r);
+          else {
+            q.buffer.push(r);
+            this.buffered.add(r.url);
+          }
+        }
+      }
       if (got.length > 0) {
         perHost.push(got);
-        for (const r of got) rows.push(r);
+        handed += got.length;
+        q.queued -= got.length;
       }
     }
-    if (rows.length === 0) return [];
-    this.txLease(rows);
+    if (fetched.length > 0) this.txLease(fetched);
 
     const out: FrontierItem[] = [];
-    for (let round = 0; out.length < rows.length; round++) {
+    for (let round = 0; out.length < handed; round++) {
       for (const got of perHost) {
         const r = got[round];
-        if (r === undefined) continue;
-        out.push(toItem(r));
-        const q = this.hosts.get(r.host)!;
-        q.queued--;
-        if (r.not_before > 0) this.delayedN--;
+        if (r !== undefined) out.push(toItem(r));
       }
     }
-    this.queuedN -= rows.length;
-    this.leasedN += rows.length;
+    this.queuedN -= handed;
+    this.leasedN += handed;
     return out;
   }
 
@@ -381,6 +411,7 @@ export class SqliteFrontier implements Frontier {
    * storing its current `attempts`. A no-op for an item that is not leased.
    */
   release(item: FrontierItem, notBefore = 0): void {
+    if (this.buffered.has(item.url)) return; // prefetched, never handed out: not leased
     const r = this.sRelease.run(notBefore, this.seq, item.attempts, item.url);
     if (r.changes === 0) return;
     this.seq++;
@@ -396,6 +427,7 @@ export class SqliteFrontier implements Frontier {
     let queuedDone = 0;
     let delayedDone = 0;
     const queuedHosts: string[] = [];
+    const unbuffer: string[] = [];
     let inserted = 0;
     let failed = 0;
     let newResults = 0;
@@ -419,7 +451,12 @@ export class SqliteFrontier implements Frontier {
         inserted++;
       } else {
         this.sMarkDone.run(record.attempts, item.url);
-        if (prev.state === LEASED) leasedDone++;
+        if (prev.state === LEASED && this.buffered.has(item.url)) {
+          // Prefetched but never handed out: it was still queued as far as callers know.
+          queuedDone++;
+          queuedHosts.push(prev.host);
+          unbuffer.push(item.url);
+        } else if (prev.state === LEASED) leasedDone++;
         else if (prev.state === QUEUED) {
           queuedDone++;
           queuedHosts.push(prev.host);
@@ -444,7 +481,17 @@ export class SqliteFrontier implements Frontier {
     else this.state.setMeta('updated_at', new Date(now).toISOString());
     // Committed below by the transaction wrapper; counters follow only if it succeeds, so they
     // are applied in complete() from this pending record.
-    this.pending = { leasedDone, queuedDone, delayedDone, queuedHosts, inserted, failed, newResults, fresh };
+    this.pending = {
+      leasedDone,
+      queuedDone,
+      delayedDone,
+      queuedHosts,
+      unbuffer,
+      inserted,
+      failed,
+      newResults,
+      fresh,
+    };
     return fresh.length;
   }
 
@@ -453,6 +500,7 @@ export class SqliteFrontier implements Frontier {
     queuedDone: number;
     delayedDone: number;
     queuedHosts: string[];
+    unbuffer: string[];
     inserted: number;
     failed: number;
     newResults: number;
@@ -479,6 +527,16 @@ export class SqliteFrontier implements Frontier {
     for (const h of p.queuedHosts) {
       const q = this.hosts.get(h);
       if (q !== undefined) q.queued--;
+    }
+    for (const url of p.unbuffer) {
+      this.buffered.delete(url);
+      for (const q of this.hosts.values()) {
+        const k = q.buffer.findIndex((r) => r.url === url);
+        if (k >= 0) {
+          q.buffer.splice(k, 1);
+          break;
+        }
+      }
     }
     this.seenN += p.inserted;
     this.doneN += p.newResults;
@@ -554,6 +612,7 @@ export class SqliteFrontier implements Frontier {
    * (exportState) and stores its new mark (state.setOutMark) before crawling on.
    */
   requeueFailed(): number {
+    this.returnBuffered();
     const n = this.db.transaction(() => {
       const urls = this.db.prepare('SELECT url FROM results WHERE error = 1').pluck().all() as string[];
       const upd = this.db.prepare(
@@ -567,8 +626,32 @@ export class SqliteFrontier implements Frontier {
     return n;
   }
 
-  /** Closes the state file (see StateDb.close); leased rows stay leased and return on reopen. */
+  /**
+   * Puts prefetched rows back to queued in the file and empties the buffers (their URLs stay
+   * counted as queued in memory).
+   */
+  private returnBuffered(): void {
+    if (this.buffered.size === 0) return;
+    const back = this.db.prepare(`UPDATE frontier SET state = ${QUEUED} WHERE rowid = ?`);
+    this.db.transaction(() => {
+      for (const q of this.hosts.values()) {
+        for (const r of q.buffer) {
+          back.run(r.rowid);
+          if (r.not_before > 0) this.delayedN++;
+        }
+        q.buffer = [];
+      }
+    })();
+    this.buffered.clear();
+  }
+
+  /**
+   * Returns prefetched rows to the queue and closes the state file (see StateDb.close). Items
+   * leased by callers stay leased in the file and come back as queued on reopen. Idempotent.
+   */
   close(): void {
+    if (!this.db.open) return;
+    this.returnBuffered();
     this.state.close();
   }
 }

@@ -1,0 +1,64 @@
+// Runs one benchmark variant in this process and prints one JSON line: pages, seconds, CPU
+// seconds (user+system, all threads) and peak RSS. Args: variant url
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Crawl } from '../../src/crawl/crawler.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { bareLoop } from './bare-loop.js';
+
+const [variant = 'trawl', url = ''] = process.argv.slice(2);
+const dir = mkdtempSync(join(tmpdir(), 'trawl-bench-'));
+let peak = 0;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage.rss());
+}, 50);
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+let pages = 0;
+if (variant === 'bare') {
+  pages = await bareLoop(url, 64);
+} else {
+  const parsers = /parsers(\d)/.exec(variant)?.[1];
+  const crawl = new Crawl({
+    seeds: [url],
+    rate: Number.POSITIVE_INFINITY,
+    maxConnections: 64,
+    workers: 64,
+    hostConcurrency: 64,
+    parsers: parsers === undefined ? undefined : Number(parsers),
+    state: variant.includes('sqlite') ? join(dir, 'state.db') : undefined,
+    out: join(dir, 'out.jsonl'),
+    expect: 100_000,
+  });
+  let client: AbortController | null = null;
+  if (variant.includes('dashboard')) {
+    const dash = await startDashboard({ port: 0, metrics: crawl.metrics });
+    client = new AbortController();
+    // An open dashboard: one live SSE client reading every frame, and /metrics scraped each second.
+    void fetch(new URL('/events', dash.url), { signal: client.signal })
+      .then(async (r) => {
+        for await (const _ of r.body!) {
+          // drain
+        }
+      })
+      .catch(() => {});
+    const scrape = setInterval(() => void fetch(new URL('/metrics', dash.url)).then((r) => r.text()), 1000);
+    void crawl.done.finally(() => {
+      clearInterval(scrape);
+      client?.abort();
+      void dash.close();
+    });
+  }
+  const summary = await crawl.done;
+  pages = summary.pages;
+}
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+clearInterval(sampler);
+peak = Math.max(peak, process.memoryUsage.rss());
+rmSync(dir, { recursive: true, force: true });
+process.stdout.write(
+  `${JSON.stringify({ variant, pages, seconds, pagesPerSec: pages / seconds, cpuSec: (cpu.user + cpu.system) / 1e6, peakRssMB: peak / 2 ** 20 })}\n`,
+);
+process.exit(0);
