@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Channel } from '../conc/channel.js';
 import { type Clock, systemClock } from '../conc/clock.js';
-import { type CancelContext, withCancel, withTimeout } from '../conc/context.js';
+import { type CancelContext, withCancel } from '../conc/context.js';
 import { fanOut, merge, stage } from '../conc/pipeline.js';
 import { type JobResult, WorkerPool } from '../conc/pool.js';
 import { Limiter } from '../conc/rate.js';
@@ -60,8 +60,6 @@ type Parsed = { outcome: Outcome; page: ParseOutput | null; parseError: string |
 
 const STORE_BATCH = 64;
 
-// Reason for ending an idle wait: one shared object, not a fresh error (with a stack) per wait.
-const IDLE_OVER = Object.freeze({ reason: 'idle wait over' });
 
 /**
  * A running crawl: the seed's worker pool and fetch → parse → store pipeline, fed by the
@@ -108,6 +106,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.#clock = o.clock ?? systemClock;
     // Every worker waits on these signals at once; more than 10 listeners is by design.
     setMaxListeners(0, this.#abortCtx.signal, this.#stopCtx.signal);
+    // Stopping wakes an idle scheduler so it sees the stop at once.
+    this.#stopCtx.signal.addEventListener('abort', () => this.#wake.trySend(), { once: true });
     this.#limiter = deps.limiter ?? new Limiter(o.rate, o.burst, this.#clock);
     this.#connections = new Weighted(o.maxConnections);
     this.#hosts = new HostTable(
@@ -326,16 +326,16 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const due = this.#frontier.nextDueAt();
     if (due !== undefined) until = Math.min(until, Math.max(due, now + 1));
     for (const s of this.#hosts.all()) {
-      const at = s.active === 0 && s.robots !== 'pending' ? this.#hosts.nextReadyAt(s, now) : undefined;
+      const at = this.#hosts.nextReadyAt(s, now);
       if (at !== undefined && at > now) until = Math.min(until, at);
     }
-    const t = withTimeout(this.#stopCtx.signal, Math.max(1, until - now));
+    // A plain ref'd timer that pokes the wake channel: cheaper than a context per wait, and it
+    // keeps the process alive while every host is paused (nothing else may be pending then).
+    const timer = setTimeout(() => this.#wake.trySend(), Math.max(1, Math.min(1000, until - now)));
     try {
-      await this.#wake.recv(t.signal);
-    } catch {
-      // timeout or stop: either way, look again
+      await this.#wake.recv();
     } finally {
-      t.cancel(IDLE_OVER);
+      clearTimeout(timer);
     }
   }
 

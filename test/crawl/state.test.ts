@@ -212,15 +212,24 @@ describe('state file', () => {
     const file = path.join(tmpDir(), 's.state');
     const crashed = open(file);
     crashed.add(['http://a/1', 'http://a/2', 'http://a/3', 'http://b/1'].map((u) => item(u)));
-    const leased = crashed.lease(3, 0, all).map((i) => i.url);
-    expect(leased).toEqual(['http://a/1', 'http://b/1', 'http://a/2']);
+    const got = crashed.lease(3, 0, all);
+    expect(got.map((i) => i.url)).toEqual(['http://a/1', 'http://b/1', 'http://a/2']);
+    // A committed batch (b/1) also writes the other leases (a/1, a/2) as state=1.
+    crashed.complete([{ item: got[1]!, record: record(got[1]!), links: [] }]);
+    const peek = new Database(file, { readonly: true });
+    expect(peek.prepare('SELECT url FROM frontier WHERE state = 1 ORDER BY url').pluck().all()).toEqual([
+      'http://a/1',
+      'http://a/2',
+    ]);
+    peek.close();
     // No close: the process "died". A new process opens the same file.
     const resumed = new SqliteFrontier(openState(file, { create: true, name: 'test' }));
     closers.push(() => resumed.close());
-    expect(resumed.stats()).toMatchObject({ queued: 4, leased: 0 });
+    expect(resumed.stats()).toEqual({ queued: 3, leased: 0, done: 1, failed: 0, seen: 4 });
+    expect(resumed.state.db.prepare('SELECT count(*) FROM frontier WHERE state = 1').pluck().get()).toBe(0);
     // Recovered rows keep their queue position (FIFO per host).
     const again: string[] = [];
-    for (let i = 0; i < 4; i++) again.push(...resumed.lease(1, 0, all).map((x) => x.url));
+    for (let i = 0; i < 3; i++) again.push(...resumed.lease(1, 0, all).map((x) => x.url));
     expect(again.filter((u) => u.startsWith('http://a/'))).toEqual([
       'http://a/1',
       'http://a/2',
@@ -290,12 +299,11 @@ describe('state file', () => {
     f.add([item('http://c/1')]);
     f.pauseHost('c', 8e12);
     const s = readStatus(file, 1000);
-    // While the crawl runs, b/2 was read ahead by the lease of b/1: the file counts it as leased.
-    expect(s).toMatchObject({ name: 'demo', seeds: ['http://a/'], queued: 1, leased: 1, done: 3, failed: 2 });
+    expect(s).toMatchObject({ name: 'demo', seeds: ['http://a/'], queued: 2, leased: 0, done: 3, failed: 2 });
     expect(s.byKind).toEqual({ http: 1, timeout: 1 });
     expect(s.hosts).toEqual([
       { host: 'a', done: 2, failed: 1, queued: 0, pausedUntil: null },
-      { host: 'b', done: 1, failed: 1, queued: 0, pausedUntil: null },
+      { host: 'b', done: 1, failed: 1, queued: 1, pausedUntil: null },
       { host: 'c', done: 0, failed: 0, queued: 1, pausedUntil: 8e12 },
     ]);
     expect(s.updatedAt).not.toBeNull();
@@ -317,10 +325,12 @@ describe('state file', () => {
     expect(fs.readFileSync(csv, 'utf8').split('\r\n')).toHaveLength(5);
     // The writer keeps working after readers came and went.
     f.complete([{ item: got[0]!, record: record(got[0]!), links: [item('http://d/1')] }]);
-    expect(readStatus(file)).toMatchObject({ queued: 2, leased: 1, done: 3 });
-    f.close();
-    // Closing hands the read-ahead row back: exact counts.
     expect(readStatus(file)).toMatchObject({ queued: 3, leased: 0, done: 3 });
+    // A lease shows in the file from the next commit (here: close) on.
+    f.lease(1, 0, all);
+    expect(readStatus(file)).toMatchObject({ queued: 3, leased: 0 });
+    f.close();
+    expect(readStatus(file)).toMatchObject({ queued: 2, leased: 1, done: 3 });
     expect(() => readStatus(path.join(dir, 'missing.state'))).toThrow(StateError);
   });
 

@@ -32,17 +32,13 @@ interface HostQueue {
   inRing: boolean;
   /** Rows allotted in the current lease call. */
   want: number;
-  /**
-   * Prefetched rows (the host's oldest due rows, marked leased in the file but not handed out
-   * yet; counted in `queued`): the next leases of this host take them without a transaction.
-   */
-  buffer: FrontierRow[];
 }
 
-/** Rows read ahead per host and lease transaction, so lease(1) commits once per PREFETCH items. */
-const PREFETCH = 8;
-/** Cap on prefetched rows over all hosts (bounds their memory whatever the number of hosts). */
-const MAX_BUFFERED = 2048;
+/**
+ * Leases not yet marked in the file are written in the next complete() transaction, or in one
+ * transaction of their own once this many have piled up.
+ */
+const MAX_UNMARKED = 256;
 
 interface FrontierRow {
   rowid: number;
@@ -94,14 +90,19 @@ export class SqliteFrontier implements Frontier {
   private seenN = 0;
   private delayedN = 0;
   private seq = 0;
-  /** URLs of prefetched rows (see HostQueue.buffer). */
-  private readonly buffered = new Set<string>();
+  /**
+   * Handed-out leases whose row is still state=0 in the file (see lease): url → rowid, and how
+   * many per host (a lease of that host reads that many extra rows to skip them).
+   */
+  private readonly unmarked = new Map<string, number>();
+  private readonly unmarkedByHost = new Map<string, number>();
 
   private readonly sInsert: Database.Statement;
   private readonly sExists: Database.Statement;
   private readonly sSelectQueued: Database.Statement;
   private readonly sLeaseRow: Database.Statement;
   private readonly sRelease: Database.Statement;
+  private readonly sReleaseUnmarked: Database.Statement;
   private readonly sStateOf: Database.Statement;
   private readonly sMarkDone: Database.Statement;
   private readonly sInsertDone: Database.Statement;
@@ -110,7 +111,7 @@ export class SqliteFrontier implements Frontier {
   private readonly sGetHost: Database.Statement;
   private readonly sPutHost: Database.Statement;
   private readonly txAdd: (items: readonly FrontierItem[]) => number;
-  private readonly txLease: (rows: readonly FrontierRow[]) => void;
+  private readonly txMark: () => void;
   private readonly txComplete: (batch: readonly Completion[], mark: SinkMark | undefined) => number;
 
   /** Opens the frontier on an open (writable) state file and recovers leased rows. */
@@ -129,6 +130,9 @@ export class SqliteFrontier implements Frontier {
     this.sLeaseRow = db.prepare(`UPDATE frontier SET state = ${LEASED} WHERE rowid = ?`);
     this.sRelease = db.prepare(
       `UPDATE frontier SET state = ${QUEUED}, not_before = ?, seq = ?, attempts = ? WHERE url = ? AND state = ${LEASED}`,
+    );
+    this.sReleaseUnmarked = db.prepare(
+      `UPDATE frontier SET not_before = ?, seq = ?, attempts = ? WHERE url = ? AND state = ${QUEUED}`,
     );
     this.sStateOf = db.prepare('SELECT state, host, not_before FROM frontier WHERE url = ?');
     this.sMarkDone = db.prepare(`UPDATE frontier SET state = ${DONE}, attempts = ? WHERE url = ?`);
@@ -150,9 +154,7 @@ export class SqliteFrontier implements Frontier {
       this.applyFresh(fresh);
       return fresh.length;
     });
-    this.txLease = db.transaction((rows: readonly FrontierRow[]) => {
-      for (const r of rows) this.sLeaseRow.run(r.rowid);
-    });
+    this.txMark = db.transaction(() => this.markLeases());
     this.txComplete = db.transaction(this.completeTx.bind(this));
 
     try {
@@ -222,7 +224,7 @@ export class SqliteFrontier implements Frontier {
   private enqueueHost(host: string, n: number): void {
     let q = this.hosts.get(host);
     if (q === undefined) {
-      q = { host, queued: 0, inRing: false, want: 0, buffer: [] };
+      q = { host, queued: 0, inRing: false, want: 0 };
       this.hosts.set(host, q);
     }
     q.queued += n;
@@ -287,12 +289,13 @@ export class SqliteFrontier implements Frontier {
    * pauseHost (until > now) and hosts for which `ready(host)` is false (ready is called at most
    * once per host per call and must not have side effects), then deals the `max` slots one per
    * host per round, and takes each chosen host's oldest due rows (seq order). Returned items are
-   * interleaved host by host. Rows are read ahead up to PREFETCH per host (at most MAX_BUFFERED
-   * in all) and marked leased in the file in the same transaction as the rows handed out, so
-   * consecutive small leases of a host cost no transaction; prefetched rows still count as
-   * queued in stats() (the file's leased count, read by status, includes them) and come back as
-   * queued on close or after a crash. [] when `max` ≤ 0 or nothing can go. A host whose queued
-   * rows are all delayed yields nothing this call.
+   * interleaved host by host. [] when `max` ≤ 0 or nothing can go. A host whose queued rows are
+   * all delayed yields nothing this call.
+   *
+   * No transaction per lease: exclusivity is kept in memory, and the rows are marked leased in the
+   * file by the next complete() transaction (or in one transaction per MAX_UNMARKED leases, or on
+   * close). Until then the file shows them as queued, which is what a crash would make of them
+   * anyway (at-least-once fetching; the record is still stored exactly once).
    */
   lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
     if (max <= 0 || this.queuedN === 0) return [];
@@ -340,34 +343,26 @@ export class SqliteFrontier implements Frontier {
     if (dead > 0) this.compactRing();
     if (chosen.length === 0) return [];
     const perHost: FrontierRow[][] = [];
-    const fetched: FrontierRow[] = [];
     let handed = 0;
     for (const q of chosen) {
-      const got = q.buffer.length > 0 ? q.buffer.splice(0, q.want) : [];
-      for (const r of got) this.buffered.delete(r.url);
-      const need = q.want - got.length;
-      if (need > 0) {
-        const ahead = this.buffered.size < MAX_BUFFERED ? PREFETCH : 0;
-        const rows = this.sSelectQueued.all(q.host, now, need + ahead) as FrontierRow[];
-        for (let k = 0; k < rows.length; k++) {
-          const r = rows[k]!;
-          fetched.push(r);
-          if (r.not_before > 0) this.delayedN--; // it leaves the queued rows of the file
-          if (k < need) got.push(r);
-          else {
-            q.buffer.push(r);
-            this.buffered.add(r.url);
-          }
-        }
+      // Rows leased but not yet marked are still state=0: read past them.
+      const skip = this.unmarkedByHost.get(q.host) ?? 0;
+      const rows = this.sSelectQueued.all(q.host, now, q.want + skip) as FrontierRow[];
+      const got: FrontierRow[] = [];
+      for (const r of rows) {
+        if (got.length === q.want) break;
+        if (skip > 0 && this.unmarked.has(r.url)) continue;
+        got.push(r);
+        this.unmarked.set(r.url, r.rowid);
+        if (r.not_before > 0) this.delayedN--;
       }
       if (got.length > 0) {
         perHost.push(got);
         handed += got.length;
         q.queued -= got.length;
+        this.unmarkedByHost.set(q.host, skip + got.length);
       }
     }
-    if (fetched.length > 0) this.txLease(fetched);
-
     const out: FrontierItem[] = [];
     for (let round = 0; out.length < handed; round++) {
       for (const got of perHost) {
@@ -377,7 +372,21 @@ export class SqliteFrontier implements Frontier {
     }
     this.queuedN -= handed;
     this.leasedN += handed;
+    if (this.unmarked.size >= MAX_UNMARKED) this.flushLeases();
     return out;
+  }
+
+  /** Marks the unmarked leases as state=1 (inside the caller's transaction). */
+  private markLeases(): void {
+    for (const rowid of this.unmarked.values()) this.sLeaseRow.run(rowid);
+  }
+
+  /** Writes the unmarked leases in a transaction of their own. */
+  private flushLeases(): void {
+    if (this.unmarked.size === 0) return;
+    this.txMark();
+    this.unmarked.clear();
+    this.unmarkedByHost.clear();
   }
 
   private compactRing(): void {
@@ -403,6 +412,7 @@ export class SqliteFrontier implements Frontier {
   nextDueAt(): number | undefined {
     if (this.queuedN === 0) return undefined;
     if (this.delayedN < this.queuedN) return 0;
+    this.flushLeases(); // leased rows must not count as delayed queued rows
     return (this.sMinDelayed.get() as number | null) ?? 0;
   }
 
@@ -411,9 +421,14 @@ export class SqliteFrontier implements Frontier {
    * storing its current `attempts`. A no-op for an item that is not leased.
    */
   release(item: FrontierItem, notBefore = 0): void {
-    if (this.buffered.has(item.url)) return; // prefetched, never handed out: not leased
-    const r = this.sRelease.run(notBefore, this.seq, item.attempts, item.url);
-    if (r.changes === 0) return;
+    const rowid = this.unmarked.get(item.url);
+    if (rowid !== undefined) {
+      this.sReleaseUnmarked.run(notBefore, this.seq, item.attempts, item.url);
+      this.unmarked.delete(item.url);
+      const n = this.unmarkedByHost.get(item.host) ?? 1;
+      if (n <= 1) this.unmarkedByHost.delete(item.host);
+      else this.unmarkedByHost.set(item.host, n - 1);
+    } else if (this.sRelease.run(notBefore, this.seq, item.attempts, item.url).changes === 0) return;
     this.seq++;
     this.leasedN--;
     this.queuedN++;
@@ -423,11 +438,11 @@ export class SqliteFrontier implements Frontier {
 
   private completeTx(batch: readonly Completion[], mark: SinkMark | undefined): number {
     const now = Date.now();
+    this.markLeases();
     let leasedDone = 0;
     let queuedDone = 0;
     let delayedDone = 0;
     const queuedHosts: string[] = [];
-    const unbuffer: string[] = [];
     let inserted = 0;
     let failed = 0;
     let newResults = 0;
@@ -451,12 +466,7 @@ export class SqliteFrontier implements Frontier {
         inserted++;
       } else {
         this.sMarkDone.run(record.attempts, item.url);
-        if (prev.state === LEASED && this.buffered.has(item.url)) {
-          // Prefetched but never handed out: it was still queued as far as callers know.
-          queuedDone++;
-          queuedHosts.push(prev.host);
-          unbuffer.push(item.url);
-        } else if (prev.state === LEASED) leasedDone++;
+        if (prev.state === LEASED) leasedDone++;
         else if (prev.state === QUEUED) {
           queuedDone++;
           queuedHosts.push(prev.host);
@@ -486,7 +496,6 @@ export class SqliteFrontier implements Frontier {
       queuedDone,
       delayedDone,
       queuedHosts,
-      unbuffer,
       inserted,
       failed,
       newResults,
@@ -500,7 +509,6 @@ export class SqliteFrontier implements Frontier {
     queuedDone: number;
     delayedDone: number;
     queuedHosts: string[];
-    unbuffer: string[];
     inserted: number;
     failed: number;
     newResults: number;
@@ -528,16 +536,8 @@ export class SqliteFrontier implements Frontier {
       const q = this.hosts.get(h);
       if (q !== undefined) q.queued--;
     }
-    for (const url of p.unbuffer) {
-      this.buffered.delete(url);
-      for (const q of this.hosts.values()) {
-        const k = q.buffer.findIndex((r) => r.url === url);
-        if (k >= 0) {
-          q.buffer.splice(k, 1);
-          break;
-        }
-      }
-    }
+    this.unmarked.clear();
+    this.unmarkedByHost.clear();
     this.seenN += p.inserted;
     this.doneN += p.newResults;
     this.failedN += p.failed;
@@ -612,7 +612,7 @@ export class SqliteFrontier implements Frontier {
    * (exportState) and stores its new mark (state.setOutMark) before crawling on.
    */
   requeueFailed(): number {
-    this.returnBuffered();
+    this.flushLeases();
     const n = this.db.transaction(() => {
       const urls = this.db.prepare('SELECT url FROM results WHERE error = 1').pluck().all() as string[];
       const upd = this.db.prepare(
@@ -627,31 +627,12 @@ export class SqliteFrontier implements Frontier {
   }
 
   /**
-   * Puts prefetched rows back to queued in the file and empties the buffers (their URLs stay
-   * counted as queued in memory).
-   */
-  private returnBuffered(): void {
-    if (this.buffered.size === 0) return;
-    const back = this.db.prepare(`UPDATE frontier SET state = ${QUEUED} WHERE rowid = ?`);
-    this.db.transaction(() => {
-      for (const q of this.hosts.values()) {
-        for (const r of q.buffer) {
-          back.run(r.rowid);
-          if (r.not_before > 0) this.delayedN++;
-        }
-        q.buffer = [];
-      }
-    })();
-    this.buffered.clear();
-  }
-
-  /**
-   * Returns prefetched rows to the queue and closes the state file (see StateDb.close). Items
-   * leased by callers stay leased in the file and come back as queued on reopen. Idempotent.
+   * Closes the state file (see StateDb.close). Leased items stay leased in the file and come back
+   * as queued on reopen. Idempotent.
    */
   close(): void {
     if (!this.db.open) return;
-    this.returnBuffered();
+    this.flushLeases();
     this.state.close();
   }
 }

@@ -1,0 +1,374 @@
+/**
+ * Bad usage (issues 3, 4 and 7): every bad invocation or config value exits 2 with exactly one
+ * line on stderr naming the problem, before any request reaches the (real, local) test site,
+ * and a corrupt or foreign state file is left byte-for-byte as it was. Also --help and --version.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/program.js';
+import { openState } from '../../src/crawl/state/state-db.js';
+import type { TestSite } from '../../src/testsite/server.js';
+import { cleanup, REPO_ROOT, runCli, sha256File, startSite, tempDir } from '../helpers/cli.js';
+
+afterAll(cleanup);
+
+/** What a row's functions get: the row's own test site and temp directory. */
+interface Ctx {
+  site: TestSite;
+  url: string;
+  dir: string;
+}
+
+interface Row {
+  name: string;
+  args: (c: Ctx) => string[];
+  /** Must match the one stderr line (it names the flag or value). */
+  error: RegExp;
+  /** Prepares files before the run. */
+  setup?: (c: Ctx) => Promise<void> | void;
+  /** A file that must be byte-for-byte unchanged by the run. */
+  untouched?: (c: Ctx) => string;
+  /** When set, no -wal/-shm companion may appear next to the untouched file either. */
+  noCompanions?: boolean;
+}
+
+/** A crawl of the row's site with a valid in-memory setup and output, plus `extra` flags. */
+const crawl =
+  (...extra: string[]) =>
+  (c: Ctx) => ['crawl', c.url, '--no-state', '--out', join(c.dir, 'o.jsonl'), ...extra];
+
+/** Runs a real, complete crawl named "a" (on another site) that leaves s.db and a.jsonl in c.dir. */
+async function crawlNamedA(c: Ctx): Promise<void> {
+  const other = await startSite({ pages: 2 });
+  const r = await runCli([
+    'crawl',
+    other.url,
+    '--rate',
+    'inf',
+    '--name',
+    'a',
+    '--state',
+    join(c.dir, 's.db'),
+    '--out',
+    join(c.dir, 'a.jsonl'),
+    '--quiet',
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(other.total()).toBeGreaterThan(0); // the setup crawl really ran
+}
+
+const ROWS: Row[] = [
+  // unknown flags and commands
+  { name: 'unknown long flag', args: crawl('--bogus'), error: /unknown option '--bogus'/ },
+  { name: 'unknown short flag', args: crawl('-z'), error: /unknown option '-z'/ },
+  { name: 'unknown top-level flag', args: () => ['--nope'], error: /unknown option '--nope'/ },
+  { name: 'unknown command', args: (c) => ['crawll', c.url], error: /unknown command 'crawll'/ },
+  { name: 'flag missing its value', args: crawl('--workers'), error: /--workers <n>.*missing/ },
+  // URLs
+  { name: 'not a URL', args: () => ['crawl', 'notaurl'], error: /invalid URL: "notaurl"/ },
+  { name: 'ftp URL', args: () => ['crawl', 'ftp://x'], error: /not an http\(s\) URL: "ftp:\/\/x"/ },
+  { name: 'URL without host', args: () => ['crawl', 'http://'], error: /invalid URL: "http:\/\/"/ },
+  {
+    name: 'URL with a space in the host',
+    args: () => ['crawl', 'http://exa mple.com'],
+    error: /invalid URL: "http:\/\/exa mple\.com"/,
+  },
+  { name: 'no URL at all', args: () => ['crawl', '--no-state'], error: /no start URL/ },
+  {
+    name: 'a bad second seed',
+    args: (c) => ['crawl', c.url, 'javascript:alert(1)', '--no-state'],
+    error: /not an http\(s\) URL: "javascript:alert\(1\)"/,
+  },
+  { name: 'bad --sitemap URL', args: crawl('--sitemap', 'notaurl'), error: /invalid URL: "notaurl"/ },
+  // numbers
+  { name: '--rate -1', args: crawl('--rate', '-1'), error: /--rate .*"-1"/ },
+  { name: '--rate abc', args: crawl('--rate', 'abc'), error: /--rate .*"abc"/ },
+  { name: '--rate 0', args: crawl('--rate', '0'), error: /--rate .*"0"/ },
+  { name: '--host-rate -5', args: crawl('--host-rate', '-5'), error: /--host-rate .*"-5"/ },
+  { name: '--burst 0', args: crawl('--burst', '0'), error: /--burst .*0/ },
+  { name: '--workers 0', args: crawl('--workers', '0'), error: /--workers .*0/ },
+  { name: '--workers 1.5', args: crawl('--workers', '1.5'), error: /--workers .*1\.5/ },
+  { name: '--parsers -1', args: crawl('--parsers', '-1'), error: /--parsers .*-1/ },
+  { name: '--max-connections 0', args: crawl('--max-connections', '0'), error: /--max-connections .*0/ },
+  { name: '--timeout 0', args: crawl('--timeout', '0'), error: /--timeout .*0/ },
+  { name: '--timeout 5x', args: crawl('--timeout', '5x'), error: /--timeout.*"5x"/ },
+  { name: '--timeout -5s', args: crawl('--timeout', '-5s'), error: /--timeout.*"-5s"/ },
+  { name: '--retries -1', args: crawl('--retries', '-1'), error: /--retries .*-1/ },
+  { name: '--depth 1000', args: crawl('--depth', '1000'), error: /--depth .*1000/ },
+  { name: '--depth -1', args: crawl('--depth', '-1'), error: /--depth .*-1/ },
+  { name: '--max-pages 0', args: crawl('--max-pages', '0'), error: /--max-pages .*0/ },
+  { name: '--max-pages x', args: crawl('--max-pages', 'x'), error: /--max-pages .*"x"/ },
+  {
+    name: '--max-pages-per-host 0',
+    args: crawl('--max-pages-per-host', '0'),
+    error: /--max-pages-per-host .*0/,
+  },
+  { name: '--host-concurrency 0', args: crawl('--host-concurrency', '0'), error: /--host-concurrency .*0/ },
+  { name: '--max-url-length 3', args: crawl('--max-url-length', '3'), error: /--max-url-length .*3/ },
+  { name: '--expect 0', args: crawl('--expect', '0'), error: /--expect .*0/ },
+  { name: '--max-bytes 10XB', args: crawl('--max-bytes', '10XB'), error: /--max-bytes.*"10XB"/ },
+  // choices
+  { name: '--scope planet', args: crawl('--scope', 'planet'), error: /--scope.*'planet'/ },
+  { name: '--sitemaps maybe', args: crawl('--sitemaps', 'maybe'), error: /--sitemaps.*'maybe'/ },
+  // patterns and field specs
+  {
+    name: '--exclude with an invalid regex',
+    args: crawl('--exclude', '/(unclosed/'),
+    error: /--exclude.*"\/\(unclosed\/"/,
+  },
+  {
+    name: '--include with an invalid regex',
+    args: crawl('--include', '/a[/'),
+    error: /--include.*"\/a\[\/"/,
+  },
+  { name: '--extract without =', args: crawl('--extract', 'noequals'), error: /--extract.*"noequals"/ },
+  { name: '--extract without a name', args: crawl('--extract', '=h1'), error: /--extract.*"=h1"/ },
+  {
+    name: '--extract with a bad selector',
+    args: crawl('--extract', 'x=::bad('),
+    error: /--extract.*"x=::bad\("/,
+  },
+  {
+    name: '--extract twice with one name',
+    args: crawl('--extract', 'x=h1', '--extract', 'x=h2'),
+    error: /--extract.*"x"/,
+  },
+  // output
+  {
+    name: '--out in a missing directory',
+    args: (c) => ['crawl', c.url, '--no-state', '--out', '/nonexistent-dir/x.jsonl'],
+    error: /\/nonexistent-dir\/x\.jsonl/,
+  },
+  {
+    name: '--out with an unknown format',
+    args: (c) => ['crawl', c.url, '--no-state', '--out', join(c.dir, 'x.txt')],
+    error: /--out.*x\.txt/,
+  },
+  // state files
+  {
+    name: '--state is a foreign SQLite database',
+    setup: (c) => {
+      const db = new Database(join(c.dir, 'foreign.db'));
+      db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
+      db.close();
+    },
+    args: (c) => ['crawl', c.url, '--state', join(c.dir, 'foreign.db'), '--out', join(c.dir, 'o.jsonl')],
+    error: /foreign\.db is not a trawl state file/,
+    untouched: (c) => join(c.dir, 'foreign.db'),
+    noCompanions: true,
+  },
+  {
+    name: '--state is random bytes',
+    setup: (c) => {
+      // Deterministic "random" bytes: a corrupt file, not SQLite at all.
+      const buf = Buffer.alloc(8192);
+      let x = 0x9e3779b9;
+      for (let i = 0; i < buf.length; i++) {
+        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        buf[i] = x >>> 24;
+      }
+      writeFileSync(join(c.dir, 'junk.db'), buf);
+    },
+    args: (c) => ['crawl', c.url, '--state', join(c.dir, 'junk.db'), '--out', join(c.dir, 'o.jsonl')],
+    error: /junk\.db is not a trawl state file/,
+    untouched: (c) => join(c.dir, 'junk.db'),
+    noCompanions: true,
+  },
+  {
+    name: '--state written by a newer trawl',
+    setup: (c) => {
+      const path = join(c.dir, 'new.db');
+      openState(path, { create: true, name: 'newer', seeds: [c.url] }).close();
+      const db = new Database(path);
+      db.pragma('user_version = 99');
+      db.pragma('journal_mode = DELETE'); // fold the WAL in: the header alone tells the version
+      db.close();
+    },
+    args: (c) => ['crawl', c.url, '--state', join(c.dir, 'new.db'), '--out', join(c.dir, 'o.jsonl')],
+    error: /new\.db was written by a newer trawl/,
+    untouched: (c) => join(c.dir, 'new.db'),
+    noCompanions: true,
+  },
+  {
+    name: '--state is a directory',
+    setup: (c) => mkdirSync(join(c.dir, 'adir')),
+    args: (c) => ['crawl', c.url, '--state', join(c.dir, 'adir'), '--out', join(c.dir, 'o.jsonl')],
+    error: /adir is not a regular file/,
+  },
+  {
+    name: '--state of another crawl (--name a, then --name b)',
+    setup: crawlNamedA,
+    args: (c) => [
+      'crawl',
+      c.url,
+      '--name',
+      'b',
+      '--state',
+      join(c.dir, 's.db'),
+      '--out',
+      join(c.dir, 'b.jsonl'),
+    ],
+    error: /s\.db belongs to crawl "a", not "b"/,
+    untouched: (c) => join(c.dir, 's.db'),
+  },
+  {
+    name: '--out other than the one the state writes',
+    setup: crawlNamedA,
+    args: (c) => [
+      'crawl',
+      c.url,
+      '--name',
+      'a',
+      '--state',
+      join(c.dir, 's.db'),
+      '--out',
+      join(c.dir, 'other.jsonl'),
+    ],
+    error: /writes its records to .*a\.jsonl/,
+    untouched: (c) => join(c.dir, 's.db'),
+  },
+  // conflicting or empty values
+  {
+    name: '--fresh --no-state',
+    args: (c) => ['crawl', c.url, '--fresh', '--no-state'],
+    error: /--fresh and --no-state/,
+  },
+  {
+    name: '--retry-failed --no-state',
+    args: (c) => ['crawl', c.url, '--retry-failed', '--no-state'],
+    error: /--retry-failed/,
+  },
+  { name: "--user-agent ''", args: crawl('--user-agent', ''), error: /--user-agent/ },
+  { name: "--name 'bad name!'", args: crawl('--name', 'bad name!'), error: /--name .*"bad name!"/ },
+  { name: '--dashboard with a bad address', args: crawl('--dashboard', 'nowhere:99999'), error: /--dashboard/ },
+  // the other commands
+  { name: 'status of a missing state file', args: (c) => ['status', join(c.dir, 'none.db')], error: /none\.db/ },
+  {
+    name: 'status of a foreign file',
+    setup: (c) => writeFileSync(join(c.dir, 'x.db'), 'not a database at all, just text\n'.repeat(10)),
+    args: (c) => ['status', join(c.dir, 'x.db')],
+    error: /x\.db is not a trawl state file/,
+    untouched: (c) => join(c.dir, 'x.db'),
+    noCompanions: true,
+  },
+  { name: 'export without --out', args: (c) => ['export', join(c.dir, 's.db')], error: /--out/ },
+  {
+    name: 'export to an unknown format',
+    setup: crawlNamedA,
+    args: (c) => ['export', join(c.dir, 's.db'), '--out', join(c.dir, 'x.json')],
+    error: /x\.json/,
+  },
+  { name: 'serve-demo --pages 0', args: () => ['serve-demo', '--pages', '0'], error: /--pages/ },
+];
+
+describe('bad usage exits 2 with one line, before any request', () => {
+  it('has a table of at least 30 rows', () => {
+    expect(ROWS.length).toBeGreaterThanOrEqual(30);
+    expect(new Set(ROWS.map((r) => r.name)).size).toBe(ROWS.length);
+  });
+
+  it.concurrent.for(ROWS)('$name', async (row, { expect }) => {
+    const site = await startSite({ pages: 1 });
+    const c: Ctx = { site, url: site.url, dir: tempDir('trawl-usage-') };
+    await row.setup?.(c);
+    site.reset(); // setups may crawl other sites, never this one; start the count at 0 anyway
+    const guarded = row.untouched?.(c);
+    const before = guarded === undefined ? null : sha256File(guarded);
+    const args = row.args(c);
+    const r = await runCli(args, { timeoutMs: 20_000 });
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    const shown = `trawl ${args.join(' ')}\nstderr:\n${r.stderr}`;
+    expect(r.timedOut, shown).toBe(false);
+    expect(r.code, shown).toBe(2);
+    expect(lines, shown).toHaveLength(1);
+    expect(lines[0], shown).toMatch(/^trawl: /);
+    expect(lines[0], shown).toMatch(row.error);
+    expect(lines[0], shown).not.toMatch(/^\s+at /m); // no stack trace
+    expect(r.stdout, shown).toBe('');
+    expect(site.total(), `${shown}\nrequests were made`).toBe(0);
+    if (guarded !== undefined) {
+      expect(sha256File(guarded), `${guarded} was modified`).toBe(before);
+      if (row.noCompanions) {
+        expect(existsSync(`${guarded}-wal`)).toBe(false);
+        expect(existsSync(`${guarded}-shm`)).toBe(false);
+      }
+    }
+  });
+});
+
+/** The option entries of a --help text: each entry's lines joined, keyed by its flags. */
+function helpOptions(help: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  const start = help.indexOf('\nOptions:\n');
+  if (start < 0) return entries;
+  let current: string | null = null;
+  for (const line of help.slice(start + 10).split('\n')) {
+    if (line.trim() === '' || /^\S/.test(line)) break; // the next section
+    const m = /^ {2}(-\S.*?)(?: {2,}|$)/.exec(line);
+    if (m) {
+      current = m[1]!;
+      entries.set(current, line.trim());
+    } else if (current !== null) {
+      entries.set(current, `${entries.get(current)} ${line.trim()}`);
+    }
+  }
+  return entries;
+}
+
+describe('--help and --version', () => {
+  const program = buildProgram(() => {});
+  const commands = program.commands.filter((c) => c.name() !== 'help');
+
+  it('knows the commands of the issue', () => {
+    expect(commands.map((c) => c.name()).sort()).toEqual(['crawl', 'demo', 'export', 'serve-demo', 'status']);
+  });
+
+  it.concurrent.for(commands.map((c) => c.name()))('%s --help shows every option with its default', async (name, { expect }) => {
+    const cmd = commands.find((c) => c.name() === name)!;
+    const r = await runCli([name, '--help']);
+    expect(r.timedOut).toBe(false);
+    expect(r.code, r.stderr).toBe(0);
+    const shown = helpOptions(r.stdout);
+    for (const opt of cmd.options) {
+      const entry = [...shown.entries()].find(([flags]) => flags.startsWith(opt.flags))?.[1];
+      expect(entry, `${name} --help lacks ${opt.flags}:\n${r.stdout}`).toBeDefined();
+      expect(entry, `${name} --help: ${opt.flags} shows no default`).toMatch(/default|required/i);
+    }
+    expect(shown.size).toBe(cmd.options.length + 1); // + -h, --help
+  });
+
+  it("crawl --help shows the seed's defaults", async () => {
+    const r = await runCli(['crawl', '--help']);
+    expect(r.code).toBe(0);
+    const o = helpOptions(r.stdout);
+    const entry = (flag: string) => [...o.entries()].find(([f]) => f.startsWith(flag))?.[1] ?? '';
+    expect(entry('--workers')).toMatch(/default: "5"/);
+    expect(entry('--rate')).toMatch(/default: "10"/);
+    expect(entry('--burst')).toMatch(/default: "5"/);
+    expect(entry('--max-connections')).toMatch(/default: "20"/);
+    expect(entry('--timeout')).toMatch(/default: "5s"/);
+    expect(entry('--retries')).toMatch(/default: "3"/);
+    expect(entry('--host-concurrency')).toMatch(/default: "8"/);
+    expect(entry('--max-bytes')).toMatch(/default: "10MB"/);
+    expect(entry('--max-url-length')).toMatch(/default: "2048"/);
+  });
+
+  it('top-level --help lists every command and exits 0', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of commands) expect(r.stdout).toMatch(new RegExp(`^ {2}${c.name()} `, 'm'));
+  });
+
+  it('--version and -V print the package version', async () => {
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+      expect(r.stderr).toBe('');
+    }
+  });
+});
