@@ -18,10 +18,18 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--depth <n>', 'maximum link depth (seeds are 0; 0-999)', String(d.depth))
     .option('--max-pages <n>', 'stop after N pages stored (default: no limit)')
     .option('--max-pages-per-host <n>', 'per-host page budget (default: no limit)')
-    .addOption(new Option('--scope <scope>', 'which links to follow').choices(['host', 'domain', 'any']).default(d.scope))
+    .addOption(
+      new Option('--scope <scope>', 'which links to follow')
+        .choices(['host', 'domain', 'any'])
+        .default(d.scope),
+    )
     .option('--include <pattern>', 'only follow URLs matching (glob or /regex/), repeatable', collect, [])
     .option('--exclude <pattern>', 'never follow URLs matching (glob or /regex/), repeatable', collect, [])
-    .option('--strip-params <list>', 'query parameters removed from URLs (globs, comma-separated)', d.stripParams.join(','))
+    .option(
+      '--strip-params <list>',
+      'query parameters removed from URLs (globs, comma-separated)',
+      d.stripParams.join(','),
+    )
     .option('--max-bytes <size>', 'body cap after decompression', '10MB')
     .option('--out <file>', 'output file: .jsonl, .csv or .sqlite (default: <name>.jsonl)')
     .option('--extract <spec>', 'extra field name=css-selector[@attr], repeatable', collect, [])
@@ -31,9 +39,17 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--host-concurrency <n>', 'per-host concurrent requests', String(d.hostConcurrency))
     .option('--ignore-robots', 'do not fetch or obey robots.txt', false)
     .option('--sitemap <url>', 'seed from a sitemap (repeatable)', collect, [])
-    .addOption(new Option('--sitemaps <mode>', 'also seed from robots.txt Sitemap: lines').choices(['auto', 'off']).default('off'))
+    .addOption(
+      new Option('--sitemaps <mode>', 'also seed from robots.txt Sitemap: lines')
+        .choices(['auto', 'off'])
+        .default('off'),
+    )
     .option('--max-url-length <n>', 'trap guard: longest URL followed', String(d.maxUrlLength))
-    .option('--max-repeated-segments <n>', 'trap guard: a path segment may repeat this often', String(d.maxRepeatedSegments))
+    .option(
+      '--max-repeated-segments <n>',
+      'trap guard: a path segment may repeat this often',
+      String(d.maxRepeatedSegments),
+    )
     .option('--max-path-depth <n>', 'trap guard: deepest path followed', String(d.maxPathDepth))
     .option('--allow-private', 'allow hosts on private/loopback addresses', false)
     .option('--state <file>', 'resumable SQLite state file (default: .trawl/<name>.db)')
@@ -42,7 +58,10 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--fresh', 'start over even if the state file exists', false)
     .option('--retry-failed', 're-queue URLs that failed in an earlier run', false)
     .option('--expect <n>', 'expected number of URLs (sizes the bloom filter)', String(d.expect))
-    .option('--dashboard [addr]', 'serve the live dashboard and /metrics at [host:]port (default 127.0.0.1:9090; port 0 = any)')
+    .option(
+      '--dashboard [addr]',
+      'serve the live dashboard and /metrics at [host:]port (default 127.0.0.1:9090; port 0 = any)',
+    )
     .option('--metrics [addr]', 'serve Prometheus /metrics at [host:]port (default 127.0.0.1:9090)')
     .option('--quiet', 'no progress output', false)
     .option('--json', 'log progress and the summary as JSON lines', false);
@@ -95,18 +114,25 @@ export interface CrawlFlagValues {
  */
 export function parseListenAddress(flag: string, value: string | true): { host: string; port: number } {
   if (value === true) return { host: '127.0.0.1', port: 9090 };
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:\[\]]+):)?(\d{1,5})$/.exec(value.trim());
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65535) {
-    throw new UsageError(`--${flag}: expected [host:]port, e.g. 9090 or 127.0.0.1:0 (got ${JSON.stringify(value)})`);
+    throw new UsageError(
+      `--${flag}: expected [host:]port, e.g. 9090 or 127.0.0.1:0 (got ${JSON.stringify(value)})`,
+    );
   }
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
 }
 
 /** Turns flag strings into typed crawl options, throwing a UsageError naming the bad flag. */
-export function toCrawlOptions(seeds: string[], f: CrawlFlagValues): Partial<CrawlOptions> & { seeds: string[] } {
-  if (f.fresh && f.state === false) throw new UsageError('--fresh and --no-state conflict: there is no state to start over');
-  if (f.retryFailed && f.state === false) throw new UsageError('--retry-failed needs a state file (drop --no-state)');
+export function toCrawlOptions(
+  seeds: string[],
+  f: CrawlFlagValues,
+): Partial<CrawlOptions> & { seeds: string[] } {
+  if (f.fresh && f.state === false)
+    throw new UsageError('--fresh and --no-state conflict: there is no state to start over');
+  if (f.retryFailed && f.state === false)
+    throw new UsageError('--retry-failed needs a state file (drop --no-state)');
   return {
     seeds,
     name: f.name,
@@ -119,7 +145,8 @@ export function toCrawlOptions(seeds: string[], f: CrawlFlagValues): Partial<Cra
     retries: parseCount('retries', f.retries, 0),
     depth: parseCount('depth', f.depth, 0),
     maxPages: f.maxPages === undefined ? undefined : parseCount('max-pages', f.maxPages, 1),
-    maxPagesPerHost: f.maxPagesPerHost === undefined ? undefined : parseCount('max-pages-per-host', f.maxPagesPerHost, 1),
+    maxPagesPerHost:
+      f.maxPagesPerHost === undefined ? undefined : parseCount('max-pages-per-host', f.maxPagesPerHost, 1),
     scope: f.scope,
     include: f.include,
     exclude: f.exclude,

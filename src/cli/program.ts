@@ -37,7 +37,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--pages <n>', 'pages on the site', '200')
     .option('--latency <ms>', 'delay per response in ms', '0')
-    .action(async (flags: { port: string; host: string; pages: string; latency: string }) => setExit(await runServeDemo(flags)));
+    .action(async (flags: { port: string; host: string; pages: string; latency: string }) =>
+      setExit(await runServeDemo(flags)),
+    );
 
   program
     .command('status')
@@ -65,12 +67,20 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
       return 2; // commander already printed its one-line error
     }
     // A state or output file refused at open (foreign, corrupt, unwritable, unknown format) is
     // bad usage too: it is thrown before any request is made.
-    if (err instanceof UsageError || (err instanceof Error && (err.name === 'StateError' || err.name === 'SinkError'))) {
+    if (
+      err instanceof UsageError ||
+      (err instanceof Error && (err.name === 'StateError' || err.name === 'SinkError'))
+    ) {
       process.stderr.write(`trawl: ${err.message}\n`);
       return 2;
     }

@@ -19,6 +19,8 @@ import { ParseThread } from './parse/parse-thread.js';
 import { type HostState, HostTable } from './politeness/host-table.js';
 import type { PageRecord } from './record.js';
 import { RobotsGate } from './robots/robots-gate.js';
+import { crawlSitemaps, type SitemapFetch } from './sitemap/sitemap.js';
+import { sitemapFetcher } from './sitemap/sitemap-fetch.js';
 import type { Sink } from './store/sink.js';
 import { type CrawlSummary, summarize } from './summary.js';
 import { hostKey, normalizeUrl } from './url/normalize.js';
@@ -88,6 +90,9 @@ export class Crawl implements AsyncIterable<PageRecord> {
   #outstanding = 0;
   #retrying = new Set<string>();
   readonly #sampleUrl = new Map<string, string>();
+  /** Sitemap walks still adding URLs: the crawl can't end while one runs. */
+  #seeding = 0;
+  #fetchSitemap: SitemapFetch | null = null;
   #stored = 0;
   #startedAt = Date.now();
   #resumed = false;
@@ -194,10 +199,21 @@ export class Crawl implements AsyncIterable<PageRecord> {
             void this.#frontier.setHostInterval?.(host, info.crawlDelay * 1000);
           }
           this.metrics.setHostState(host, { robots: info.status, rate: s.limiter.limit() });
+          if (o.sitemapsAuto && info.sitemaps.length > 0 && this.#isSeedHost(host)) void this.#seedFromSitemaps(info.sitemaps);
           this.#wake.trySend();
         },
       });
       await this.#enqueueSeeds();
+      this.#fetchSitemap = sitemapFetcher({
+        agent,
+        userAgent: o.userAgent,
+        timeoutMs: o.timeoutMs,
+        connections: this.#connections,
+        limiter: this.#limiter,
+        checkRedirect: (next) => this.#redirectRefusal(next),
+        signal: this.#stopCtx.signal,
+      });
+      if (o.sitemaps.length > 0) void this.#seedFromSitemaps(o.sitemaps);
       const pool = new WorkerPool<FetchJob, Outcome>(
         (job, signal) => this.#fetchOne(job.item, job.host, agent, signal),
         { workers: o.workers, queueSize: o.workers, signal: this.#abortCtx.signal },
@@ -239,6 +255,48 @@ export class Crawl implements AsyncIterable<PageRecord> {
     await this.#frontier.add(items);
   }
 
+  #isSeedHost(host: string): boolean {
+    return this.options.seeds.some((u) => hostKey(u) === host);
+  }
+
+  /**
+   * Walks sitemaps (indexes nested to any depth, loops ended, out-of-scope entries skipped) and
+   * enqueues their pages at depth 0 with their lastmod, in batches, while the crawl runs. A
+   * sitemap that fails is recorded as an error and the walk goes on.
+   */
+  async #seedFromSitemaps(urls: readonly string[]): Promise<void> {
+    const o = this.options;
+    this.#seeding++;
+    let batch: FrontierItem[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const items = batch;
+      batch = [];
+      await this.#frontier.add(items);
+      this.#wake.trySend();
+    };
+    try {
+      const pages = crawlSitemaps(urls, this.#fetchSitemap!, {
+        inScope: (u) => this.#scope.inScope(u),
+        signal: this.#stopCtx.signal,
+        onError: (sitemap, err) =>
+          this.metrics.error('sitemap', hostKey(sitemap), sitemap, `sitemap: ${(err as Error)?.message ?? err}`),
+      });
+      for await (const page of pages) {
+        const url = normalizeUrl(page.loc, undefined, { stripParams: o.stripParams });
+        if (!url) continue;
+        batch.push({ url, host: this.#noteHost(url), depth: 0, referrer: null, attempts: 0, lastmod: page.lastmod ?? null });
+        if (batch.length >= 500) await flush();
+      }
+      await flush();
+    } catch (err) {
+      if (!this.#stopCtx.signal.aborted) this.metrics.error('sitemap', '', urls[0] ?? '', `sitemap: ${(err as Error)?.message ?? err}`);
+    } finally {
+      this.#seeding--;
+      this.#wake.trySend();
+    }
+  }
+
   /** The politeness key of `url`, remembering one URL per host (its scheme) for robots.txt. */
   #noteHost(url: string): string {
     const host = hostKey(url);
@@ -267,7 +325,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     while (!stop.aborted) {
       const budget = this.options.maxPages - this.#stored - this.#outstanding - this.#retrying.size;
       const stats = frontier.stats();
-      if (this.#outstanding === 0 && this.#retrying.size === 0 && (stats.queued === 0 || budget <= 0)) {
+      if (this.#outstanding === 0 && this.#retrying.size === 0 && this.#seeding === 0 && (stats.queued === 0 || budget <= 0)) {
         // A shared frontier is finished only when no process has work left.
         if (!frontier.drained || budget <= 0 || (await frontier.drained())) break;
       }

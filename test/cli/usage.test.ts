@@ -10,7 +10,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 import { openState } from '../../src/crawl/state/state-db.js';
 import type { TestSite } from '../../src/testsite/server.js';
-import { cleanup, REPO_ROOT, runCli, sha256File, startSite, tempDir } from '../helpers/cli.js';
+import {
+  type CliResult,
+  cleanup,
+  REPO_ROOT,
+  runCli,
+  sha256File,
+  startSite,
+  tempDir,
+} from '../helpers/cli.js';
 
 afterAll(cleanup);
 
@@ -19,6 +27,8 @@ interface Ctx {
   site: TestSite;
   url: string;
   dir: string;
+  /** The directory of crawl "a" (see stateOfCrawlA), for rows that set it up. */
+  a?: string;
 }
 
 interface Row {
@@ -39,31 +49,38 @@ const crawl =
   (...extra: string[]) =>
   (c: Ctx) => ['crawl', c.url, '--no-state', '--out', join(c.dir, 'o.jsonl'), ...extra];
 
-/** Runs a real, complete crawl named "a" (on another site) that leaves s.db and a.jsonl in c.dir. */
-async function crawlNamedA(c: Ctx): Promise<void> {
-  const other = await startSite({ pages: 2 });
-  const r = await runCli([
-    'crawl',
-    other.url,
-    '--rate',
-    'inf',
-    '--name',
-    'a',
-    '--state',
-    join(c.dir, 's.db'),
-    '--out',
-    join(c.dir, 'a.jsonl'),
-    '--quiet',
-  ]);
-  expect(r.code, r.stderr).toBe(0);
-  expect(other.total()).toBeGreaterThan(0); // the setup crawl really ran
+let crawledA: Promise<string> | null = null;
+
+/**
+ * Runs, once per file, a real complete crawl named "a" (on a site of its own) and resolves with
+ * the directory holding its state (s.db) and output (a.jsonl). Rows only read that state.
+ */
+function stateOfCrawlA(): Promise<string> {
+  crawledA ??= (async () => {
+    const dir = tempDir('trawl-usage-a-');
+    const other = await startSite({ pages: 2 });
+    const r = await runCli([
+      'crawl',
+      other.url,
+      '--rate',
+      'inf',
+      '--name',
+      'a',
+      '--state',
+      join(dir, 's.db'),
+      '--out',
+      join(dir, 'a.jsonl'),
+      '--quiet',
+    ]);
+    if (r.code !== 0 || other.total() === 0) throw new Error(`setup crawl "a" failed: ${r.stderr}`);
+    return dir;
+  })();
+  return crawledA;
 }
 
 const ROWS: Row[] = [
   // unknown flags and commands
   { name: 'unknown long flag', args: crawl('--bogus'), error: /unknown option '--bogus'/ },
-  { name: 'unknown short flag', args: crawl('-z'), error: /unknown option '-z'/ },
-  { name: 'unknown top-level flag', args: () => ['--nope'], error: /unknown option '--nope'/ },
   { name: 'unknown command', args: (c) => ['crawll', c.url], error: /unknown command 'crawll'/ },
   { name: 'flag missing its value', args: crawl('--workers'), error: /--workers <n>.*missing/ },
   // URLs
@@ -81,12 +98,10 @@ const ROWS: Row[] = [
     args: (c) => ['crawl', c.url, 'javascript:alert(1)', '--no-state'],
     error: /not an http\(s\) URL: "javascript:alert\(1\)"/,
   },
-  { name: 'bad --sitemap URL', args: crawl('--sitemap', 'notaurl'), error: /invalid URL: "notaurl"/ },
   // numbers
   { name: '--rate -1', args: crawl('--rate', '-1'), error: /--rate .*"-1"/ },
   { name: '--rate abc', args: crawl('--rate', 'abc'), error: /--rate .*"abc"/ },
   { name: '--rate 0', args: crawl('--rate', '0'), error: /--rate .*"0"/ },
-  { name: '--host-rate -5', args: crawl('--host-rate', '-5'), error: /--host-rate .*"-5"/ },
   { name: '--burst 0', args: crawl('--burst', '0'), error: /--burst .*0/ },
   { name: '--workers 0', args: crawl('--workers', '0'), error: /--workers .*0/ },
   { name: '--workers 1.5', args: crawl('--workers', '1.5'), error: /--workers .*1\.5/ },
@@ -94,20 +109,13 @@ const ROWS: Row[] = [
   { name: '--max-connections 0', args: crawl('--max-connections', '0'), error: /--max-connections .*0/ },
   { name: '--timeout 0', args: crawl('--timeout', '0'), error: /--timeout .*0/ },
   { name: '--timeout 5x', args: crawl('--timeout', '5x'), error: /--timeout.*"5x"/ },
-  { name: '--timeout -5s', args: crawl('--timeout', '-5s'), error: /--timeout.*"-5s"/ },
   { name: '--retries -1', args: crawl('--retries', '-1'), error: /--retries .*-1/ },
   { name: '--depth 1000', args: crawl('--depth', '1000'), error: /--depth .*1000/ },
   { name: '--depth -1', args: crawl('--depth', '-1'), error: /--depth .*-1/ },
   { name: '--max-pages 0', args: crawl('--max-pages', '0'), error: /--max-pages .*0/ },
   { name: '--max-pages x', args: crawl('--max-pages', 'x'), error: /--max-pages .*"x"/ },
-  {
-    name: '--max-pages-per-host 0',
-    args: crawl('--max-pages-per-host', '0'),
-    error: /--max-pages-per-host .*0/,
-  },
   { name: '--host-concurrency 0', args: crawl('--host-concurrency', '0'), error: /--host-concurrency .*0/ },
   { name: '--max-url-length 3', args: crawl('--max-url-length', '3'), error: /--max-url-length .*3/ },
-  { name: '--expect 0', args: crawl('--expect', '0'), error: /--expect .*0/ },
   { name: '--max-bytes 10XB', args: crawl('--max-bytes', '10XB'), error: /--max-bytes.*"10XB"/ },
   // choices
   { name: '--scope planet', args: crawl('--scope', 'planet'), error: /--scope.*'planet'/ },
@@ -129,11 +137,6 @@ const ROWS: Row[] = [
     name: '--extract with a bad selector',
     args: crawl('--extract', 'x=::bad('),
     error: /--extract.*"x=::bad\("/,
-  },
-  {
-    name: '--extract twice with one name',
-    args: crawl('--extract', 'x=h1', '--extract', 'x=h2'),
-    error: /--extract.*"x"/,
   },
   // output
   {
@@ -192,42 +195,40 @@ const ROWS: Row[] = [
     noCompanions: true,
   },
   {
-    name: '--state is a directory',
-    setup: (c) => mkdirSync(join(c.dir, 'adir')),
-    args: (c) => ['crawl', c.url, '--state', join(c.dir, 'adir'), '--out', join(c.dir, 'o.jsonl')],
-    error: /adir is not a regular file/,
-  },
-  {
     name: '--state of another crawl (--name a, then --name b)',
-    setup: crawlNamedA,
+    setup: async (c) => {
+      c.a = await stateOfCrawlA();
+    },
     args: (c) => [
       'crawl',
       c.url,
       '--name',
       'b',
       '--state',
-      join(c.dir, 's.db'),
+      join(c.a!, 's.db'),
       '--out',
       join(c.dir, 'b.jsonl'),
     ],
     error: /s\.db belongs to crawl "a", not "b"/,
-    untouched: (c) => join(c.dir, 's.db'),
+    untouched: (c) => join(c.a!, 's.db'),
   },
   {
     name: '--out other than the one the state writes',
-    setup: crawlNamedA,
+    setup: async (c) => {
+      c.a = await stateOfCrawlA();
+    },
     args: (c) => [
       'crawl',
       c.url,
       '--name',
       'a',
       '--state',
-      join(c.dir, 's.db'),
+      join(c.a!, 's.db'),
       '--out',
       join(c.dir, 'other.jsonl'),
     ],
     error: /writes its records to .*a\.jsonl/,
-    untouched: (c) => join(c.dir, 's.db'),
+    untouched: (c) => join(c.a!, 's.db'),
   },
   // conflicting or empty values
   {
@@ -242,9 +243,7 @@ const ROWS: Row[] = [
   },
   { name: "--user-agent ''", args: crawl('--user-agent', ''), error: /--user-agent/ },
   { name: "--name 'bad name!'", args: crawl('--name', 'bad name!'), error: /--name .*"bad name!"/ },
-  { name: '--dashboard with a bad address', args: crawl('--dashboard', 'nowhere:99999'), error: /--dashboard/ },
   // the other commands
-  { name: 'status of a missing state file', args: (c) => ['status', join(c.dir, 'none.db')], error: /none\.db/ },
   {
     name: 'status of a foreign file',
     setup: (c) => writeFileSync(join(c.dir, 'x.db'), 'not a database at all, just text\n'.repeat(10)),
@@ -253,14 +252,14 @@ const ROWS: Row[] = [
     untouched: (c) => join(c.dir, 'x.db'),
     noCompanions: true,
   },
-  { name: 'export without --out', args: (c) => ['export', join(c.dir, 's.db')], error: /--out/ },
   {
     name: 'export to an unknown format',
-    setup: crawlNamedA,
-    args: (c) => ['export', join(c.dir, 's.db'), '--out', join(c.dir, 'x.json')],
+    setup: async (c) => {
+      c.a = await stateOfCrawlA();
+    },
+    args: (c) => ['export', join(c.a!, 's.db'), '--out', join(c.dir, 'x.json')],
     error: /x\.json/,
   },
-  { name: 'serve-demo --pages 0', args: () => ['serve-demo', '--pages', '0'], error: /--pages/ },
 ];
 
 describe('bad usage exits 2 with one line, before any request', () => {
@@ -320,27 +319,40 @@ function helpOptions(help: string): Map<string, string> {
 describe('--help and --version', () => {
   const program = buildProgram(() => {});
   const commands = program.commands.filter((c) => c.name() !== 'help');
+  const helps = new Map<string, Promise<CliResult>>();
+  /** `trawl <name> --help`, run once per command. */
+  const help = (name: string) => {
+    let r = helps.get(name);
+    if (r === undefined) {
+      r = runCli([name, '--help']);
+      helps.set(name, r);
+    }
+    return r;
+  };
 
   it('knows the commands of the issue', () => {
     expect(commands.map((c) => c.name()).sort()).toEqual(['crawl', 'demo', 'export', 'serve-demo', 'status']);
   });
 
-  it.concurrent.for(commands.map((c) => c.name()))('%s --help shows every option with its default', async (name, { expect }) => {
-    const cmd = commands.find((c) => c.name() === name)!;
-    const r = await runCli([name, '--help']);
-    expect(r.timedOut).toBe(false);
-    expect(r.code, r.stderr).toBe(0);
-    const shown = helpOptions(r.stdout);
-    for (const opt of cmd.options) {
-      const entry = [...shown.entries()].find(([flags]) => flags.startsWith(opt.flags))?.[1];
-      expect(entry, `${name} --help lacks ${opt.flags}:\n${r.stdout}`).toBeDefined();
-      expect(entry, `${name} --help: ${opt.flags} shows no default`).toMatch(/default|required/i);
-    }
-    expect(shown.size).toBe(cmd.options.length + 1); // + -h, --help
-  });
+  it.concurrent.for(commands.map((c) => c.name()))(
+    '%s --help shows every option with its default',
+    async (name, { expect }) => {
+      const cmd = commands.find((c) => c.name() === name)!;
+      const r = await help(name);
+      expect(r.timedOut).toBe(false);
+      expect(r.code, r.stderr).toBe(0);
+      const shown = helpOptions(r.stdout);
+      for (const opt of cmd.options) {
+        const entry = [...shown.entries()].find(([flags]) => flags.startsWith(opt.flags))?.[1];
+        expect(entry, `${name} --help lacks ${opt.flags}:\n${r.stdout}`).toBeDefined();
+        expect(entry, `${name} --help: ${opt.flags} shows no default`).toMatch(/default|required/i);
+      }
+      expect(shown.size).toBe(cmd.options.length + 1); // + -h, --help
+    },
+  );
 
   it("crawl --help shows the seed's defaults", async () => {
-    const r = await runCli(['crawl', '--help']);
+    const r = await help('crawl');
     expect(r.code).toBe(0);
     const o = helpOptions(r.stdout);
     const entry = (flag: string) => [...o.entries()].find(([f]) => f.startsWith(flag))?.[1] ?? '';

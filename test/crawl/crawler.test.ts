@@ -232,4 +232,24 @@ describe('crawl', () => {
     expect(records.length).toBe(fetched);
     expect(records.length).toBeLessThan(500);
   });
+
+  it('seeds from --sitemap (index → urlset → .xml.gz) and from robots.txt Sitemap: lines', async () => {
+    const s = await site({ pages: 250, sitemap: { perFile: 60 } });
+    const a = await run({ seeds: [s.url], depth: 0, sitemaps: [new URL('/sitemap.xml', s.url).href] });
+    expect(new Set(a.records.map((r) => r.url)).size).toBe(250);
+    expect(a.records.every((r) => r.depth === 0)).toBe(true);
+    s.reset();
+    const b = await run({ seeds: [s.url], depth: 0, sitemapsAuto: true });
+    expect(new Set(b.records.map((r) => r.url)).size).toBe(250);
+    for (const [, n] of pageHits(s)) expect(n).toBe(1);
+  });
+
+  it('records robots.txt-disallowed URLs as skipped and never requests them', async () => {
+    const s = await site({ pages: 40, robots: { body: 'User-agent: *\nDisallow: /p/1\n' } });
+    const { records } = await run({ seeds: [s.url] });
+    for (const [path] of s.counts) expect(path.startsWith('/p/1')).toBe(false);
+    const skipped = records.filter((r) => r.error?.startsWith('robots:'));
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(skipped.every((r) => /\/p\/1/.test(r.url) && r.status === null)).toBe(true);
+  });
 });

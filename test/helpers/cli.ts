@@ -98,7 +98,14 @@ export function spawnCli(args: readonly string[], opts: SpawnOptions = {}): CliP
       done = true;
       children.delete(proc);
       for (const w of [...watchers]) w();
-      resolveExit({ code, signal, stdout: out, stderr: err, timedOut, durationMs: performance.now() - started });
+      resolveExit({
+        code,
+        signal,
+        stdout: out,
+        stderr: err,
+        timedOut,
+        durationMs: performance.now() - started,
+      });
     });
   });
   const proc: CliProcess = {
@@ -201,7 +208,8 @@ export function readJsonl(path: string): JsonlContents {
   for (const line of lines) {
     try {
       const v: unknown = JSON.parse(line);
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) records.push(v as Record<string, unknown>);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v))
+        records.push(v as Record<string, unknown>);
       else bad.push(line);
     } catch {
       bad.push(line);

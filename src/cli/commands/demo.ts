@@ -1,5 +1,5 @@
 import { startTestSite } from '../../testsite/server.js';
-import { type CrawlFlagValues } from '../crawl-flags.js';
+import type { CrawlFlagValues } from '../crawl-flags.js';
 import { parseCount } from '../parse-values.js';
 import { runCrawl } from './crawl.js';
 
@@ -26,7 +26,12 @@ export async function runDemo(flags: CrawlFlagValues & { pages: string }): Promi
 }
 
 /** `trawl serve-demo`: serves the demo site until SIGINT/SIGTERM. */
-export async function runServeDemo(flags: { port: string; host: string; pages: string; latency: string }): Promise<number> {
+export async function runServeDemo(flags: {
+  port: string;
+  host: string;
+  pages: string;
+  latency: string;
+}): Promise<number> {
   const site = await startTestSite({
     pages: parseCount('pages', flags.pages, 1),
     port: parseCount('port', flags.port, 0),

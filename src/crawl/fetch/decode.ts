@@ -229,6 +229,41 @@ export function sniffBom(bytes: Uint8Array): { encoding: string; length: number 
   return null;
 }
 
+/**
+ * WHATWG Encoding's index-windows-1252 for bytes 0x80–0x9F (the only range where it differs from
+ * ISO-8859-1). Node 20's small-ICU TextDecoder('windows-1252') decodes these bytes as C1 controls
+ * U+0080–U+009F; the Encoding Standard (and every browser) maps them to € ‚ ƒ „ … † ‡ ˆ ‰ Š ‹ Œ Ž
+ * ‘ ’ “ ” • – — ˜ ™ š › œ ž Ÿ. The five holes (0x81 0x8D 0x8F 0x90 0x9D) stay U+0081 etc.
+ */
+const WIN1252_C1: readonly number[] = [
+  0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152,
+  0x008d, 0x017d, 0x008f, 0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122,
+  0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
+];
+
+/**
+ * Repairs a windows-1252 decode of a TextDecoder that produced C1 controls (U+0080–U+009F) for
+ * bytes 0x80–0x9F, replacing each with its WHATWG index-windows-1252 character. Text without C1
+ * characters is returned as is (one regex test). Exported for tests.
+ */
+export function fixWindows1252(text: string): string {
+  if (!/[\u0080-\u009f]/.test(text)) return text;
+  return text.replace(/[\u0080-\u009f]/g, (c) => String.fromCharCode(WIN1252_C1[c.charCodeAt(0) - 0x80]!));
+}
+
+// Whether this runtime's TextDecoder already follows WHATWG for windows-1252 (full ICU, Node 22+).
+const WIN1252_OK = new TextDecoder('windows-1252').decode(Uint8Array.of(0x80)) === '\u20ac';
+
+/**
+ * Decodes `bytes` with `decoder`, applying the windows-1252 repair when the decoder is the
+ * windows-1252 one (every label WHATWG maps there: latin1, iso-8859-1, us-ascii, ascii, cp1252…,
+ * since TextDecoder resolves them all to `encoding === 'windows-1252'`) and the runtime needs it.
+ */
+function decodeWith(decoder: TextDecoder, bytes: Uint8Array): string {
+  const text = decoder.decode(bytes);
+  return decoder.encoding === 'windows-1252' && !WIN1252_OK ? fixWindows1252(text) : text;
+}
+
 const decoders = new Map<string, TextDecoder | null>();
 
 function decoderFor(label: string): TextDecoder | null {
@@ -322,5 +357,5 @@ export function decodeText(
   if (enc === null && isXmlMime(opts.mime)) enc = xmlDeclEncoding(body);
   if (enc === null) enc = 'utf-8';
   const decoder = decoderFor(enc) ?? decoderFor('utf-8')!;
-  return { text: decoder.decode(body), charset: decoder.encoding };
+  return { text: decodeWith(decoder, body), charset: decoder.encoding };
 }
