@@ -67,6 +67,25 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--json', 'log progress and the summary as JSON lines', false);
 }
 
+/**
+ * Adds the distributed-crawl flags: `--redis URL` (crawl in Redis instead of a state file),
+ * `--lease-ttl` (how long a dead worker's URLs stay leased) and `--wait` (how long `trawl worker`
+ * waits for the crawl to be created).
+ */
+export function addRedisFlags(cmd: Command, opts: { required?: boolean } = {}): Command {
+  const redis = 'crawl through Redis, shared with other processes (redis://host:port[/db])';
+  return (opts.required ? cmd.requiredOption('--redis <url>', redis) : cmd.option('--redis <url>', redis))
+    .option('--lease-ttl <duration>', 'with --redis: a leased URL returns to the queue if its worker is silent this long', '30s')
+    .option('--wait <duration>', 'with --redis: how long a worker waits for the crawl to be created', '30s');
+}
+
+/** The raw values commander collects for the Redis flags. */
+export interface RedisFlagValues {
+  redis?: string;
+  leaseTtl: string;
+  wait: string;
+}
+
 /** The raw values commander collects for the crawl flags. */
 export interface CrawlFlagValues {
   workers: string;

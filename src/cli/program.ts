@@ -4,7 +4,8 @@ import { VERSION } from '../version.js';
 import { runCrawl } from './commands/crawl.js';
 import { runDemo, runServeDemo } from './commands/demo.js';
 import { runExport, runStatus } from './commands/state.js';
-import { addCrawlFlags, type CrawlFlagValues } from './crawl-flags.js';
+import { runRedisExport, runRedisCrawl } from './commands/worker.js';
+import { addCrawlFlags, addRedisFlags, type CrawlFlagValues, type RedisFlagValues } from './crawl-flags.js';
 
 /** Builds the `trawl` command tree. Exposed for tests; `main` runs it. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -19,12 +20,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
         process.stderr.write(s.startsWith('error:') ? `trawl: ${s.trim().replace(/\s*\n\s*/g, ' ')}\n` : s),
     });
 
-  addCrawlFlags(
-    program
-      .command('crawl')
-      .description('crawl from one or more start URLs')
-      .argument('[url...]', 'start URLs (http or https)'),
-  ).action(async (urls: string[], flags: CrawlFlagValues) => setExit(await runCrawl(urls, flags)));
+  addRedisFlags(
+    addCrawlFlags(
+      program
+        .command('crawl')
+        .description('crawl from one or more start URLs')
+        .argument('[url...]', 'start URLs (http or https)'),
+    ),
+  ).action(async (urls: string[], flags: CrawlFlagValues & RedisFlagValues) => setExit(await runCrawl(urls, flags)));
+
+  addRedisFlags(
+    addCrawlFlags(program.command('worker').description('join a crawl in Redis (--redis URL --name NAME) without adding seeds')),
+    { required: true },
+  ).action(async (flags: CrawlFlagValues & RedisFlagValues) => setExit(await runRedisCrawl([], flags, 'worker')));
 
   addCrawlFlags(program.command('demo').description('serve the bundled demo site on 127.0.0.1 and crawl it'))
     .option('--pages <n>', 'pages on the demo site', '200')
@@ -50,10 +58,21 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('export')
-    .description("write a crawl's records from its state file (works while it runs)")
-    .argument('<state>', 'state file')
+    .description("write a crawl's records from its state file or from Redis (works while it runs)")
+    .argument('[state]', 'state file (or use --redis URL --name NAME)')
     .requiredOption('--out <file>', 'output file: .jsonl, .csv or .sqlite (required)')
-    .action((state: string, flags: { out: string }) => setExit(runExport(state, flags)));
+    .option('--redis <url>', 'export crawl --name NAME from Redis instead of a state file')
+    .option('--name <name>', 'with --redis: the crawl')
+    .action(async (state: string | undefined, flags: { out: string; redis?: string; name?: string }) => {
+      if (flags.redis) {
+        if (state) throw new UsageError('give a state file or --redis, not both');
+        setExit(await runRedisExport({ ...flags, redis: flags.redis }));
+      } else if (!state) {
+        throw new UsageError('export needs a state file, or --redis URL --name NAME');
+      } else {
+        setExit(runExport(state, flags));
+      }
+    });
   return program;
 }
 

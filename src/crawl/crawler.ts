@@ -25,6 +25,7 @@ import type { Sink } from './store/sink.js';
 import { type CrawlSummary, summarize } from './summary.js';
 import { hostKey, normalizeUrl } from './url/normalize.js';
 import { createScope } from './url/scope.js';
+import { QueryVariantGuard } from './url/traps.js'; // hostile-web: query-variant trap cap
 
 /** What a fetch worker hands to the parse stage. */
 type Outcome =
@@ -83,6 +84,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
   readonly #connections: Weighted;
   readonly #hosts: HostTable;
   readonly #scope: ReturnType<typeof createScope>;
+  // hostile-web: caps distinct query strings per path (faceted navigation, calendars, tokens).
+  readonly #queryVariants: QueryVariantGuard;
   #frontier: Frontier;
   #sink: Sink | null = null;
   #records: Channel<PageRecord> | null = null;
@@ -126,6 +129,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       () => this.#clock.now(),
       this.#clock,
     );
+    this.#queryVariants = new QueryVariantGuard(o.maxQueryVariants); // hostile-web
     this.#scope = createScope({
       seeds: [...o.seeds, ...o.sitemaps],
       mode: o.scope,
@@ -180,7 +184,12 @@ export class Crawl implements AsyncIterable<PageRecord> {
 
   async #run(): Promise<CrawlSummary> {
     const o = this.options;
-    const agent = createAgent({ maxConnections: o.maxConnections, connectTimeoutMs: o.timeoutMs });
+    // hostile-web: the SSRF guard checks every connection's resolved address (fetch/ssrf.ts).
+    const agent = createAgent({
+      maxConnections: o.maxConnections,
+      connectTimeoutMs: o.timeoutMs,
+      ssrf: { allowPrivate: o.allowPrivate, seeds: [...o.seeds, ...o.sitemaps] },
+    });
     const parseConfig = this.#parseConfig();
     const threads = Array.from({ length: o.parsers }, () => new ParseThread(parseConfig));
     try {
@@ -249,7 +258,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const o = this.options;
     const items: FrontierItem[] = [];
     for (const s of o.seeds) {
-      const url = normalizeUrl(s, undefined, { stripParams: o.stripParams });
+      const norm = { stripParams: o.stripParams, stripSessionIds: o.stripSessionIds }; // hostile-web
+      const url = normalizeUrl(s, undefined, norm);
       if (url) items.push({ url, host: this.#noteHost(url), depth: 0, referrer: null, attempts: 0 });
     }
     await this.#frontier.add(items);
@@ -283,7 +293,10 @@ export class Crawl implements AsyncIterable<PageRecord> {
           this.metrics.error('sitemap', hostKey(sitemap), sitemap, `sitemap: ${(err as Error)?.message ?? err}`),
       });
       for await (const page of pages) {
-        const url = normalizeUrl(page.loc, undefined, { stripParams: o.stripParams });
+        const url = normalizeUrl(page.loc, undefined, {
+          stripParams: o.stripParams,
+          stripSessionIds: o.stripSessionIds, // hostile-web
+        });
         if (!url) continue;
         batch.push({ url, host: this.#noteHost(url), depth: 0, referrer: null, attempts: 0, lastmod: page.lastmod ?? null });
         if (batch.length >= 500) await flush();
@@ -484,7 +497,10 @@ export class Crawl implements AsyncIterable<PageRecord> {
 
   /** Why a redirect hop may not be followed (scope, traps), or null to follow it. */
   #redirectRefusal(next: string): string | null {
-    const url = normalizeUrl(next, undefined, { stripParams: this.options.stripParams });
+    const url = normalizeUrl(next, undefined, {
+      stripParams: this.options.stripParams,
+      stripSessionIds: this.options.stripSessionIds, // hostile-web
+    });
     if (!url) return `not an http(s) URL: ${next.slice(0, 200)}`;
     if (!this.#scope.inScope(url)) return `out of scope: ${url.slice(0, 200)}`;
     return null;
@@ -638,6 +654,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       const nextDepth = item.depth + 1;
       for (let i = 0; i < page.follow.length; i++) {
         const url = page.follow[i]!;
+        if (this.#queryVariants.admit(url) !== null) continue; // hostile-web: query-variant trap cap
         const host = page.followHosts[i]!;
         if (!this.#sampleUrl.has(host)) this.#sampleUrl.set(host, url);
         links.push({ url, host, depth: nextDepth, referrer: item.url, attempts: 0 });
@@ -661,6 +678,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const o = this.options;
     return {
       stripParams: o.stripParams,
+      stripSessionIds: o.stripSessionIds, // hostile-web
       fields: o.extract,
       scope: { seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude },
       traps: { maxUrlLength: o.maxUrlLength, maxRepeatedSegments: o.maxRepeatedSegments, maxPathDepth: o.maxPathDepth },

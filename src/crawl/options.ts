@@ -73,6 +73,11 @@ export interface CrawlOptions {
   maxRepeatedSegments: number;
   maxPathDepth: number;
   maxQueryVariants: number;
+  /**
+   * Remove session ids (`;jsessionid=`, `PHPSESSID`, ASP.NET `(S(...))`...) from every URL, see
+   * stripSessionIds in url/normalize.ts. Crawler-trap guard (hostile-web issue): default true.
+   */
+  stripSessionIds: boolean;
   /** Allow hosts on loopback/private/link-local addresses even when the seeds are not on one. */
   allowPrivate: boolean;
   /** SQLite state file (resumable); undefined = in-memory frontier. */
@@ -122,6 +127,7 @@ export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
   maxRepeatedSegments: 3,
   maxPathDepth: 32,
   maxQueryVariants: 1000,
+  stripSessionIds: true,
   allowPrivate: false,
   fresh: false,
   retryFailed: false,

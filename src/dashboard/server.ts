@@ -198,6 +198,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', false);
     }
     const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    // Browsers ask for an icon on their own, without the token: answer it, empty, before the check.
+    if (url.pathname === '/favicon.ico') return send(res, 204, 'image/x-icon', '', head);
     const cookieName = `trawl_token_${port}`;
     if (token !== null) {
       const bearer = req.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? null;

@@ -18,6 +18,7 @@ import {
   trickle,
 } from './faults.js';
 import { buildSite, escapeHtml, mix, type Site } from './site.js';
+import { serveTrap } from './traps.js';
 
 /** How /robots.txt behaves. */
 export interface RobotsOption {
@@ -236,6 +237,13 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
   const handle = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     if (path.startsWith('/fault/')) {
       if (!serveFaultEndpoint(ctx, req, res, path))
+        send(res, 404, 'text/html; charset=utf-8', notFound(path));
+      return;
+    }
+    // Crawler traps (traps.ts), always served like the /fault/ endpoints.
+    if (path.startsWith('/trap/')) {
+      const q = (req.url ?? '').indexOf('?');
+      if (!serveTrap(req, res, path, q < 0 ? '' : (req.url ?? '').slice(q + 1)))
         send(res, 404, 'text/html; charset=utf-8', notFound(path));
       return;
     }

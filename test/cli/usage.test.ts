@@ -3,7 +3,7 @@
  * line on stderr naming the problem, before any request reaches the (real, local) test site,
  * and a corrupt or foreign state file is left byte-for-byte as it was. Also --help and --version.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';

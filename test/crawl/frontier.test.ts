@@ -25,7 +25,6 @@ type LocalFrontier = MemoryFrontier | SqliteFrontier;
 
 const open: Array<[string, () => LocalFrontier]> = [
   ['MemoryFrontier', () => new MemoryFrontier()],
-  ['MemoryFrontier+bloom', () => new MemoryFrontier({ bloom: true, expected: 10_000 })],
   ['SqliteFrontier', () => new SqliteFrontier(openState(tmpState(), { create: true, name: 't' }))],
   [
     'SqliteFrontier+bloom',

@@ -266,7 +266,8 @@ describe('state file', () => {
     // The batch can be completed afterwards (nothing half-stored blocks it).
     expect(f.complete([bad[0]!], { path: '/tmp/out.jsonl', offset: 200 })).toBe(1);
     expect(f.stats()).toEqual({ queued: 1, leased: 0, done: 2, failed: 0, seen: 3 });
-    expect(f.state.meta).toMatchObject({ outPath: '/tmp/out.jsonl', outOffset: 200 });
+    expect(f.state.meta).toMatchObject({ outPath: '/tmp/out.jsonl', outOffset: 200, outFormat: 'jsonl' });
+    expect(readStatus(file).out).toEqual({ path: '/tmp/out.jsonl', offset: 200, format: 'jsonl' });
   });
 
   it('requeueFailed puts failed URLs back durably and forgets their records', () => {

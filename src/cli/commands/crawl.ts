@@ -3,15 +3,21 @@ import { type CrawlOptions, defaultName, resolveOptions } from '../../crawl/opti
 import type { CrawlSummary } from '../../crawl/summary.js';
 import { formatSummary } from '../../crawl/summary.js';
 import { startDashboard } from '../../dashboard/server.js';
-import { type CrawlFlagValues, parseListenAddress, toCrawlOptions } from '../crawl-flags.js';
+import { type CrawlFlagValues, parseListenAddress, type RedisFlagValues, toCrawlOptions } from '../crawl-flags.js';
 import { startProgress } from '../progress.js';
+import { runRedisCrawl } from './worker.js';
 
 /**
  * Runs one crawl from the CLI: resolves defaults that depend on the crawl's name (state file,
  * output file), wires SIGINT/SIGTERM to the two-level shutdown, shows progress and prints the
  * summary. Resolves with the process exit code.
  */
-export async function runCrawl(seeds: string[], flags: CrawlFlagValues, extra: Partial<CrawlOptions> = {}): Promise<number> {
+export async function runCrawl(
+  seeds: string[],
+  flags: CrawlFlagValues & Partial<RedisFlagValues>,
+  extra: Partial<CrawlOptions> = {},
+): Promise<number> {
+  if (flags.redis) return runRedisCrawl(seeds, { leaseTtl: '30s', wait: '30s', ...flags }, 'crawl', extra);
   const opts = { ...toCrawlOptions(seeds, flags), ...extra };
   resolveOptions(opts); // refuse bad input before anything else happens
   const serveAt = flags.dashboard ?? flags.metrics;

@@ -1,4 +1,5 @@
 import { Agent, type buildConnector } from 'undici';
+import { guardedConnector, type SsrfOptions, SsrfPolicy } from './ssrf.js';
 
 /**
  * Counts the sockets an Agent has open, from its 'connect' and 'disconnect' events: `open` is the
@@ -51,6 +52,12 @@ export interface AgentOptions {
    */
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /**
+   * Turns the SSRF guard on (see ssrf.ts): every connection's host is resolved and checked at
+   * connect time, and non-public addresses are refused unless `allowPrivate` or a non-public seed
+   * allows them. Undefined: no guard (callers that only ever talk to a known server).
+   */
+  ssrf?: SsrfOptions;
 }
 
 /**
@@ -76,7 +83,8 @@ export class CrawlAgent extends Agent {
  * pipelining 1 (one request per socket at a time, so "open sockets" and "requests in flight" are
  * the same number the engine's semaphore counts), HTTP/1.1 only, connect timeout as given, and no
  * redirect following (undici 7 only follows redirects through the redirect interceptor, which is
- * not installed; fetchPage follows them itself). No `maxResponseSize` is set: it would count
+ * not installed; fetchPage follows them itself). With `ssrf`, connections go through the SSRF guard,
+ * so links and redirect hops alike are checked on the address actually connected to. No `maxResponseSize` is set: it would count
  * compressed bytes, while the crawl's cap is on decompressed bytes and is enforced by fetchPage.
  * Throws RangeError when maxConnections or connectTimeoutMs is not a positive integer.
  */
@@ -96,7 +104,10 @@ export function createAgent(opts: AgentOptions): CrawlAgent {
       keepAliveTimeout: opts.keepAliveTimeoutMs ?? 4_000,
       headersTimeout: opts.headersTimeoutMs ?? 300_000,
       bodyTimeout: opts.bodyTimeoutMs ?? 300_000,
-      connect: { ...opts.connect, timeout: opts.connectTimeoutMs },
+      connect:
+        opts.ssrf === undefined
+          ? { ...opts.connect, timeout: opts.connectTimeoutMs }
+          : guardedConnector(new SsrfPolicy(opts.ssrf), { ...opts.connect, timeout: opts.connectTimeoutMs }),
     },
     counter,
   );

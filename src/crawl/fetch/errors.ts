@@ -16,7 +16,9 @@ export type FetchErrorKind =
   | 'redirect-blocked'
   | 'bad-url'
   | 'aborted'
-  | 'http';
+  | 'http'
+  // The SSRF guard refused the host's address (ssrf.ts); never retried.
+  | 'ssrf';
 
 /** Extra facts a FetchError may carry. */
 export interface FetchErrorInit {

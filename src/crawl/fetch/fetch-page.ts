@@ -10,6 +10,7 @@ import {
 } from './decode.js';
 import { classifyError, FetchError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
+import { SSRF_CODE } from './ssrf.js';
 
 /** Options of one fetchPage call. */
 export interface FetchOptions {
@@ -128,6 +129,16 @@ function defaultNormalize(location: string, base: string): string | null {
   }
 }
 
+/** The SSRF guard's message when it (anywhere in the cause chain) refused the connection, else null. */
+function ssrfRefusal(err: unknown): string | null {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    if ((cur as Error & { code?: unknown }).code === SSRF_CODE) return cur.message;
+    cur = cur.cause;
+  }
+  return null;
+}
+
 /** Loop detection key: the URL without fragment. */
 function visitKey(url: string): string {
   const i = url.indexOf('#');
@@ -185,6 +196,10 @@ async function readCapped(chunks: AsyncIterable<Buffer>, maxBytes: number, url: 
  * 'network'. Non-2xx responses are returned, not thrown (see readErrorBodies). Text types are
  * decoded per decodeText (BOM, header charset, meta prescan, UTF-8; never throws).
  *
+ * A connection refused by the agent's SSRF guard (see ssrf.ts) — on the first request or on any
+ * redirect hop — is kind 'ssrf' with the guard's message, e.g.
+ * `ssrf: evil.test resolves to 127.0.0.1 (loopback)`.
+ *
  * Errors are FetchErrors whose `url` is the request (or refused redirect target) that failed;
  * low-level errors are classified by classifyError. Only a programming error — timeoutMs not a
  * positive finite number, maxBytes negative — throws something else (a RangeError, synchronously
@@ -228,6 +243,8 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
     }
     if (stopped === 'aborted')
       throw new FetchError('aborted', current, 'cancelled', { cause: outer!.reason });
+    const ssrf = ssrfRefusal(err);
+    if (ssrf !== null) throw new FetchError('ssrf', current, ssrf, { cause: err, code: SSRF_CODE });
     throw classifyError(err, current);
   } finally {
     clearTimeout(timer);

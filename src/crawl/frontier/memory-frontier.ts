@@ -1,4 +1,3 @@
-import { SeenSet } from '../dedup/seen-set.js';
 import type { SinkMark } from '../store/sink.js';
 import { Deque } from './deque.js';
 import type { Completion, Frontier, FrontierItem, FrontierStats } from './frontier.js';
@@ -8,87 +7,68 @@ import { MinHeap } from './min-heap.js';
 /** Options of {@link MemoryFrontier}. */
 export interface MemoryFrontierOptions {
   /**
-   * Dedup through a SeenSet (Bloom filter in front of an exact Set) instead of a bare Set —
-   * default false: in memory the exact Set is needed anyway and one hash lookup is cheaper than
-   * Bloom probes plus that lookup (see bench/crawl/frontier.bench.ts).
+   * Expected number of distinct URLs. Accepted for symmetry with SqliteFrontier and unused: the
+   * seen set is a Map that grows as needed.
    */
-  bloom?: boolean;
-  /** Expected number of distinct URLs, sizing the Bloom filter (default 1e6). */
   expected?: number;
-  /** Bloom false-positive rate (default 0.01; positives are confirmed exactly). */
-  fpRate?: number;
 }
 
-/** The exact "accepted before?" set: `add` returns true when the URL is new. */
-interface UrlSet {
-  add(url: string): boolean;
-}
-
-/** A bare Set as a UrlSet: one hash lookup per call. */
-class PlainUrlSet implements UrlSet {
-  private readonly set = new Set<string>();
-  add(url: string): boolean {
-    const n = this.set.size;
-    this.set.add(url);
-    return this.set.size !== n;
-  }
-}
+/** A URL's state in the seen map. */
+const QUEUED = 0;
+const LEASED = 1;
+const DONE = 2;
+type UrlState = typeof QUEUED | typeof LEASED | typeof DONE;
 
 interface HostQueue {
   host: string;
-  /** Due items in FIFO order. */
+  /** Due items in FIFO order (may hold items completed while queued: lease skips those). */
   queue: Deque<FrontierItem>;
   inRing: boolean;
-  /** Items allotted in the current lease call. */
-  want: number;
 }
 
 /**
  * A Frontier held entirely in memory (not resumable: for tests, `--state none` and small crawls).
  * Per-host FIFO deques, round robin across hosts with due work, a min-heap of items whose
  * notBefore has not come yet (they join the back of their host's queue once a lease's `now`
- * reaches it), and an exact seen set for dedup (a Set, or a SeenSet with `bloom`). `complete`'s sink mark is
- * ignored and records are not kept (they go to the sink); only the URLs of failed completions are
- * kept, for requeueFailed.
+ * reaches it), and one Map from URL to its state (queued/leased/done) that is both the exact seen
+ * set and the lease book: a duplicate link costs one hash lookup. (A Bloom filter in front — a
+ * SeenSet — was measured slower here: the exact Map is needed anyway, so the filter only adds
+ * its probes; see bench/crawl/frontier.bench.ts.) `complete`'s sink mark is ignored and records
+ * are not kept (they go to the sink); only the items of failed completions are kept, for
+ * requeueFailed.
  */
 export class MemoryFrontier implements Frontier {
-  private readonly seen: UrlSet;
+  private readonly seen = new Map<string, UrlState>();
   private readonly hosts = new Map<string, HostQueue>();
   private ring: HostQueue[] = [];
   private cursor = 0;
   private readonly delayed = new MinHeap<FrontierItem>();
-  private readonly leased = new Map<string, FrontierItem>();
-  /** URLs completed while still queued: lease drops them when it meets them. */
-  private readonly doneWhileQueued = new Set<string>();
   private readonly failedItems = new Map<string, FrontierItem>();
   private readonly hostStates = new Map<string, HostState>();
   private readonly paused = new Map<string, number>();
   private queuedN = 0;
+  private leasedN = 0;
   private doneN = 0;
   private failedN = 0;
-  private seenN = 0;
 
   /** An empty frontier. */
-  constructor(opts: MemoryFrontierOptions = {}) {
-    this.seen = opts.bloom
-      ? new SeenSet({ expected: opts.expected ?? 1e6, fpRate: opts.fpRate ?? 0.01 })
-      : new PlainUrlSet();
-  }
+  constructor(_opts: MemoryFrontierOptions = {}) {}
 
   /**
-   * Enqueues the items whose URL was never accepted before; returns how many were new. Duplicates
-   * (including within `items`) cost one SeenSet lookup each. An item with `notBefore` > 0 waits in
-   * the delay heap until a lease's `now` reaches it.
+   * Enqueues the items whose URL was never accepted before; returns how many were new. Each item
+   * costs one Map lookup (duplicates within `items` count once). An item with `notBefore` > 0
+   * waits in the delay heap until a lease's `now` reaches it.
    */
   add(items: readonly FrontierItem[]): number {
+    const seen = this.seen;
     let n = 0;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      if (!this.seen.add(it.url)) continue;
+      if (seen.has(it.url)) continue; // the hot path: one hash lookup per duplicate
+      seen.set(it.url, QUEUED);
       n++;
       this.enqueue(it);
     }
-    this.seenN += n;
     return n;
   }
 
@@ -102,7 +82,7 @@ export class MemoryFrontier implements Frontier {
   private pushDue(it: FrontierItem): void {
     let q = this.hosts.get(it.host);
     if (q === undefined) {
-      q = { host: it.host, queue: new Deque(), inRing: false, want: 0 };
+      q = { host: it.host, queue: new Deque(), inRing: false };
       this.hosts.set(it.host, q);
     }
     q.queue.push(it);
@@ -112,16 +92,28 @@ export class MemoryFrontier implements Frontier {
     }
   }
 
+  /** Pops the host's next item that is still queued (skipping ones completed while queued). */
+  private nextOf(q: HostQueue): FrontierItem | undefined {
+    for (;;) {
+      const it = q.queue.shift();
+      if (it === undefined || this.seen.get(it.url) === QUEUED) return it;
+    }
+  }
+
   /**
    * Leases up to `max` due items rotating across hosts: items whose notBefore ≤ `now` first move
    * from the delay heap to the back of their host's queue; then the ring of hosts with due items
    * is walked from where the previous call stopped, skipping hosts paused past `now` and hosts for
    * which `ready(host)` is false (called at most once per host per call; must be side-effect
    * free), and the `max` slots are dealt one per chosen host per round, each host's items in FIFO
-   * order. The result is interleaved host by host. [] when `max` ≤ 0 or nothing can go.
+   * order. The result is interleaved host by host; the next call starts after the last host
+   * served. [] when `max` ≤ 0 or nothing can go.
    */
   lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
-    while (this.delayed.size > 0 && this.delayed.peekKey()! <= now) this.pushDue(this.delayed.pop()!);
+    while (this.delayed.size > 0 && this.delayed.peekKey()! <= now) {
+      const it = this.delayed.pop()!;
+      if (this.seen.get(it.url) === QUEUED) this.pushDue(it);
+    }
     if (max <= 0 || this.ring.length === 0) return [];
     const ring = this.ring;
     const chosen: HostQueue[] = [];
@@ -141,32 +133,25 @@ export class MemoryFrontier implements Frontier {
         this.paused.delete(q.host);
       }
       if (ready(q.host)) {
-        q.want = 0;
         chosen.push(q);
         chosenAt.push(at);
       }
     }
-    // The next call starts after the last host served, so a partial round is finished first.
     let next = (this.cursor + i) % ring.length;
     const out: FrontierItem[] = [];
     for (let progress = true; out.length < max && progress; ) {
       progress = false;
-      for (let c = 0; c < chosen.length; c++) {
-        const q = chosen[c]!;
-        if (out.length === max) break;
-        let it = q.queue.shift();
-        while (it !== undefined && this.doneWhileQueued.delete(it.url)) {
-          this.queuedN--;
-          it = q.queue.shift();
-        }
+      for (let c = 0; c < chosen.length && out.length < max; c++) {
+        const it = this.nextOf(chosen[c]!);
         if (it === undefined) continue;
         progress = true;
         next = (chosenAt[c]! + 1) % ring.length;
-        this.queuedN--;
-        this.leased.set(it.url, it);
+        this.seen.set(it.url, LEASED);
         out.push(it);
       }
     }
+    this.queuedN -= out.length;
+    this.leasedN += out.length;
     this.cursor = next;
     if (dead > 0 || chosen.some((q) => q.queue.length === 0)) this.compactRing();
     return out;
@@ -203,7 +188,9 @@ export class MemoryFrontier implements Frontier {
    * > 0), keeping the item's current `attempts`. A no-op for an item that is not leased.
    */
   release(item: FrontierItem, notBefore = 0): void {
-    if (!this.leased.delete(item.url)) return;
+    if (this.seen.get(item.url) !== LEASED) return;
+    this.seen.set(item.url, QUEUED);
+    this.leasedN--;
     const back: FrontierItem = { ...item };
     if (notBefore > 0) back.notBefore = notBefore;
     else delete back.notBefore;
@@ -211,18 +198,19 @@ export class MemoryFrontier implements Frontier {
   }
 
   /**
-   * Records a batch: each item counts as done (failed when its record has an error); an item that
-   * was not leased is marked seen (counting towards `seen` if new) and, if still queued, is
-   * dropped from its queue; then the links are added as by `add`. Returns how many links were
-   * new. Nothing here can fail half-way; `sinkMark` is ignored (nothing is durable).
+   * Records a batch: each item counts as done (failed when its record has an error) — a leased
+   * item stops being leased, a queued one leaves the queue, one never seen becomes seen; then the
+   * links are added as by `add`. Returns how many links were new. Nothing here can fail half-way;
+   * `sinkMark` is ignored (nothing is durable). Completing an already-done URL again counts it
+   * again.
    */
   complete(batch: readonly Completion[], _sinkMark?: SinkMark): number {
     for (const c of batch) {
       const url = c.item.url;
-      if (!this.leased.delete(url)) {
-        if (this.seen.add(url)) this.seenN++;
-        else if (this.isQueued(url)) this.doneWhileQueued.add(url);
-      }
+      const state = this.seen.get(url);
+      if (state === LEASED) this.leasedN--;
+      else if (state === QUEUED) this.queuedN--; // its queue entry is skipped by lease
+      this.seen.set(url, DONE);
       this.doneN++;
       if (c.record.error !== null) {
         this.failedN++;
@@ -234,31 +222,14 @@ export class MemoryFrontier implements Frontier {
     return n;
   }
 
-  /** Is `url` in a host queue (due) — O(queue length), only used on the rare completed-while-queued path. */
-  private isQueued(url: string): boolean {
-    for (const q of this.ring) {
-      const qq = q.queue;
-      for (let i = 0, n = qq.length; i < n; i++) {
-        const it = qq.shift()!;
-        qq.push(it);
-        if (it.url === url) {
-          // Finish the rotation so the queue keeps its order.
-          for (let j = i + 1; j < n; j++) qq.push(qq.shift()!);
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
   /** Current counters. */
   stats(): FrontierStats {
     return {
-      queued: this.queuedN - this.doneWhileQueued.size,
-      leased: this.leased.size,
+      queued: this.queuedN,
+      leased: this.leasedN,
       done: this.doneN,
       failed: this.failedN,
-      seen: this.seenN,
+      seen: this.seen.size,
     };
   }
 
@@ -288,6 +259,7 @@ export class MemoryFrontier implements Frontier {
   requeueFailed(): number {
     const n = this.failedItems.size;
     for (const it of this.failedItems.values()) {
+      this.seen.set(it.url, QUEUED);
       const back: FrontierItem = { ...it, attempts: 0 };
       delete back.notBefore;
       this.enqueue(back);
@@ -298,6 +270,6 @@ export class MemoryFrontier implements Frontier {
     return n;
   }
 
-  /** Drops nothing and holds nothing open: a no-op kept for the interface. */
+  /** Holds nothing open: a no-op kept for the interface. */
   close(): void {}
 }

@@ -8,6 +8,8 @@ import { extractFields, parseFieldSpecs } from './fields.js';
 /** How every page of a crawl is read; sent to each parse thread once. */
 export interface ParseConfig {
   stripParams: string[];
+  /** Remove session ids from links (normalize.ts stripSessionIds); absent = false. */
+  stripSessionIds?: boolean;
   /** `name=css-selector[@attr]` specs; empty for none. */
   fields: string[];
   /** Which links are followed (the crawl's scope). */
@@ -57,7 +59,7 @@ export interface ParseOutput extends Omit<ParsedPage, 'links'> {
 export function createParser(config: ParseConfig): (job: ParseJob) => ParseOutput {
   const scope = createScope(config.scope);
   const specs = config.fields.length > 0 ? parseFieldSpecs(config.fields) : null;
-  const normalize = { stripParams: config.stripParams };
+  const normalize = { stripParams: config.stripParams, stripSessionIds: config.stripSessionIds === true };
   return (job) => {
     const start = performance.now();
     const { text } = decodeText(job.body, { mime: job.mime, headerCharset: job.charset });

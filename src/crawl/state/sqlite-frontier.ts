@@ -19,7 +19,7 @@ export interface SqliteFrontierOptions {
   expected?: number;
   /** Bloom false-positive rate (default 1e-6). */
   fpRate?: number;
-  /** Called with the output format when a sink mark is stored (kept in meta out_format). */
+  /** Output format stored with each sink mark (meta out_format); default: from the mark's path. */
   outFormat?: string;
 }
 
@@ -49,6 +49,7 @@ interface FrontierRow {
   attempts: number;
   not_before: number;
   lastmod: string | null;
+  seq: number;
 }
 
 /** `<kind>` of an error string of the form `<kind>: <detail>`. */
@@ -67,7 +68,8 @@ function errorKind(error: string): string {
  *   complete() marking done and storing the record in one transaction.
  * - Dedup: the frontier table's primary key is the exact seen set (INSERT OR IGNORE); an optional
  *   Bloom filter sits in front (see SqliteFrontierOptions.bloom).
- * - lease: round robin over hosts with queued rows, each host's queue in FIFO order (`seq`).
+ * - lease: round robin over hosts with queued rows, each host's queue in FIFO order (`seq`),
+ *   without a transaction per lease (see lease).
  * - The connection is the StateDb's; close() closes the StateDb too.
  *
  * Not safe for two processes at once (openState refuses a file in use by another live process).
@@ -91,11 +93,12 @@ export class SqliteFrontier implements Frontier {
   private delayedN = 0;
   private seq = 0;
   /**
-   * Handed-out leases whose row is still state=0 in the file (see lease): url → rowid, and how
-   * many per host (a lease of that host reads that many extra rows to skip them).
+   * Handed-out leases whose row is still state=0 in the file (see lease): url → rowid; and per
+   * host the highest seq handed out since the last flush, so the next lease of that host reads
+   * only rows after it (a row skipped as not yet due is found again after the next flush).
    */
   private readonly unmarked = new Map<string, number>();
-  private readonly unmarkedByHost = new Map<string, number>();
+  private readonly floorByHost = new Map<string, number>();
 
   private readonly sInsert: Database.Statement;
   private readonly sExists: Database.Statement;
@@ -125,7 +128,7 @@ export class SqliteFrontier implements Frontier {
     );
     this.sExists = db.prepare('SELECT 1 FROM frontier WHERE url = ?').pluck();
     this.sSelectQueued = db.prepare(
-      'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod FROM frontier WHERE host = ? AND state = 0 AND not_before <= ? ORDER BY seq LIMIT ?',
+      'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod, seq FROM frontier WHERE host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?',
     );
     this.sLeaseRow = db.prepare(`UPDATE frontier SET state = ${LEASED} WHERE rowid = ?`);
     this.sRelease = db.prepare(
@@ -345,22 +348,18 @@ export class SqliteFrontier implements Frontier {
     const perHost: FrontierRow[][] = [];
     let handed = 0;
     for (const q of chosen) {
-      // Rows leased but not yet marked are still state=0: read past them.
-      const skip = this.unmarkedByHost.get(q.host) ?? 0;
-      const rows = this.sSelectQueued.all(q.host, now, q.want + skip) as FrontierRow[];
-      const got: FrontierRow[] = [];
-      for (const r of rows) {
-        if (got.length === q.want) break;
-        if (skip > 0 && this.unmarked.has(r.url)) continue;
-        got.push(r);
-        this.unmarked.set(r.url, r.rowid);
-        if (r.not_before > 0) this.delayedN--;
-      }
+      // Rows leased but not yet marked are still state=0: read after them.
+      const floor = this.floorByHost.get(q.host) ?? -1;
+      const got = this.sSelectQueued.all(q.host, floor, now, q.want) as FrontierRow[];
       if (got.length > 0) {
+        for (const r of got) {
+          this.unmarked.set(r.url, r.rowid);
+          if (r.not_before > 0) this.delayedN--;
+        }
         perHost.push(got);
         handed += got.length;
         q.queued -= got.length;
-        this.unmarkedByHost.set(q.host, skip + got.length);
+        this.floorByHost.set(q.host, got[got.length - 1]!.seq);
       }
     }
     const out: FrontierItem[] = [];
@@ -386,7 +385,7 @@ export class SqliteFrontier implements Frontier {
     if (this.unmarked.size === 0) return;
     this.txMark();
     this.unmarked.clear();
-    this.unmarkedByHost.clear();
+    this.floorByHost.clear();
   }
 
   private compactRing(): void {
@@ -425,9 +424,6 @@ export class SqliteFrontier implements Frontier {
     if (rowid !== undefined) {
       this.sReleaseUnmarked.run(notBefore, this.seq, item.attempts, item.url);
       this.unmarked.delete(item.url);
-      const n = this.unmarkedByHost.get(item.host) ?? 1;
-      if (n <= 1) this.unmarkedByHost.delete(item.host);
-      else this.unmarkedByHost.set(item.host, n - 1);
     } else if (this.sRelease.run(notBefore, this.seq, item.attempts, item.url).changes === 0) return;
     this.seq++;
     this.leasedN--;
@@ -537,7 +533,7 @@ export class SqliteFrontier implements Frontier {
       if (q !== undefined) q.queued--;
     }
     this.unmarked.clear();
-    this.unmarkedByHost.clear();
+    this.floorByHost.clear();
     this.seenN += p.inserted;
     this.doneN += p.newResults;
     this.failedN += p.failed;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
+import { sinkFormatFor } from '../store/open-sink.js';
 import type { SinkMark } from '../store/sink.js';
 import { APPLICATION_ID, APPLICATION_NAME, SCHEMA_V1, SCHEMA_VERSION } from './schema.js';
 
@@ -182,6 +183,15 @@ export function openState(path: string, opts: OpenStateOptions = {}): StateDb {
   }
 }
 
+/** The sink format a path's extension names, or undefined. */
+function formatOf(file: string): string | undefined {
+  try {
+    return sinkFormatFor(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Is a process with this pid alive (on this machine)? */
 function alive(pid: number): boolean {
   try {
@@ -249,14 +259,16 @@ export class StateDb {
   }
 
   /**
-   * Records the committed output mark (path, offset, and the format when given) and updated_at.
+   * Records the committed output mark (path, offset, and the format: `format`, else the one the
+   * path's extension names, else none) and updated_at.
    * The SqliteFrontier calls it inside complete()'s transaction; call it directly only when the
    * output is rewritten outside a batch (e.g. after requeueFailed + export).
    */
   setOutMark(mark: SinkMark, format?: string): void {
     this.setMeta('out_path', mark.path);
     this.setMeta('out_offset', String(mark.offset));
-    if (format !== undefined) this.setMeta('out_format', format);
+    const fmt = format ?? formatOf(mark.path);
+    if (fmt !== undefined) this.setMeta('out_format', fmt);
     this.setMeta('updated_at', new Date().toISOString());
   }
 

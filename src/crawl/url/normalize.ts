@@ -13,6 +13,61 @@ export interface NormalizeOptions {
   stripParams?: readonly string[];
   /** Sort query parameters by name (stable: equal names keep their order). Default false. */
   sortQuery?: boolean;
+  /**
+   * Remove session identifiers (see {@link stripSessionIds}): servers that see no cookie put a
+   * fresh one in every link, an endless URL space for the same pages. Default false.
+   */
+  stripSessionIds?: boolean;
+}
+
+// Session-id rules after iipc/urlcanon's aggressive canonicalizer (Heritrix-derived), matched
+// case-insensitively. The value shapes keep ordinary parameters that happen to be called `sid`
+// (`?sid=3`): only long opaque tokens are session ids.
+const SESSION_PARAMS: readonly RegExp[] = [
+  /^jsessionid=[0-9a-z$._-]{10,}$/i,
+  /^sessionid=[0-9a-z._-]{16,}$/i,
+  /^phpsessid=[0-9a-z,-]{16,}$/i,
+  /^sid=[0-9a-z]{16,}$/i,
+  /^aspsessionid[a-z]{8}=[0-9a-z]{16,}$/i,
+  /^cfid=[0-9]+$/i,
+  /^cftoken=[0-9a-z-]+$/i,
+];
+// `;jsessionid=…` path parameters (Java servlet URL rewriting) and ASP.NET cookieless segments
+// such as `/(S(4hqa0555fwsecu455xqckv45))/` (also `(A(...))`, `(F(...))` and combinations).
+const SESSION_PATH_PARAM = /;jsessionid=[^/?#;]*/gi;
+const ASPNET_COOKIELESS = /\/\((?:[A-Za-z]\([^()/]*\))+\)(?=\/|$)/g;
+
+/**
+ * Removes session identifiers from an absolute URL string: `;jsessionid=…` path parameters,
+ * ASP.NET cookieless `/(S(…))` segments, and query parameters that look like session tokens
+ * (`jsessionid`, `sessionid`, `phpsessid`, `sid` with a 16+ character token, `aspsessionidXXXXXXXX`,
+ * ColdFusion `cfid`/`cftoken`; names case-insensitive). An emptied query loses its `?`; a path
+ * emptied by the removal becomes `/`. The fragment, if any, is kept. Returns the input unchanged
+ * (same string) when there is nothing to remove.
+ */
+export function stripSessionIds(url: string): string {
+  const scheme = url.indexOf('://');
+  const pathStart = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
+  if (pathStart < 0) return url;
+  const hash = url.indexOf('#', pathStart);
+  const frag = hash < 0 ? '' : url.slice(hash);
+  const rest = hash < 0 ? url.slice(pathStart) : url.slice(pathStart, hash);
+  const q = rest.indexOf('?');
+  let path = q < 0 ? rest : rest.slice(0, q);
+  let query = q < 0 ? null : rest.slice(q + 1);
+  const p2 = path.replace(SESSION_PATH_PARAM, '').replace(ASPNET_COOKIELESS, '');
+  let changed = p2 !== path;
+  path = p2 === '' ? '/' : p2;
+  if (query !== null && query !== '') {
+    const pieces = query.split('&');
+    const kept = pieces.filter((piece) => !SESSION_PARAMS.some((re) => re.test(piece)));
+    if (kept.length !== pieces.length) {
+      changed = true;
+      query = kept.length === 0 ? null : kept.join('&');
+    }
+  }
+  if (!changed) return url;
+  return `${url.slice(0, pathStart)}${path}${query === null ? '' : `?${query}`}${frag}`;
 }
 
 // Compiled stripParams, cached per array so callers can pass the same options object on every
@@ -126,7 +181,9 @@ function rewriteQuery(query: string, opts: NormalizeOptions): string | null {
  * - with `opts.stripParams`, removes query parameters whose name matches one of the globs, and
  *   drops the `?` if that removal left the query empty (a query that was already a bare `?` is
  *   kept: RFC 3986 §6.2.3 says `/?` and `/` may differ);
- * - with `opts.sortQuery`, sorts the `&`-separated parameters by name, stably.
+ * - with `opts.sortQuery`, sorts the `&`-separated parameters by name, stably;
+ * - with `opts.stripSessionIds`, removes session identifiers ({@link stripSessionIds}) and
+ *   normalizes the result again.
  * User info (`user:pass@`) and the query otherwise are kept verbatim.
  *
  * Never throws, whatever the string; the result is idempotent:
@@ -152,6 +209,12 @@ export function normalizeUrl(input: string, base?: string | URL, opts?: Normaliz
       const query = rewriteQuery(href.slice(q + 1), opts);
       href = query === null ? href.slice(0, q) : `${href.slice(0, q + 1)}${query}`;
     }
+  }
+  if (opts?.stripSessionIds) {
+    const stripped = stripSessionIds(href);
+    // Removing text can expose something URL parsing rewrites (`/.;jsessionid=x/` → `/./`), so
+    // the result goes round once more; it is strictly shorter each time, so this ends.
+    if (stripped !== href) return normalizeUrl(stripped, undefined, opts);
   }
   return href;
 }

@@ -83,3 +83,75 @@ export function checkTraps(url: string, opts: TrapOptions = {}): string | null {
   }
   return null;
 }
+
+/** The part of a URL string before its query and fragment: the key variants are counted under. */
+function pathKey(url: string): { key: string; query: string | null } {
+  const h = url.indexOf('#');
+  const u = h >= 0 ? url.slice(0, h) : url;
+  const q = u.indexOf('?');
+  return q < 0 ? { key: u, query: null } : { key: u.slice(0, q), query: u.slice(q + 1) };
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 units (collisions only ever admit a URL, never drop one). */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * A cap on distinct query strings per path — the guard against faceted navigation, calendars and
+ * per-request tokens that live in the query (`/cal?day=1`, `/cal?day=2`, …), which the URL-shape
+ * rules of {@link checkTraps} cannot see. The first `max` distinct queries of a path
+ * (scheme+host+port+path, fragment ignored) are admitted, and so is any of them seen again
+ * (dedup is the frontier's job, not this guard's); a further distinct query of that path is
+ * refused. A URL without a query is always admitted and counts nothing. Queries are remembered
+ * as 32-bit hashes, so memory is about 8 bytes per admitted variant; a hash collision can only
+ * admit a variant that should have been refused. State is per process and starts empty on
+ * resume (a resumed crawl may admit up to `max` more per path).
+ */
+export class QueryVariantGuard {
+  readonly max: number;
+  readonly #seen = new Map<string, Set<number>>();
+  /** How many URLs were refused so far. */
+  refused = 0;
+
+  /** Throws RangeError unless `max` is a positive integer or Infinity (no cap). */
+  constructor(max: number) {
+    if (!(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 1))) {
+      throw new RangeError(`max query variants must be a positive integer, got ${max}`);
+    }
+    this.max = max;
+  }
+
+  /**
+   * Null when `url` is admitted (and then remembered), else the reason it is refused:
+   * `trap: more than <max> query variants of <path>`.
+   */
+  admit(url: string): string | null {
+    if (this.max === Number.POSITIVE_INFINITY) return null;
+    const { key, query } = pathKey(url);
+    if (query === null) return null;
+    const h = fnv1a(query);
+    let set = this.#seen.get(key);
+    if (set === undefined) {
+      set = new Set();
+      this.#seen.set(key, set);
+    }
+    if (set.has(h)) return null;
+    if (set.size >= this.max) {
+      this.refused++;
+      return `trap: more than ${this.max} query variants of ${key.slice(0, 200)}`;
+    }
+    set.add(h);
+    return null;
+  }
+
+  /** Number of distinct query variants admitted for `url`'s path so far. */
+  variants(url: string): number {
+    return this.#seen.get(pathKey(url).key)?.size ?? 0;
+  }
+}

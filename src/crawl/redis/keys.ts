@@ -1,0 +1,45 @@
+/**
+ * Redis key names of one distributed crawl. Every key of crawl NAME starts with `trawl:{NAME}:`;
+ * the braces are a Redis Cluster hash tag, so all of a crawl's keys live in one slot and the
+ * Lua scripts (which touch per-host keys they derive from the prefix) stay valid on a cluster.
+ *
+ * | key | type | holds |
+ * |---|---|---|
+ * | `seen` | set | every URL ever accepted (the crawl-wide dedup) |
+ * | `q:<host>` | list | queued items of one host (JSON), leased from the head |
+ * | `hosts` | zset | hosts with queued items, scored by the time (ms) they may go next |
+ * | `h:<host>` | hash | a host's politeness: `tat` (GCRA), `int` (Crawl-delay ms), `pause` (until, ms) |
+ * | `delayed` | zset | items released with a notBefore (retry backoff), scored by it |
+ * | `leases` | zset | leased URLs scored by lease expiry (ms) |
+ * | `lease` / `litem` | hash | leased URL → owner id / item JSON |
+ * | `done` | set | completed URLs (a record is written only when the URL enters this set) |
+ * | `records` | list | page records (JSON), in completion order |
+ * | `stats` | hash | counters: `queued`, `done`, `failed`, `reaped` |
+ * | `rate` | string | the global rate limit's GCRA state |
+ * | `spec` | string | the crawl's shared options (JSON), written by the first `trawl crawl` |
+ */
+export function crawlPrefix(name: string): string {
+  return `trawl:{${name}}:`;
+}
+
+/** The fixed (non per-host) keys of crawl `name`. */
+export function crawlKeys(name: string) {
+  const p = crawlPrefix(name);
+  return {
+    prefix: p,
+    seen: `${p}seen`,
+    hosts: `${p}hosts`,
+    delayed: `${p}delayed`,
+    leases: `${p}leases`,
+    lease: `${p}lease`,
+    litem: `${p}litem`,
+    done: `${p}done`,
+    records: `${p}records`,
+    stats: `${p}stats`,
+    rate: `${p}rate`,
+    spec: `${p}spec`,
+  };
+}
+
+/** The keys of {@link crawlKeys}. */
+export type CrawlKeys = ReturnType<typeof crawlKeys>;

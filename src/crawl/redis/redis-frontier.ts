@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Completion, Frontier, FrontierItem, FrontierStats } from '../frontier/frontier.js';
+import type { SinkMark } from '../store/sink.js';
+import { LuaScript, withRedisRetry } from './connect.js';
+import { type CrawlKeys, crawlKeys } from './keys.js';
+import * as S from './scripts.js';
+
+/** Options of {@link RedisFrontier}. */
+export interface RedisFrontierOptions {
+  /** Crawl name: the key namespace `trawl:{name}:`. */
+  name: string;
+  /** Per-host requests per second, crawl-wide (Infinity: no per-host rate). */
+  hostRate: number;
+  /** Per-host burst (≥ 1). */
+  hostBurst: number;
+  /** Lease lifetime in ms without renewal (default 30 s); leases are renewed every ttl/3. */
+  leaseTtlMs?: number;
+  /** Aborting ends every pending Redis wait with the signal's reason (the crawl's hard stop). */
+  signal?: AbortSignal;
+  /** Quit the client on close() (default false: the caller owns it). */
+  ownsClient?: boolean;
+  /** Hosts the lease step considers per call (default 64). */
+  candidates?: number;
+  /** Poll interval (ms) while other workers hold the only work (default 50). */
+  pollMs?: number;
+}
+
+const scripts = {
+  add: new LuaScript(S.ADD),
+  poll: new LuaScript(S.POLL),
+  lease: new LuaScript(S.LEASE),
+  complete: new LuaScript(S.COMPLETE),
+  release: new LuaScript(S.RELEASE),
+  renew: new LuaScript(S.RENEW),
+  pause: new LuaScript(S.PAUSE),
+  interval: new LuaScript(S.INTERVAL),
+  drained: new LuaScript(S.DRAINED),
+};
+
+/** Compact JSON of a queued item (its identity is `u`; `h` routes it to its host's queue). */
+interface ItemJson {
+  u: string;
+  h: string;
+  d: number;
+  r: string | null;
+  a: number;
+  l?: string | null;
+}
+
+function toJson(item: FrontierItem): string {
+  const j: ItemJson = { u: item.url, h: item.host, d: item.depth, r: item.referrer, a: item.attempts };
+  if (item.lastmod) j.l = item.lastmod;
+  return JSON.stringify(j);
+}
+
+function fromJson(s: string): FrontierItem {
+  const j = JSON.parse(s) as ItemJson;
+  const item: FrontierItem = { url: j.u, host: j.h, depth: j.d, referrer: j.r, attempts: j.a };
+  if (j.l) item.lastmod = j.l;
+  return item;
+}
+
+/**
+ * The frontier of a crawl shared by many processes through Redis (see keys.ts for the data
+ * layout and scripts.ts for the atomic steps). Per-host queues and a schedule of hosts by the
+ * time they may go next (a per-host GCRA at `hostRate`/`hostBurst`, stretched by Crawl-delay and
+ * paused by Retry-After/backoff, all crawl-wide), a crawl-wide seen set, leases with an expiry
+ * that this frontier renews while its work runs, and records stored in Redis by `complete`.
+ *
+ * Semantics beyond the {@link Frontier} contract:
+ * - `lease` ignores its `now` (Redis' clock decides, so workers on skewed machines agree) and
+ *   calls `ready` once per host that Redis says may go now; the hosts it passes are leased from.
+ * - A lease not renewed for `leaseTtlMs` (its process died or hung) expires: the next lease,
+ *   poll or drained check by any process returns the URL to the head of its host's queue. If the
+ *   original holder completes it anyway, its record is stored once (the first completion wins)
+ *   and the re-queued copy is discarded when leased.
+ * - `complete` stores records in Redis (the sink mark is ignored: there is no local output);
+ *   `trawl export --redis` writes them out. It returns a promise of the links enqueued.
+ * - `stats()` answers from the counters returned by the last script run (crawl-wide values);
+ *   `queued` includes delayed (retry) items, `leased` counts every process's leases.
+ * - Connection loss: every method waits and retries until Redis is back (bounded only by
+ *   `signal`), so the engine sees a slow frontier, never a failed one.
+ */
+export class RedisFrontier {
+  readonly keys: CrawlKeys;
+  /** This process's lease owner id (host:pid:random). */
+  readonly owner: string;
+  readonly #client: Redis;
+  readonly #fkeys: string[];
+  readonly #ttl: number;
+  readonly #hostT: number;
+  readonly #hostTau: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #owns: boolean;
+  readonly #candidates: number;
+  readonly #pollMs: number;
+  readonly #held = new Map<string, FrontierItem>();
+  #renewTimer: NodeJS.Timeout | null = null;
+  #stats: FrontierStats = { queued: 0, leased: 0, done: 0, failed: 0, seen: 0 };
+  /** Local time of the next scheduled host/delayed item, or -1. */
+  #nextDue = -1;
+  /** Local minus Redis clock (ms), from the last script reply. */
+  #skew = 0;
+  /** The last lease attempt found due work it could not take (raced, or not ready locally). */
+  #missed = false;
+  #closed = false;
+
+  constructor(client: Redis, opts: RedisFrontierOptions) {
+    this.#client = client;
+    this.keys = crawlKeys(opts.name);
+    this.#fkeys = S.frontierKeys(this.keys);
+    this.#ttl = opts.leaseTtlMs ?? 30_000;
+    const rate = opts.hostRate;
+    this.#hostT = Number.isFinite(rate) && rate > 0 ? 1000 / rate : 0;
+    this.#hostTau = (Math.max(1, opts.hostBurst) - 1) * this.#hostT;
+    this.#signal = opts.signal;
+    this.#owns = opts.ownsClient ?? false;
+    this.#candidates = opts.candidates ?? 64;
+    this.#pollMs = opts.pollMs ?? 50;
+    this.owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  }
+
+  /** Runs a frontier script with the shared ARGV header, retrying through connection loss. */
+  #run(script: LuaScript, args: readonly (string | number)[]): Promise<unknown> {
+    const argv = [this.keys.prefix, this.#hostT, this.#hostTau, this.owner, this.#ttl, ...args];
+    return withRedisRetry(() => script.run(this.#client, this.#fkeys, argv), this.#signal);
+  }
+
+  /** Takes the stats header off a script reply, updating the cache; returns the rest. */
+  #header(reply: unknown): unknown[] {
+    const r = reply as unknown[];
+    const now = Number(r[0]);
+    this.#skew = Date.now() - now;
+    this.#stats = {
+      queued: Number(r[1]),
+      leased: Number(r[2]),
+      done: Number(r[3]),
+      failed: Number(r[4]),
+      seen: Number(r[5]),
+    };
+    const due = Number(r[6]);
+    this.#nextDue = due < 0 ? -1 : due + this.#skew;
+    return r.slice(S.STATS_LEN);
+  }
+
+  /** Enqueues the URLs not seen crawl-wide; resolves with how many were new. An empty list refreshes stats. */
+  async add(items: readonly FrontierItem[]): Promise<number> {
+    const args: string[] = [];
+    for (const it of items) args.push(it.url, it.host, toJson(it));
+    const rest = this.#header(await this.#run(scripts.add, args));
+    return Number(rest[0]);
+  }
+
+  /**
+   * Leases up to `max` items from hosts that may go now crawl-wide and pass `ready` (called once
+   * per such host, at most `candidates` hosts per call, in schedule order: the host waiting
+   * longest first). Resolves [] when nothing can go; `nextDueAt` then says when to look again.
+   */
+  async lease(max: number, _now: number, ready: (host: string) => boolean): Promise<FrontierItem[]> {
+    if (max <= 0 || this.#closed) return [];
+    const due = this.#header(await this.#run(scripts.poll, [this.#candidates])) as string[];
+    const hosts = due.filter((h) => ready(h));
+    if (hosts.length === 0) {
+      this.#missed = due.length > 0;
+      return [];
+    }
+    const rest = this.#header(await this.#run(scripts.lease, [max, ...hosts])) as string[];
+    const items = rest.map(fromJson);
+    this.#missed = items.length === 0;
+    for (const it of items) this.#held.set(it.url, it);
+    if (items.length > 0) this.#startRenewing();
+    return items;
+  }
+
+  /**
+   * When to look again (local ms): the next host or delayed item due; soon (10 ms) after a lease
+   * found due work it could not take; every `pollMs` while the only work is leased by others
+   * (their links may arrive any moment); undefined when the crawl has nothing at all.
+   */
+  nextDueAt(): number | undefined {
+    const now = Date.now();
+    if (this.#stats.queued > 0) {
+      if (this.#nextDue > now) return this.#nextDue;
+      return now + (this.#missed ? 10 : 1);
+    }
+    return this.#stats.leased > 0 ? now + this.#pollMs : undefined;
+  }
+
+  /**
+   * Returns an item this process leased to its host's queue (head), or — with `notBefore`
+   * (local ms) in the future — to the delayed set until then. No-op if the lease was lost.
+   */
+  async release(item: FrontierItem, notBefore?: number): Promise<void> {
+    this.#held.delete(item.url);
+    const delay = notBefore === undefined ? 0 : Math.max(0, notBefore - Date.now());
+    this.#header(await this.#run(scripts.release, [item.url, item.host, toJson(item), Math.ceil(delay)]));
+  }
+
+  /**
+   * Atomically (one script) drops this process's leases on the batch, stores each record whose
+   * URL is not done yet (so a record is stored once crawl-wide however often its URL was fetched)
+   * and enqueues the unseen links; resolves with the number of links enqueued.
+   */
+  async complete(batch: readonly Completion[], _sinkMark?: SinkMark): Promise<number> {
+    if (batch.length === 0) return 0;
+    const args: (string | number)[] = [batch.length];
+    for (const c of batch) {
+      args.push(c.item.url, JSON.stringify(c.record), c.record.error ? 1 : 0, c.links.length);
+      for (const l of c.links) args.push(l.url, l.host, toJson(l));
+    }
+    const rest = this.#header(await this.#run(scripts.complete, args));
+    for (const c of batch) this.#held.delete(c.item.url);
+    if (this.#held.size === 0) this.#stopRenewing();
+    return Number(rest[0]);
+  }
+
+  /** Crawl-wide counters as of the last script reply (no round trip). */
+  stats(): FrontierStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * True when the crawl is finished everywhere: nothing queued (or delayed) and no live lease in
+   * any process. Expired leases are reaped first, so a dead worker's URLs count as queued.
+   */
+  async drained(): Promise<boolean> {
+    this.#header(await this.#run(scripts.drained, []));
+    return this.#stats.queued === 0 && this.#stats.leased === 0;
+  }
+
+  /** Pauses `host` crawl-wide until `until` (local ms); an existing longer pause is kept. */
+  async pauseHost(host: string, until: number): Promise<void> {
+    const delay = Math.ceil(until - Date.now());
+    if (delay > 0) await this.#run(scripts.pause, [host, delay]);
+  }
+
+  /** Sets `host`'s minimum spacing crawl-wide (Crawl-delay); it overrides a faster per-host rate. */
+  async setHostInterval(host: string, intervalMs: number): Promise<void> {
+    await this.#run(scripts.interval, [host, Math.max(0, Math.round(intervalMs))]);
+  }
+
+  /** URLs this process holds leases on. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * Stops renewing (leases still held expire and return to the queue) and, if it owns the client,
+   * quits it. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopRenewing();
+    if (this.#owns) await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+
+  #startRenewing(): void {
+    if (this.#renewTimer) return;
+    this.#renewTimer = setInterval(() => void this.#renew(), Math.max(50, Math.floor(this.#ttl / 3)));
+    this.#renewTimer.unref();
+  }
+
+  #stopRenewing(): void {
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    this.#renewTimer = null;
+  }
+
+  async #renew(): Promise<void> {
+    const urls = [...this.#held.keys()];
+    if (urls.length === 0) return;
+    try {
+      // One attempt per tick (no retry loop): the next tick tries again.
+      const lost = (await scripts.renew.run(this.#client, this.#fkeys, [
+        this.keys.prefix,
+        this.#hostT,
+        this.#hostTau,
+        this.owner,
+        this.#ttl,
+        ...urls,
+      ])) as string[];
+      // A lost lease was reaped: the work goes on, and completing it stores nothing twice.
+      for (const u of lost) this.#held.delete(u);
+    } catch {
+      // Redis away: the leases may expire meanwhile, which loses nothing.
+    }
+  }
+}
+
+/**
+ * The Redis frontier as the engine's {@link Frontier}. The interface still types `complete` as
+ * synchronous (`number`) although the engine awaits it; this cast is the only bridge needed (a
+ * one-word change in frontier.ts, `complete(...): MaybePromise<number>`, would remove it).
+ */
+export function asFrontier(f: RedisFrontier): Frontier {
+  return f as unknown as Frontier;
+}

@@ -1,0 +1,298 @@
+/**
+ * The Lua scripts of the Redis frontier and rate gate. Each runs atomically in Redis, so a lease,
+ * a completion or a token is one indivisible step however many workers race for it.
+ *
+ * Time is Redis' own clock (`TIME`, in fractional ms), never a worker's: workers on machines with
+ * skewed clocks still agree on when a host may go next. Callers pass durations, not instants.
+ *
+ * Frontier scripts share one calling convention: KEYS are the fixed keys in {@link FRONTIER_KEYS}
+ * order; ARGV[1] is the key prefix (per-host keys are derived from it, inside the crawl's hash
+ * tag), ARGV[2] the per-host emission interval T in ms (0 = no per-host rate), ARGV[3] the
+ * per-host burst tolerance τ = (burst − 1)·T in ms, ARGV[4] the caller's owner id, ARGV[5] the
+ * lease TTL in ms; script arguments start at ARGV[6]. Scripts that report progress return the
+ * 7-element stats header first: now, queued, leased, done, failed, seen, next due (−1: none).
+ *
+ * Every script is safe to run twice (ioredis re-sends commands whose reply was lost to a
+ * reconnect): leases are checked against their owner, records are written only when the URL
+ * first enters `done`, links only when they first enter `seen`.
+ */
+import type { CrawlKeys } from './keys.js';
+
+/** The order of the fixed keys passed as KEYS to every frontier script. */
+export const FRONTIER_KEYS = ['seen', 'hosts', 'delayed', 'leases', 'lease', 'litem', 'done', 'records', 'stats'] as const;
+
+/** KEYS for a frontier script of the crawl with keys `k`. */
+export function frontierKeys(k: CrawlKeys): string[] {
+  return FRONTIER_KEYS.map((n) => k[n]);
+}
+
+/** Length of the stats header that progress-reporting scripts return first. */
+export const STATS_LEN = 7;
+
+const PRELUDE = `
+local P = ARGV[1]
+local HT, HTAU = tonumber(ARGV[2]), tonumber(ARGV[3])
+local OWNER, TTL = ARGV[4], tonumber(ARGV[5])
+local K_SEEN, K_HOSTS, K_DELAYED, K_LEASES, K_LEASE, K_LITEM, K_DONE, K_RECORDS, K_STATS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local function fmt(x) return string.format('%.3f', x) end
+
+-- A host's GCRA state: theoretical arrival time, interval, tolerance, pause. A Crawl-delay
+-- longer than the rate's interval replaces it and allows no burst (it is a spacing).
+local function host_state(h)
+  local st = redis.call('HMGET', P .. 'h:' .. h, 'tat', 'int', 'pause')
+  local T, tau = HT, HTAU
+  local int = tonumber(st[2]) or 0
+  if int > T then T = int; tau = 0 end
+  return tonumber(st[1]) or 0, T, tau, tonumber(st[3]) or 0
+end
+local function allowed_at(h)
+  local tat, T, tau, pause = host_state(h)
+  return math.max(tat - tau, pause)
+end
+-- Puts a host with queued items into the schedule (if it is not there yet).
+local function schedule(h, now)
+  if not redis.call('ZSCORE', K_HOSTS, h) then
+    redis.call('ZADD', K_HOSTS, fmt(math.max(allowed_at(h), now)), h)
+  end
+end
+local function enqueue(h, json, front, now)
+  if front then redis.call('LPUSH', P .. 'q:' .. h, json) else redis.call('RPUSH', P .. 'q:' .. h, json) end
+  schedule(h, now)
+end
+local function drop_lease(url)
+  redis.call('ZREM', K_LEASES, url)
+  redis.call('HDEL', K_LEASE, url)
+  redis.call('HDEL', K_LITEM, url)
+end
+-- Expired leases go back to the head of their host's queue (their worker died or stalled);
+-- delayed items whose time has come join their host's queue.
+local function maintain(now)
+  local exp = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', fmt(now), 'LIMIT', 0, 200)
+  for _, url in ipairs(exp) do
+    local json = redis.call('HGET', K_LITEM, url)
+    drop_lease(url)
+    if json and redis.call('SISMEMBER', K_DONE, url) == 0 then
+      local it = cjson.decode(json)
+      enqueue(it.h, json, true, now)
+      redis.call('HINCRBY', K_STATS, 'queued', 1)
+      redis.call('HINCRBY', K_STATS, 'reaped', 1)
+    end
+  end
+  local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', fmt(now), 'LIMIT', 0, 200)
+  for _, json in ipairs(due) do
+    redis.call('ZREM', K_DELAYED, json)
+    enqueue(cjson.decode(json).h, json, false, now) -- already counted in queued
+  end
+end
+local function stats(now)
+  local s = redis.call('HMGET', K_STATS, 'queued', 'done', 'failed')
+  local next_due = -1
+  local h = redis.call('ZRANGE', K_HOSTS, 0, 0, 'WITHSCORES')
+  if h[2] then next_due = tonumber(h[2]) end
+  local d = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
+  if d[2] and (next_due < 0 or tonumber(d[2]) < next_due) then next_due = tonumber(d[2]) end
+  return { fmt(now), tonumber(s[1]) or 0, redis.call('ZCARD', K_LEASES), tonumber(s[2]) or 0,
+    tonumber(s[3]) or 0, redis.call('SCARD', K_SEEN), fmt(next_due) }
+end
+`;
+
+/** ARGV[6..]: (url, host, item JSON) triples. Adds the unseen ones; returns stats + [added]. */
+export const ADD = `${PRELUDE}
+local now = now_ms()
+local added = 0
+for i = 6, #ARGV, 3 do
+  if redis.call('SADD', K_SEEN, ARGV[i]) == 1 then
+    enqueue(ARGV[i + 1], ARGV[i + 2], false, now)
+    added = added + 1
+  end
+end
+if added > 0 then redis.call('HINCRBY', K_STATS, 'queued', added) end
+local out = stats(now)
+out[#out + 1] = added
+return out
+`;
+
+/** ARGV[6]: limit. Reaps and promotes, then returns stats + up to `limit` hosts that may go now. */
+export const POLL = `${PRELUDE}
+local now = now_ms()
+maintain(now)
+local out = stats(now)
+local hosts = redis.call('ZRANGEBYSCORE', K_HOSTS, '-inf', fmt(now), 'LIMIT', 0, tonumber(ARGV[6]))
+for _, h in ipairs(hosts) do out[#out + 1] = h end
+return out
+`;
+
+/**
+ * ARGV[6]: max; ARGV[7..]: candidate hosts (those the caller's own checks allow). Leases at most
+ * one item per candidate host that may go now (its GCRA allows it and it is not paused), up to
+ * max, taking the host's token; returns stats + the leased item JSONs. A host whose queue holds
+ * only URLs completed meanwhile (a reaped lease finished late) is emptied and unscheduled.
+ */
+export const LEASE = `${PRELUDE}
+local now = now_ms()
+maintain(now)
+local max = tonumber(ARGV[6])
+local got = {}
+for i = 7, #ARGV do
+  if #got >= max then break end
+  local h = ARGV[i]
+  local score = redis.call('ZSCORE', K_HOSTS, h)
+  if score then
+    local tat, T, tau, pause = host_state(h)
+    local at = math.max(tat - tau, pause)
+    if at > now then
+      redis.call('ZADD', K_HOSTS, fmt(at), h)
+    else
+      local q = P .. 'q:' .. h
+      local json, url
+      repeat
+        json = redis.call('LPOP', q)
+        if json then
+          redis.call('HINCRBY', K_STATS, 'queued', -1)
+          url = cjson.decode(json).u
+          if redis.call('SISMEMBER', K_DONE, url) == 1 then json = nil; url = nil end
+        end
+      until json or redis.call('LLEN', q) == 0
+      if json then
+        local ntat = math.max(tat, now) + T
+        redis.call('HSET', P .. 'h:' .. h, 'tat', fmt(ntat))
+        redis.call('ZADD', K_LEASES, fmt(now + TTL), url)
+        redis.call('HSET', K_LEASE, url, OWNER)
+        redis.call('HSET', K_LITEM, url, json)
+        got[#got + 1] = json
+      end
+      if redis.call('LLEN', q) > 0 then
+        -- Never before now: a host that just went moves behind the others that may go now.
+        redis.call('ZADD', K_HOSTS, fmt(math.max(allowed_at(h), now)), h)
+      else
+        redis.call('ZREM', K_HOSTS, h)
+      end
+    end
+  end
+end
+local out = stats(now)
+for _, j in ipairs(got) do out[#out + 1] = j end
+return out
+`;
+
+/**
+ * ARGV[6]: n; then per completion: url, record JSON, failed (0/1), link count, and that many
+ * (url, host, item JSON) triples. Drops the caller's leases, stores each record iff its URL is
+ * not done yet, enqueues unseen links; returns stats + [links added].
+ */
+export const COMPLETE = `${PRELUDE}
+local now = now_ms()
+local i = 7
+local added = 0
+for _ = 1, tonumber(ARGV[6]) do
+  local url, rec, failed, nl = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  i = i + 4
+  if redis.call('HGET', K_LEASE, url) == OWNER then drop_lease(url) end
+  if redis.call('SADD', K_DONE, url) == 1 then
+    redis.call('RPUSH', K_RECORDS, rec)
+    redis.call('HINCRBY', K_STATS, 'done', 1)
+    if failed == '1' then redis.call('HINCRBY', K_STATS, 'failed', 1) end
+  end
+  for _ = 1, nl do
+    if redis.call('SADD', K_SEEN, ARGV[i]) == 1 then
+      enqueue(ARGV[i + 1], ARGV[i + 2], false, now)
+      added = added + 1
+    end
+    i = i + 3
+  end
+end
+if added > 0 then redis.call('HINCRBY', K_STATS, 'queued', added) end
+local out = stats(now)
+out[#out + 1] = added
+return out
+`;
+
+/**
+ * ARGV[6]: url, [7]: host, [8]: item JSON, [9]: delay ms. If the caller still holds the lease,
+ * returns the item to its host's queue (delay 0) or to the delayed set; returns stats + [1|0].
+ */
+export const RELEASE = `${PRELUDE}
+local now = now_ms()
+local url, h, json, delay = ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
+local ok = 0
+if redis.call('HGET', K_LEASE, url) == OWNER then
+  drop_lease(url)
+  if redis.call('SISMEMBER', K_DONE, url) == 0 then
+    if delay > 0 then
+      redis.call('ZADD', K_DELAYED, fmt(now + delay), json)
+    else
+      enqueue(h, json, true, now)
+    end
+    redis.call('HINCRBY', K_STATS, 'queued', 1)
+    ok = 1
+  end
+end
+local out = stats(now)
+out[#out + 1] = ok
+return out
+`;
+
+/** ARGV[6..]: URLs. Extends the caller's leases on them; returns the URLs it no longer holds. */
+export const RENEW = `${PRELUDE}
+local now = now_ms()
+local lost = {}
+for i = 6, #ARGV do
+  if redis.call('HGET', K_LEASE, ARGV[i]) == OWNER then
+    redis.call('ZADD', K_LEASES, 'XX', fmt(now + TTL), ARGV[i])
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
+`;
+
+/** ARGV[6]: host, [7]: delay ms. Pauses the host until now + delay (never shortens a pause). */
+export const PAUSE = `${PRELUDE}
+local now = now_ms()
+local h = ARGV[6]
+local untl = now + tonumber(ARGV[7])
+local k = P .. 'h:' .. h
+local old = tonumber(redis.call('HGET', k, 'pause')) or 0
+if untl > old then
+  redis.call('HSET', k, 'pause', fmt(untl))
+  local s = redis.call('ZSCORE', K_HOSTS, h)
+  if s and tonumber(s) < untl then redis.call('ZADD', K_HOSTS, fmt(untl), h) end
+end
+return 1
+`;
+
+/** ARGV[6]: host, [7]: interval ms. Sets the host's minimum spacing (Crawl-delay). */
+export const INTERVAL = `${PRELUDE}
+redis.call('HSET', P .. 'h:' .. ARGV[6], 'int', ARGV[7])
+return 1
+`;
+
+/** Reaps and promotes, then returns stats (the caller decides drained = nothing queued or leased). */
+export const DRAINED = `${PRELUDE}
+local now = now_ms()
+maintain(now)
+return stats(now)
+`;
+
+/**
+ * The global rate limit as GCRA. KEYS[1]: the rate key; ARGV[1]: emission interval T (ms),
+ * ARGV[2]: burst tolerance τ = (burst − 1)·T (ms). Reserves the next slot and returns how long the
+ * caller must wait before using it (ms, as a string: sub-ms precision). Equivalent to a token
+ * bucket of `burst` tokens refilled at 1/T: in any window W at most burst + W/T slots begin.
+ */
+export const RATE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local T, tau = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or 0
+local t0 = math.max(tat, now)
+local at = math.max(now, t0 - tau)
+redis.call('SET', KEYS[1], string.format('%.3f', t0 + T))
+return string.format('%.3f', at - now)
+`;
