@@ -11,7 +11,7 @@ import type { PageRecord } from '../../src/crawl/record.js';
 import { checkTraps, maxConsecutiveRepeats, pathSegments, QueryVariantGuard } from '../../src/crawl/url/traps.js';
 import { startTestSite, type TestSite } from '../../src/testsite/server.js';
 import { TRAP_ENTRIES, TRAP_ROBOTS, TRAP_SESSION_PAGES } from '../../src/testsite/traps.js';
-import { loadConformance } from '../helpers/conformance.js';
+import { readConformanceJson } from '../helpers/conformance.js';
 
 let site: TestSite;
 beforeAll(async () => {
@@ -49,7 +49,7 @@ function urls(prefix: string): string[] {
 
 describe('crawler traps end by themselves', () => {
   it('covers every trap of crawler-traps.json that HTTP can carry', () => {
-    const { traps } = loadConformance<{ traps: { id: string }[] }>('crawler-traps.json');
+    const { traps } = readConformanceJson<{ traps: { id: string }[] }>('crawler-traps.json');
     const served = new Set(TRAP_ENTRIES.map((e) => e.id));
     for (const t of traps) expect(served, t.id).toContain(t.id);
   });

@@ -51,7 +51,8 @@ export class MemoryFrontier implements Frontier {
   private doneN = 0;
   private failedN = 0;
 
-  /** An empty frontier. */
+  /** An empty frontier (`opts` is accepted for symmetry with SqliteFrontier; see MemoryFrontierOptions). */
+  // biome-ignore lint/complexity/noUselessConstructor: declares the options parameter callers pass.
   constructor(_opts: MemoryFrontierOptions = {}) {}
 
   /**

@@ -53,8 +53,12 @@ export async function connectRedis(url: string, opts: ConnectOptions = {}): Prom
     retryStrategy: (times) => (established ? Math.min(50 * 2 ** Math.min(times, 6), 2000) : null),
   });
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
-  client.on('error', () => {});
-  client.on('close', () => {
+  let lastError: Error | null = null;
+  client.on('error', (err: Error) => {
+    lastError = err;
+  });
+  // 'reconnecting' (not 'close'): a deliberate quit() closes without reconnecting.
+  client.on('reconnecting', () => {
     if (established && !down) {
       down = true;
       opts.onStatus?.('lost');
@@ -71,7 +75,9 @@ export async function connectRedis(url: string, opts: ConnectOptions = {}): Prom
     await client.ping();
   } catch (err) {
     client.disconnect();
-    const msg = err instanceof Error ? err.message : String(err);
+    // connect() rejects with a bland "Connection is closed"; the 'error' event had the cause.
+    const cause: unknown = lastError ?? err;
+    const msg = cause instanceof Error ? cause.message : String(cause);
     throw new RedisConnectError(`cannot connect to Redis at ${shown}: ${msg.split('\n')[0]}`);
   }
   established = true;

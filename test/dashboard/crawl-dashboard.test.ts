@@ -1,0 +1,106 @@
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Crawl } from '../../src/crawl/crawler.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { startTestSite } from '../../src/testsite/server.js';
+import { hasChromium, launchChromium, NO_CHROMIUM_MESSAGE } from '../helpers/chromium.js';
+
+// The few DOM names the in-browser callbacks touch (the project's TypeScript lib has no DOM).
+declare const document: {
+  getElementById(id: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
+
+interface Family {
+  name: string;
+  metrics: Array<{ value?: string; labels?: Record<string, string> }>;
+}
+
+function metricSum(families: Family[], name: string): number {
+  const f = families.find((x) => x.name === name);
+  return f ? f.metrics.reduce((a, m) => a + Number(m.value ?? 0), 0) : 0;
+}
+
+describe('metrics and dashboard on a real crawl', () => {
+  it('/metrics parses as Prometheus text and agrees with the requests the site counted', async () => {
+    const site = await startTestSite({ pages: 120, faults: { error500Paths: ['/p/7'] } });
+    try {
+      const crawl = new Crawl({ seeds: [site.url], rate: Number.POSITIVE_INFINITY, parsers: 0, retries: 1, retryBaseMs: 1 });
+      const dash = await startDashboard({ port: 0, metrics: crawl.metrics });
+      try {
+        const summary = await crawl.done;
+        const text = await (await fetch(new URL('/metrics', dash.url))).text();
+        const families = parsePrometheusTextFormat(text) as Family[];
+        const robots = site.counts.get('/robots.txt') ?? 0;
+        expect(metricSum(families, 'trawl_requests_total')).toBe(site.total() - robots);
+        expect(metricSum(families, 'trawl_pages_stored_total')).toBe(120);
+        expect(metricSum(families, 'trawl_retries_total')).toBe(1);
+        expect(metricSum(families, 'trawl_errors_total')).toBe(1);
+        // The summary reads the same counters.
+        expect(summary.requests).toBe(site.total() - robots);
+        expect(summary.pages).toBe(120);
+        expect(summary.failed).toBe(1);
+      } finally {
+        await dash.close();
+      }
+    } finally {
+      await site.close();
+    }
+  });
+
+  describe.skipIf(!hasChromium)(`in Chromium ${hasChromium ? '' : NO_CHROMIUM_MESSAGE}`, () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await launchChromium();
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('updates live while the crawl runs and ends on the summary numbers; page titles are text', async () => {
+      // Few pages at a slow rate: the crawl lasts a few seconds and every page, the XSS-titled
+      // one included, stays in the dashboard's list of latest pages.
+      const site = await startTestSite({ pages: 15 });
+      const xss = new URL('/fault/xss-title', site.url).href;
+      const crawl = new Crawl({ seeds: [site.url, xss], rate: 5, burst: 2, parsers: 0 });
+      const dash = await startDashboard({ port: 0, metrics: crawl.metrics, intervalMs: 100 });
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+      });
+      page.on('pageerror', (e) => problems.push(e.message));
+      page.on('dialog', (d) => {
+        problems.push(`dialog: ${d.message()}`);
+        void d.dismiss();
+      });
+      try {
+        await page.goto(dash.url);
+        const read = () => page.evaluate(() => document.getElementById('t-pages')?.textContent ?? '');
+        await page.waitForFunction(() => Number(document.getElementById('t-pages')?.textContent?.replace(/\D/g, '') || 0) > 0);
+        const first = await read();
+        await page.waitForFunction(
+          (before) => document.getElementById('t-pages')?.textContent !== before,
+          first,
+        );
+        const hostRows = await page.evaluate(() => document.querySelectorAll('#hosts tr').length);
+        expect(hostRows).toBeGreaterThan(0);
+        const summary = await crawl.done;
+        await page.waitForFunction(
+          (n) => document.getElementById('t-pages')?.textContent?.replace(/\D/g, '') === String(n),
+          summary.pages,
+        );
+        // The XSS page's title shows as characters, and no element was injected.
+        const shown = await page.evaluate(() => document.querySelectorAll('#pages img').length);
+        expect(shown).toBe(0);
+        expect(await page.content()).toContain('&lt;img src=x onerror=alert(1)&gt;');
+        expect(problems).toEqual([]);
+      } finally {
+        await page.close();
+        await dash.close();
+        await site.close();
+      }
+    });
+  });
+});
