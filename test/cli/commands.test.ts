@@ -58,7 +58,17 @@ describe('trawl demo', () => {
   it('serves the demo site, crawls it and says where the results went', async () => {
     const dir = tempDir('trawl-demo-');
     const out = join(dir, 'demo.jsonl');
-    const r = await runCli(['demo', '--pages', '30', '--rate', 'inf', '--state', join(dir, 'd.db'), '--out', out]);
+    const r = await runCli([
+      'demo',
+      '--pages',
+      '30',
+      '--rate',
+      'inf',
+      '--state',
+      join(dir, 'd.db'),
+      '--out',
+      out,
+    ]);
     expect(r.timedOut).toBe(false);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/serving a 30-page demo site at http:\/\/127\.0\.0\.1:\d+\//);
@@ -72,7 +82,18 @@ describe('trawl demo', () => {
   it('--quiet prints nothing and still writes every page; runs again from scratch', async () => {
     const dir = tempDir('trawl-demo-');
     const out = join(dir, 'demo.jsonl');
-    const args = ['demo', '--quiet', '--pages', '20', '--rate', 'inf', '--state', join(dir, 'd.db'), '--out', out];
+    const args = [
+      'demo',
+      '--quiet',
+      '--pages',
+      '20',
+      '--rate',
+      'inf',
+      '--state',
+      join(dir, 'd.db'),
+      '--out',
+      out,
+    ];
     for (let run = 0; run < 2; run++) {
       const r = await runCli(args);
       expect(r.code, r.stderr).toBe(0);
@@ -144,9 +165,12 @@ describe('trawl status and trawl export', () => {
     const dir = tempDir('trawl-cmd-');
     const state = join(dir, 's.db');
     const out = join(dir, 'out.jsonl');
-    const crawl = spawnCli(['crawl', site.url, '--rate', 'inf', '--workers', '2', '--state', state, '--out', out], {
-      timeoutMs: 60_000,
-    });
+    const crawl = spawnCli(
+      ['crawl', site.url, '--rate', 'inf', '--workers', '2', '--state', state, '--out', out],
+      {
+        timeoutMs: 60_000,
+      },
+    );
     await until(() => crawl.done || readJsonl(out).records.length >= 20, '20 records');
     expect(crawl.done, 'the crawl ended too soon to export mid-way').toBe(false);
 
@@ -175,7 +199,10 @@ describe('--retry-failed', () => {
   it('re-queues the URLs that failed, and the output ends with each page once, all ok', async () => {
     const failing = ['/p/4', '/p/11', '/p/23'];
     // 503 on the first request of each failing path, then a normal page.
-    const site = await startSite({ pages: 50, faults: { unavailable: { paths: failing, times: 1, retryAfter: 0 } } });
+    const site = await startSite({
+      pages: 50,
+      faults: { unavailable: { paths: failing, times: 1, retryAfter: 0 } },
+    });
     const { state, out, args } = await crawlWithState(site, ['--retries', '0']);
     const first = readJsonl(out).records;
     expect(first).toHaveLength(50);

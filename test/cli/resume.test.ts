@@ -8,8 +8,8 @@ import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/crawl/state/status.js';
-import { prng } from '../../src/testsite/site.js';
 import type { TestSite } from '../../src/testsite/server.js';
+import { prng } from '../../src/testsite/site.js';
 import {
   type CliResult,
   cleanup,

@@ -112,20 +112,39 @@ const EXPECTED: Record<string, Expected> = {
   'worker-pool': { stdout: [...range(10, (i) => `Processing ${i}`), 'all jobs done (0 failed)'] },
 };
 
+/** The snippets of docs/conc.md (examples/readme/), run on the real clock: all waits are short. */
+const README_EXPECTED: Record<string, string[]> = {
+  channel: ['hello', '1', '2', '{ value: undefined, ok: false }'],
+  select: ['sent 42', 'nothing ready'],
+  time: ['ticks 3', 'stopped before firing: true', 'buffered: 0 capacity: 1'],
+  context: ['deadline exceeded: true', 'child canceled: true'],
+  waitgroup: ['fetched a b c'],
+  errgroup: ['Error: task 2 failed', 'signal aborted: true'],
+  pool: ['1 1', '2 4', '3 Error: bad input', '4 16', '5 25'],
+  pipeline: [...[1, 4, 9, 16, 25].map((n) => `square ${n}`), 'sum 55', 'ABCD'],
+  rate: [
+    '[ true, true, true, false ]',
+    'true 100',
+    'true 0',
+    ...[0, 1, 5, 10].map((i) => `logged call ${i}`),
+  ],
+  semaphore: ['false', 'false', 'acquired 5', 'true'],
+};
+
 interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-function runExample(name: string): Promise<Run> {
+function runExample(name: string, fast = true): Promise<Run> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', `examples/${name}.ts`],
       {
         cwd: REPO_ROOT,
-        env: { ...process.env, TRAWL_EXAMPLE_FAST: '1', TZ: 'UTC', NODE_OPTIONS: '' },
+        env: { ...process.env, TRAWL_EXAMPLE_FAST: fast ? '1' : '', TZ: 'UTC', NODE_OPTIONS: '' },
         timeout: 20_000,
       },
       (err, stdout, stderr) => {
@@ -136,16 +155,20 @@ function runExample(name: string): Promise<Run> {
   });
 }
 
+/** The example names (files without `.ts`) in `dir`. */
+const names = (dir: string): string[] =>
+  readdirSync(resolve(REPO_ROOT, dir))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+
 /** Output as lines, without the newline that ends the last one. */
 const lines = (s: string): string[] => (s === '' ? [] : s.replace(/\n$/, '').split('\n'));
 
 describe('examples', () => {
   it('has an expectation for every example and an example for every expectation', () => {
-    const files = readdirSync(resolve(REPO_ROOT, 'examples'))
-      .filter((f) => f.endsWith('.ts'))
-      .map((f) => f.slice(0, -3))
-      .sort();
-    expect(files).toEqual(Object.keys(EXPECTED).sort());
+    expect(names('examples')).toEqual(Object.keys(EXPECTED).sort());
+    expect(names('examples/readme')).toEqual(Object.keys(README_EXPECTED).sort());
   });
 
   describe.concurrent('prints what the Go program prints', () => {
@@ -156,6 +179,19 @@ describe('examples', () => {
           code: 0,
           stdout: expected.stdout,
           stderr: expected.stderr ?? [],
+        });
+      });
+    }
+  });
+
+  describe.concurrent('docs/conc.md snippets run and print what the docs say', () => {
+    for (const [name, stdout] of Object.entries(README_EXPECTED)) {
+      it(name, async () => {
+        const r = await runExample(`readme/${name}`, false);
+        expect({ code: r.code, stdout: lines(r.stdout), stderr: lines(r.stderr) }).toEqual({
+          code: 0,
+          stdout,
+          stderr: [],
         });
       });
     }

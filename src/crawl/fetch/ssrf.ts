@@ -166,9 +166,10 @@ export interface SsrfOptions {
   /** Connect to non-public addresses anyway (`--allow-private`). */
   allowPrivate?: boolean;
   /**
-   * The crawl's seed URLs. When any seed's host is, or resolves to, a non-public address, the
-   * user evidently means to crawl such a network, and non-public addresses are allowed (the
-   * seeds are resolved once, on the first connection).
+   * The crawl's seed URLs. When a seed's host is, or resolves to, a non-public address, the user
+   * evidently means to crawl such a network, and that address's class is allowed (seeds on
+   * 127.0.0.1 allow loopback, not 10/8 nor 169.254.169.254). Seeds are resolved once, on the
+   * first connection.
    */
   seeds?: readonly string[];
   /** Resolver used for seeds and connections. Default `dns.lookup` (test-only injection point). */
@@ -182,10 +183,15 @@ function resolveAll(resolve: Resolver, host: string): Promise<LookupAddress[]> {
 }
 
 /**
- * Whether any seed host is on a non-public address: IP literals are classified directly, names
- * are resolved through `resolve` (a seed that does not resolve counts as public). Never rejects.
+ * The non-public address classes the seeds' hosts are on: IP literals are classified directly,
+ * names are resolved through `resolve` (every address counts; a seed that does not resolve
+ * grants nothing). Empty when every seed is public. Never rejects.
  */
-export async function seedsArePrivate(seeds: readonly string[], resolve: Resolver = systemResolver): Promise<boolean> {
+export async function seedAddressClasses(
+  seeds: readonly string[],
+  resolve: Resolver = systemResolver,
+): Promise<Set<AddressClass>> {
+  const classes = new Set<AddressClass>();
   const hosts = new Set<string>();
   for (const s of seeds) {
     try {
@@ -195,27 +201,40 @@ export async function seedsArePrivate(seeds: readonly string[], resolve: Resolve
     }
   }
   for (const host of hosts) {
-    const lit = classifyAddress(host);
+    const lit = classifyAddress(host.startsWith('[') ? host.slice(1, -1) : host);
     if (lit !== null) {
-      if (lit !== 'public') return true;
+      if (lit !== 'public') classes.add(lit);
       continue;
     }
     try {
-      const addrs = await resolveAll(resolve, host);
-      if (addrs.some((a) => classifyAddress(a.address) !== 'public')) return true;
+      for (const a of await resolveAll(resolve, host)) {
+        const cls = classifyAddress(a.address) ?? 'reserved';
+        if (cls !== 'public') classes.add(cls);
+      }
     } catch {
       // unresolvable seed: it will fail on its own; it grants nothing
     }
   }
-  return false;
+  return classes;
 }
+
+const ALL_CLASSES: ReadonlySet<AddressClass> = new Set<AddressClass>([
+  'loopback',
+  'private',
+  'link-local',
+  'unique-local',
+  'cgnat',
+  'unspecified',
+  'multicast',
+  'reserved',
+]);
 
 /** The guard's decision procedure, shared by the lookup and the IP-literal check. */
 export class SsrfPolicy {
   readonly #resolve: Resolver;
   readonly #allowAll: boolean;
   readonly #seeds: readonly string[];
-  #seedDecision: Promise<boolean> | undefined;
+  #seedDecision: Promise<ReadonlySet<AddressClass>> | undefined;
 
   constructor(opts: SsrfOptions = {}) {
     this.#resolve = opts.resolve ?? systemResolver;
@@ -224,20 +243,20 @@ export class SsrfPolicy {
   }
 
   /**
-   * Resolves to true when non-public addresses may be connected to: `allowPrivate`, or a seed on
-   * a non-public address. Computed once (first call) and cached.
+   * The non-public address classes that may be connected to: all of them with `allowPrivate`,
+   * else those the seeds are on (see {@link seedAddressClasses}). Computed once and cached.
    */
-  privateAllowed(): Promise<boolean> {
-    if (this.#allowAll) return Promise.resolve(true);
-    this.#seedDecision ??= seedsArePrivate(this.#seeds, this.#resolve);
+  allowedClasses(): Promise<ReadonlySet<AddressClass>> {
+    if (this.#allowAll) return Promise.resolve(ALL_CLASSES);
+    this.#seedDecision ??= seedAddressClasses(this.#seeds, this.#resolve);
     return this.#seedDecision;
   }
 
   /**
    * Checks `host` (a name or an IP literal) and resolves to the addresses a connection may use,
-   * in resolver order; rejects with an SsrfError naming the first non-public address when
-   * non-public addresses are not allowed (one bad address refuses the host: an attacker's name
-   * may answer with both a public and a private address), or with the resolver's error.
+   * in resolver order; rejects with an SsrfError naming the first address whose class is neither
+   * public nor allowed (one bad address refuses the host: an attacker's name may answer with
+   * both a public and a private address), or with the resolver's error.
    */
   async check(host: string): Promise<LookupAddress[]> {
     const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -246,7 +265,7 @@ export class SsrfPolicy {
       lit !== null ? [{ address: bare, family: isIP(bare.split('%')[0]!) }] : await resolveAll(this.#resolve, bare);
     for (const a of addrs) {
       const cls = classifyAddress(a.address) ?? 'reserved';
-      if (cls !== 'public' && !(await this.privateAllowed())) throw new SsrfError(bare, a.address, cls);
+      if (cls !== 'public' && !(await this.allowedClasses()).has(cls)) throw new SsrfError(bare, a.address, cls);
     }
     return addrs;
   }

@@ -1,0 +1,232 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Completion, FrontierItem } from '../../src/crawl/frontier/frontier.js';
+import type { PageRecord } from '../../src/crawl/record.js';
+import { connectRedis, RedisConnectError } from '../../src/crawl/redis/connect.js';
+import { exportRedis } from '../../src/crawl/redis/export.js';
+import { RedisFrontier, type RedisFrontierOptions } from '../../src/crawl/redis/redis-frontier.js';
+import { RedisRateGate } from '../../src/crawl/redis/redis-rate-gate.js';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
+import { readJsonl, tempDir, cleanup } from '../helpers/cli.js';
+
+let redis: TestRedis;
+let client: Redis;
+let n = 0;
+let name = '';
+const open: RedisFrontier[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = await connectRedis(redis.url);
+});
+afterAll(async () => {
+  for (const f of open) await f.close();
+  client.disconnect();
+  await redis.stop();
+  await cleanup();
+});
+beforeEach(() => {
+  name = `u${++n}`;
+});
+
+function frontier(opts: Partial<RedisFrontierOptions> = {}): RedisFrontier {
+  const f = new RedisFrontier(client, { name, hostRate: Number.POSITIVE_INFINITY, hostBurst: 1, ...opts });
+  open.push(f);
+  return f;
+}
+
+function item(url: string): FrontierItem {
+  return { url, host: new URL(url).host, depth: 0, referrer: null, attempts: 0 };
+}
+
+function done(it: FrontierItem, links: FrontierItem[] = []): Completion {
+  const record: PageRecord = {
+    url: it.url,
+    final_url: it.url,
+    status: 200,
+    depth: it.depth,
+    referrer: it.referrer,
+    title: null,
+    description: null,
+    canonical: null,
+    links_count: links.length,
+    links: links.map((l) => l.url),
+    content_type: 'text/html',
+    bytes: 1,
+    fetched_at: new Date().toISOString(),
+    duration_ms: 1,
+    attempts: 1,
+    error: null,
+    lastmod: null,
+  };
+  return { item: it, record, links };
+}
+
+const all = () => true;
+
+describe('RedisFrontier', () => {
+  it('adds each URL once crawl-wide, whichever process adds it', async () => {
+    const a = frontier();
+    const b = frontier();
+    expect(await a.add([item('http://a/1'), item('http://a/2'), item('http://a/1')])).toBe(2);
+    expect(await b.add([item('http://a/2'), item('http://b/1')])).toBe(1);
+    expect(b.stats()).toMatchObject({ queued: 3, seen: 3, leased: 0 });
+  });
+
+  it('hands each queued URL to exactly one of several racing processes', async () => {
+    const fs = [frontier(), frontier(), frontier()];
+    const items = Array.from({ length: 60 }, (_, i) => item(`http://h${i % 6}/${i}`));
+    await fs[0]!.add(items);
+    const got: string[] = [];
+    await Promise.all(
+      fs.map(async (f) => {
+        for (;;) {
+          const batch = await f.lease(1, 0, all);
+          if (batch.length === 0) {
+            if (f.stats().queued === 0) return;
+            continue;
+          }
+          got.push(...batch.map((x) => x.url));
+        }
+      }),
+    );
+    expect(got.length).toBe(60);
+    expect(new Set(got).size).toBe(60);
+  });
+
+  it('asks ready() about due hosts and leases only from those it passes', async () => {
+    const f = frontier();
+    await f.add([item('http://a/1'), item('http://b/1')]);
+    const asked: string[] = [];
+    const got = await f.lease(5, 0, (h) => {
+      asked.push(h);
+      return h === 'b';
+    });
+    expect(asked.sort()).toEqual(['a', 'b']);
+    expect(got.map((x) => x.url)).toEqual(['http://b/1']);
+  });
+
+  it('stores a record once, links enqueued in the same step, and is drained only when nothing is leased', async () => {
+    const f = frontier();
+    await f.add([item('http://a/1')]);
+    const [one] = await f.lease(1, 0, all);
+    expect(await f.drained()).toBe(false); // leased
+    expect(await f.complete([done(one!, [item('http://a/2'), item('http://a/1')])])).toBe(1);
+    expect(await f.drained()).toBe(false); // a/2 queued
+    const [two] = await f.lease(1, 0, all);
+    await f.complete([done(two!)]);
+    await f.complete([done(two!)]); // a repeated completion stores nothing
+    expect(await f.drained()).toBe(true);
+    expect(f.stats()).toMatchObject({ done: 2, queued: 0, leased: 0 });
+    const out = `${tempDir('trawl-redis-')}/out.jsonl`;
+    expect((await exportRedis(client, name, out)).records).toBe(2);
+    expect(readJsonl(out).records.map((r) => r.url)).toEqual(['http://a/1', 'http://a/2']);
+  });
+
+  it('returns a dead holder\'s URL to the queue when its lease expires; a late completion still stores once', async () => {
+    const dead = frontier({ leaseTtlMs: 150 });
+    const live = frontier({ leaseTtlMs: 150 });
+    await dead.add([item('http://a/1')]);
+    const [it] = await dead.lease(1, 0, all);
+    await dead.close(); // stops renewing: the process "died"
+    expect(await live.lease(1, 0, all)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 400));
+    const [again] = await live.lease(1, 0, all);
+    expect(again?.url).toBe('http://a/1');
+    await dead.complete([done(it!)]); // the "dead" one finishes after all
+    await live.complete([done(again!)]);
+    expect(await client.llen(live.keys.records)).toBe(1);
+    expect(await client.hget(live.keys.stats, 'reaped')).toBe('1');
+    expect(await live.drained()).toBe(true);
+  });
+
+  it('renews its leases while the work runs', async () => {
+    const holder = frontier({ leaseTtlMs: 150 });
+    const other = frontier({ leaseTtlMs: 150 });
+    await holder.add([item('http://a/1')]);
+    await holder.lease(1, 0, all);
+    await new Promise((r) => setTimeout(r, 600)); // 4 TTLs
+    expect(await other.lease(1, 0, all)).toEqual([]);
+    expect(other.stats().leased).toBe(1);
+  });
+
+  it('spaces a host crawl-wide by its rate and burst (GCRA), other hosts unaffected', async () => {
+    const a = frontier({ hostRate: 0.5, hostBurst: 2 });
+    const b = frontier({ hostRate: 0.5, hostBurst: 2 });
+    await a.add([item('http://a/1'), item('http://a/2'), item('http://a/3'), item('http://b/1')]);
+    const onlyA = (h: string) => h === 'a';
+    expect((await a.lease(1, 0, onlyA)).length).toBe(1);
+    expect((await b.lease(1, 0, onlyA)).length).toBe(1); // burst 2, across processes
+    expect(await a.lease(1, 0, onlyA)).toEqual([]); // next token in 2 s
+    expect(await b.lease(1, 0, onlyA)).toEqual([]);
+    const due = a.nextDueAt()!;
+    expect(due - Date.now()).toBeGreaterThan(1000);
+    expect((await b.lease(1, 0, all)).map((x) => x.url)).toEqual(['http://b/1']);
+  });
+
+  it('applies pauseHost and setHostInterval crawl-wide', async () => {
+    const a = frontier();
+    const b = frontier();
+    await a.add([item('http://a/1'), item('http://a/2'), item('http://c/1'), item('http://c/2')]);
+    await a.pauseHost('a', Date.now() + 60_000);
+    await a.setHostInterval('c', 60_000);
+    const got = [...(await b.lease(5, 0, all)), ...(await b.lease(5, 0, all))];
+    expect(got.map((x) => x.url)).toEqual(['http://c/1']);
+  });
+
+  it('keeps a released retry out of reach until its notBefore, counted as queued', async () => {
+    const f = frontier();
+    await f.add([item('http://a/1')]);
+    const [it] = await f.lease(1, 0, all);
+    await f.release({ ...it!, attempts: 1 }, Date.now() + 300);
+    expect(f.stats().queued).toBe(1);
+    expect(await f.drained()).toBe(false);
+    expect(await f.lease(1, 0, all)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 400));
+    const [back] = await f.lease(1, 0, all);
+    expect(back).toMatchObject({ url: 'http://a/1', attempts: 1 });
+  });
+
+  it('waits through a Redis restart instead of failing, and keeps what was stored', async () => {
+    const f = frontier();
+    await f.add([item('http://a/1'), item('http://a/2')]);
+    const [one] = await f.lease(1, 0, all);
+    await f.complete([done(one!)]);
+    const restarting = redis.restart({ downMs: 300 });
+    await new Promise((r) => setTimeout(r, 50));
+    const [two] = await f.lease(1, 0, all); // issued while Redis is down
+    await restarting;
+    expect(two?.url).toBe('http://a/2');
+    await f.complete([done(two!)]);
+    expect(await f.drained()).toBe(true);
+    expect(await client.llen(f.keys.records)).toBe(2);
+  });
+});
+
+describe('RedisRateGate', () => {
+  it('shares one bucket between processes: burst at once, then the rate', async () => {
+    const g1 = new RedisRateGate(client, { name, rate: 1, burst: 3 });
+    const g2 = new RedisRateGate(client, { name, rate: 1, burst: 3 });
+    await g1.wait();
+    await g2.wait();
+    await g1.wait();
+    // The fourth slot is ~1 s away: a 150 ms deadline aborts the wait.
+    await expect(g2.wait(AbortSignal.timeout(150))).rejects.toThrow();
+  });
+
+  it('does not touch Redis with an infinite rate', async () => {
+    const g = new RedisRateGate(client, { name, rate: Number.POSITIVE_INFINITY, burst: 1 });
+    for (let i = 0; i < 100; i++) await g.wait();
+    expect(await client.exists(`trawl:{${name}}:rate`)).toBe(0);
+  });
+});
+
+describe('connectRedis', () => {
+  it('refuses an unreachable server with one clear line', async () => {
+    const port = await freePort();
+    const err = await connectRedis(`redis://127.0.0.1:${port}/0`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RedisConnectError);
+    expect((err as Error).message).toMatch(new RegExp(`^cannot connect to Redis at redis://127.0.0.1:${port}/0: .*ECONNREFUSED`));
+    expect((err as Error).message).not.toContain('\n');
+  });
+});
