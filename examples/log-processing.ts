@@ -43,7 +43,7 @@ function logGenerator(count: number): Channel<LogEntry> {
     for (let i = 0; i < count; i++) {
       yield {
         timestamp: clock.now(),
-        level: levels[randIntn(levels.length)]!,
+        level: levels[randIntn(levels.length)],
         message: `Log message ${i} with some content`,
       };
       await sleep(50, undefined, clock);

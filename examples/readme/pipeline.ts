@@ -16,5 +16,5 @@ console.log('sum', sum); // 55
 const [w1, w2] = fanOut(generate(['a', 'b', 'c', 'd']), 2);
 const upper = (s: string) => s.toUpperCase();
 const letters: string[] = [];
-for await (const s of merge(stage(w1!, upper), stage(w2!, upper))) letters.push(s);
+for await (const s of merge(stage(w1, upper), stage(w2, upper))) letters.push(s);
 console.log(letters.sort().join('')); // ABCD (arrival order varies)

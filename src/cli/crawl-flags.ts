@@ -74,8 +74,16 @@ export function addCrawlFlags(cmd: Command): Command {
  */
 export function addRedisFlags(cmd: Command, opts: { required?: boolean } = {}): Command {
   const redis = 'crawl through Redis, shared with other processes (redis://host:port[/db])';
-  return (opts.required ? cmd.requiredOption('--redis <url>', redis) : cmd.option('--redis <url>', redis))
-    .option('--lease-ttl <duration>', 'with --redis: a leased URL returns to the queue if its worker is silent this long', '30s')
+  return (
+    opts.required
+      ? cmd.requiredOption('--redis <url>', `${redis} (required)`)
+      : cmd.option('--redis <url>', `${redis} (default: none, a local state file)`)
+  )
+    .option(
+      '--lease-ttl <duration>',
+      'with --redis: a leased URL returns to the queue if its worker is silent this long',
+      '30s',
+    )
     .option('--wait <duration>', 'with --redis: how long a worker waits for the crawl to be created', '30s');
 }
 

@@ -4,7 +4,7 @@ import { VERSION } from '../version.js';
 import { runCrawl } from './commands/crawl.js';
 import { runDemo, runServeDemo } from './commands/demo.js';
 import { runExport, runStatus } from './commands/state.js';
-import { runRedisExport, runRedisCrawl } from './commands/worker.js';
+import { runRedisCrawl, runRedisExport } from './commands/worker.js';
 import { addCrawlFlags, addRedisFlags, type CrawlFlagValues, type RedisFlagValues } from './crawl-flags.js';
 
 /** Builds the `trawl` command tree. Exposed for tests; `main` runs it. */
@@ -27,12 +27,20 @@ export function buildProgram(setExit: (code: number) => void): Command {
         .description('crawl from one or more start URLs')
         .argument('[url...]', 'start URLs (http or https)'),
     ),
-  ).action(async (urls: string[], flags: CrawlFlagValues & RedisFlagValues) => setExit(await runCrawl(urls, flags)));
+  ).action(async (urls: string[], flags: CrawlFlagValues & RedisFlagValues) =>
+    setExit(await runCrawl(urls, flags)),
+  );
 
   addRedisFlags(
-    addCrawlFlags(program.command('worker').description('join a crawl in Redis (--redis URL --name NAME) without adding seeds')),
+    addCrawlFlags(
+      program
+        .command('worker')
+        .description('join a crawl in Redis (--redis URL --name NAME) without adding seeds'),
+    ),
     { required: true },
-  ).action(async (flags: CrawlFlagValues & RedisFlagValues) => setExit(await runRedisCrawl([], flags, 'worker')));
+  ).action(async (flags: CrawlFlagValues & RedisFlagValues) =>
+    setExit(await runRedisCrawl([], flags, 'worker')),
+  );
 
   addCrawlFlags(program.command('demo').description('serve the bundled demo site on 127.0.0.1 and crawl it'))
     .option('--pages <n>', 'pages on the demo site', '200')
@@ -61,8 +69,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("write a crawl's records from its state file or from Redis (works while it runs)")
     .argument('[state]', 'state file (or use --redis URL --name NAME)')
     .requiredOption('--out <file>', 'output file: .jsonl, .csv or .sqlite (required)')
-    .option('--redis <url>', 'export crawl --name NAME from Redis instead of a state file')
-    .option('--name <name>', 'with --redis: the crawl')
+    .option('--redis <url>', 'export crawl --name NAME from Redis instead of a state file (default: none)')
+    .option('--name <name>', 'with --redis: the crawl (default: none)')
     .action(async (state: string | undefined, flags: { out: string; redis?: string; name?: string }) => {
       if (flags.redis) {
         if (state) throw new UsageError('give a state file or --redis, not both');

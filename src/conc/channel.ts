@@ -30,10 +30,7 @@ import {
  * sender; `ok` is false only when the channel is closed and its buffer drained, and then
  * `value` is `undefined` (Go's zero value).
  */
-export interface RecvResult<T> {
-  value: T | undefined;
-  ok: boolean;
-}
+export type RecvResult<T> = { value: T; ok: true } | { value: undefined; ok: false };
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const CLOSED_RESULT: RecvResult<never> = Object.freeze({ value: undefined, ok: false });

@@ -74,7 +74,11 @@ function token(len: number): string {
 
 function day(d: Date, delta: { d?: number; m?: number; y?: number }): string {
   const n = new Date(
-    Date.UTC(d.getUTCFullYear() + (delta.y ?? 0), d.getUTCMonth() + (delta.m ?? 0), d.getUTCDate() + (delta.d ?? 0)),
+    Date.UTC(
+      d.getUTCFullYear() + (delta.y ?? 0),
+      d.getUTCMonth() + (delta.m ?? 0),
+      d.getUTCDate() + (delta.d ?? 0),
+    ),
   );
   return n.toISOString().slice(0, 10);
 }
@@ -105,7 +109,9 @@ function day(d: Date, delta: { d?: number; m?: number; y?: number }): string {
 export function serveTrap(req: IncomingMessage, res: ServerResponse, path: string, query: string): boolean {
   const params = new URLSearchParams(query);
   // Session ids in the path are routed as if absent (that is what makes them a trap).
-  const clean = path.replace(/;jsessionid=[^/;]*/gi, '').replace(/\/\((?:[A-Za-z]\([^()/]*\))+\)(?=\/|$)/g, '');
+  const clean = path
+    .replace(/;jsessionid=[^/;]*/gi, '')
+    .replace(/\/\((?:[A-Za-z]\([^()/]*\))+\)(?=\/|$)/g, '');
   const parts = clean.split('/').slice(2); // ['', 'trap', ...]
   const kind = parts[0];
   switch (kind) {
@@ -173,7 +179,11 @@ export function serveTrap(req: IncomingMessage, res: ServerResponse, path: strin
       return true;
     }
     case 'dynamic':
-      page(res, 'Feed', [1, 2, 3].map(() => `/trap/dynamic?t=${token(12)}`));
+      page(
+        res,
+        'Feed',
+        [1, 2, 3].map(() => `/trap/dynamic?t=${token(12)}`),
+      );
       return true;
     case 'pages': {
       const n = Number(params.get('page') ?? 1);
@@ -232,7 +242,13 @@ export function serveTrap(req: IncomingMessage, res: ServerResponse, path: strin
         return true;
       }
       if (parts.length > 2 || (parts[1] ?? '') !== '') return false;
-      page(res, 'Honeypot', [], 200, '<a href="/trap/honeypot/secret/" style="display:none">do not follow</a>\n');
+      page(
+        res,
+        'Honeypot',
+        [],
+        200,
+        '<a href="/trap/honeypot/secret/" style="display:none">do not follow</a>\n',
+      );
       return true;
     case 'deep': {
       const depth = parts.filter((p) => p !== '').length - 1;

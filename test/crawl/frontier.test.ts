@@ -163,7 +163,7 @@ describe.each(open)('Frontier contract: %s', (_name, make) => {
     expect(f.nextDueAt()).toBe(5000);
     expect(urls(f.lease(1, 5000, all))).toEqual(['http://a/1']);
     f.release(item('http://a/never-leased'));
-    f.release(item('http://a/2')); // leased? no — it was leased above and is still leased
+    f.release(item('http://a/2')); // leased by the second lease above: this one takes effect
     expect(f.stats().queued).toBe(1);
     expect(f.stats().leased).toBe(1);
     f.close();

@@ -3,9 +3,11 @@
  * on simulated time via TRAWL_EXAMPLE_FAST=1, cwd = the repository root) and checks exactly what
  * it prints and that it exits 0. The examples print deterministic output (see each file's
  * header for where the Go original's order would vary), so every line is compared as is.
+ * Also runs the trawl/conc snippets of README.md (examples/readme/, on the real clock with short waits)
+ * and checks the docs show each one exactly as tested.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -112,7 +114,7 @@ const EXPECTED: Record<string, Expected> = {
   'worker-pool': { stdout: [...range(10, (i) => `Processing ${i}`), 'all jobs done (0 failed)'] },
 };
 
-/** The snippets of docs/conc.md (examples/readme/), run on the real clock: all waits are short. */
+/** The trawl/conc snippets of README.md (examples/readme/), run on the real clock: all waits are short. */
 const README_EXPECTED: Record<string, string[]> = {
   channel: ['hello', '1', '2', '{ value: undefined, ok: false }'],
   select: ['sent 42', 'nothing ready'],
@@ -184,7 +186,18 @@ describe('examples', () => {
     }
   });
 
-  describe.concurrent('docs/conc.md snippets run and print what the docs say', () => {
+  it('the docs show each snippet exactly as it is tested', () => {
+    // The trawl/conc section of README.md shows these snippets.
+    const docs = readFileSync(resolve(REPO_ROOT, 'README.md'), 'utf8');
+    for (const name of Object.keys(README_EXPECTED)) {
+      const code = readFileSync(resolve(REPO_ROOT, `examples/readme/${name}.ts`), 'utf8')
+        .replace("'../../src/conc/index.js'", "'trawl/conc'")
+        .trimEnd();
+      expect(docs, `snippet ${name}`).toContain(`\`\`\`ts\n${code}\n\`\`\``);
+    }
+  });
+
+  describe.concurrent('README snippets run and print what the docs say', () => {
     for (const [name, stdout] of Object.entries(README_EXPECTED)) {
       it(name, async () => {
         const r = await runExample(`readme/${name}`, false);

@@ -117,7 +117,9 @@ describe('SsrfPolicy', () => {
   it('allows exactly the classes the seeds are on, or all with allowPrivate', async () => {
     const r = resolver({ 'intranet.test': ['10.1.1.1'], 'pub.test': ['8.8.4.4'] });
     expect([...(await seedAddressClasses(['http://127.0.0.1:8080/'], r))]).toEqual(['loopback']);
-    expect([...(await seedAddressClasses(['http://intranet.test/', 'http://pub.test/'], r))]).toEqual(['private']);
+    expect([...(await seedAddressClasses(['http://intranet.test/', 'http://pub.test/'], r))]).toEqual([
+      'private',
+    ]);
     expect((await seedAddressClasses(['http://pub.test/', 'http://nowhere.test/'], r)).size).toBe(0);
     expect([...(await seedAddressClasses(['http://[::1]/'], r))]).toEqual(['loopback']);
 
@@ -173,7 +175,9 @@ describe('the guarded agent', () => {
 
   it('refuses a name resolving to loopback, before any byte is sent', async () => {
     const before = requests;
-    const err = await get(`http://evil.test:${port}/x`, { seeds: ['http://pub.test/'] }).catch((e: unknown) => e);
+    const err = await get(`http://evil.test:${port}/x`, { seeds: ['http://pub.test/'] }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FetchError);
     expect((err as FetchError).kind).toBe('ssrf');
     expect((err as FetchError).message).toBe('ssrf: evil.test resolves to 127.0.0.1 (loopback)');

@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl } from '../../src/crawl/crawler.js';
 import type { CrawlOptions } from '../../src/crawl/options.js';
 import type { PageRecord } from '../../src/crawl/record.js';
-import { checkTraps, maxConsecutiveRepeats, pathSegments, QueryVariantGuard } from '../../src/crawl/url/traps.js';
+import {
+  checkTraps,
+  maxConsecutiveRepeats,
+  pathSegments,
+  QueryVariantGuard,
+} from '../../src/crawl/url/traps.js';
 import { startTestSite, type TestSite } from '../../src/testsite/server.js';
 import { TRAP_ENTRIES, TRAP_ROBOTS, TRAP_SESSION_PAGES } from '../../src/testsite/traps.js';
 import { readConformanceJson } from '../helpers/conformance.js';
@@ -142,7 +147,9 @@ describe('crawler traps end by themselves', () => {
     expect(hits('/trap/dynamic')).toBe(30);
     expect(records.filter((r) => r.error === null).length).toBe(30);
     // The rest of the leased URLs are recorded as skipped, so the crawl could end.
-    expect(records.every((r) => r.error === null || r.error.startsWith('skipped: max-pages-per-host'))).toBe(true);
+    expect(records.every((r) => r.error === null || r.error.startsWith('skipped: max-pages-per-host'))).toBe(
+      true,
+    );
   });
 
   it('growing URL: the URL-length cap (2048) ends it', async () => {

@@ -86,6 +86,8 @@ export async function runRedisCrawl(
       hostBurst: budget.burst,
       leaseTtlMs,
       signal: ac.signal,
+      // One round trip per item is the bottleneck of a fast worker; lease a pool's worth at once.
+      prefetch: Math.min(64, resolved.workers),
     });
     const gate = new RedisRateGate(client, { name, rate: spec.rate, burst: spec.burst });
     const crawl = new Crawl(

@@ -6,7 +6,12 @@
  * time, private answer at connect time) has no window. IP-literal hosts never reach `lookup`
  * (net.connect skips it), so the guarded connector checks those before connecting.
  */
-import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
+import {
+  lookup as dnsLookup,
+  type LookupAddress,
+  type LookupAllOptions,
+  type LookupOneOptions,
+} from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { buildConnector } from 'undici';
 
@@ -262,10 +267,13 @@ export class SsrfPolicy {
     const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
     const lit = classifyAddress(bare);
     const addrs: LookupAddress[] =
-      lit !== null ? [{ address: bare, family: isIP(bare.split('%')[0]!) }] : await resolveAll(this.#resolve, bare);
+      lit !== null
+        ? [{ address: bare, family: isIP(bare.split('%')[0]!) }]
+        : await resolveAll(this.#resolve, bare);
     for (const a of addrs) {
       const cls = classifyAddress(a.address) ?? 'reserved';
-      if (cls !== 'public' && !(await this.allowedClasses()).has(cls)) throw new SsrfError(bare, a.address, cls);
+      if (cls !== 'public' && !(await this.allowedClasses()).has(cls))
+        throw new SsrfError(bare, a.address, cls);
     }
     return addrs;
   }
@@ -276,7 +284,11 @@ export class SsrfPolicy {
    * connect asks for all addresses) and `family`.
    */
   lookup(): LookupFunction {
-    return ((hostname: string, options: LookupOneOptions | LookupAllOptions, callback: (...args: unknown[]) => void) => {
+    return ((
+      hostname: string,
+      options: LookupOneOptions | LookupAllOptions,
+      callback: (...args: unknown[]) => void,
+    ) => {
       this.check(hostname).then(
         (addrs) => {
           const fam = (options as { family?: number | string }).family;

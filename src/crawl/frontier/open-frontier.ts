@@ -66,6 +66,8 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
     return { frontier, sink, resumed: existed, requeued };
   } catch (err) {
     state.close();
+    // A refused start (e.g. an unwritable --out) must not leave a new, empty state behind.
+    if (!existed) removeState(path);
     throw err;
   }
 }

@@ -25,6 +25,12 @@ export interface RedisFrontierOptions {
   candidates?: number;
   /** Poll interval (ms) while other workers hold the only work (default 50). */
   pollMs?: number;
+  /**
+   * Items to lease per round trip from hosts without a per-host rate (default 1); the extra ones
+   * wait in this process (leased, renewed) for the next lease calls. Rate-limited hosts always
+   * give one item per token, so prefetching never moves a host's requests closer together.
+   */
+  prefetch?: number;
 }
 
 const scripts = {
@@ -105,6 +111,11 @@ export class RedisFrontier {
   #skew = 0;
   /** The last lease attempt found due work it could not take (raced, or not ready locally). */
   #missed = false;
+  /** Items leased ahead (hosts without a rate only), handed out by later lease calls. */
+  #buffer: FrontierItem[] = [];
+  readonly #prefetch: number;
+  /** Hosts that could go at the last lease (candidates for the next one). */
+  #due: string[] = [];
   #closed = false;
 
   constructor(client: Redis, opts: RedisFrontierOptions) {
@@ -119,6 +130,7 @@ export class RedisFrontier {
     this.#owns = opts.ownsClient ?? false;
     this.#candidates = opts.candidates ?? 64;
     this.#pollMs = opts.pollMs ?? 50;
+    this.#prefetch = Math.max(1, opts.prefetch ?? 1);
     this.owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   }
 
@@ -160,18 +172,53 @@ export class RedisFrontier {
    */
   async lease(max: number, _now: number, ready: (host: string) => boolean): Promise<FrontierItem[]> {
     if (max <= 0 || this.#closed) return [];
-    const due = this.#header(await this.#run(scripts.poll, [this.#candidates])) as string[];
-    const hosts = due.filter((h) => ready(h));
-    if (hosts.length === 0) {
-      this.#missed = due.length > 0;
-      return [];
+    const memo = new Map<string, boolean>();
+    const isReady = (h: string) => {
+      let r = memo.get(h);
+      if (r === undefined) memo.set(h, (r = ready(h)));
+      return r;
+    };
+    const buffered = this.#takeBuffered(max, isReady);
+    if (buffered.length > 0 || this.#buffer.length >= this.#prefetch) {
+      this.#missed = buffered.length === 0;
+      return buffered;
     }
-    const rest = this.#header(await this.#run(scripts.lease, [max, ...hosts])) as string[];
-    const items = rest.map(fromJson);
-    this.#missed = items.length === 0;
+    // The hosts due after the previous lease are the candidates; poll only when none of them
+    // passes (one round trip per lease while busy).
+    let hosts = this.#due.filter(isReady);
+    if (hosts.length === 0) {
+      const due = this.#header(await this.#run(scripts.poll, [this.#candidates])) as string[];
+      hosts = due.filter(isReady);
+      if (hosts.length === 0) {
+        this.#due = [];
+        this.#missed = due.length > 0;
+        return [];
+      }
+    }
+    const want = Math.max(max, this.#prefetch - this.#buffer.length);
+    const rest = this.#header(await this.#run(scripts.lease, [want, this.#candidates, ...hosts])) as string[];
+    const k = Number(rest[0]);
+    const items = rest.slice(1, 1 + k).map(fromJson);
+    this.#due = rest.slice(1 + k);
     for (const it of items) this.#held.set(it.url, it);
     if (items.length > 0) this.#startRenewing();
-    return items;
+    this.#buffer.push(...items);
+    const out = this.#takeBuffered(max, isReady);
+    this.#missed = out.length === 0;
+    return out;
+  }
+
+  /** Removes and returns up to `max` prefetched items whose host is ready, oldest first. */
+  #takeBuffered(max: number, ready: (host: string) => boolean): FrontierItem[] {
+    if (this.#buffer.length === 0) return [];
+    const out: FrontierItem[] = [];
+    const keep: FrontierItem[] = [];
+    for (const it of this.#buffer) {
+      if (out.length < max && ready(it.host)) out.push(it);
+      else keep.push(it);
+    }
+    this.#buffer = keep;
+    return out;
   }
 
   /**
@@ -181,6 +228,7 @@ export class RedisFrontier {
    */
   nextDueAt(): number | undefined {
     const now = Date.now();
+    if (this.#buffer.length > 0) return now + 10;
     if (this.#stats.queued > 0) {
       if (this.#nextDue > now) return this.#nextDue;
       return now + (this.#missed ? 10 : 1);
@@ -247,13 +295,21 @@ export class RedisFrontier {
   }
 
   /**
-   * Stops renewing (leases still held expire and return to the queue) and, if it owns the client,
-   * quits it. Idempotent.
+   * Releases prefetched items not handed out (one attempt each), stops renewing (leases the
+   * engine still holds expire and return to the queue) and, if it owns the client, quits it.
+   * Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopRenewing();
+    // Prefetched items never handed out go back now rather than after their lease expires.
+    const left = this.#buffer;
+    this.#buffer = [];
+    for (const it of left) {
+      const argv = [this.keys.prefix, this.#hostT, this.#hostTau, this.owner, this.#ttl, it.url, it.host, toJson(it), 0];
+      await scripts.release.run(this.#client, this.#fkeys, argv).catch(() => undefined);
+    }
     if (this.#owns) await this.#client.quit().catch(() => this.#client.disconnect());
   }
 

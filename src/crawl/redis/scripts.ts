@@ -129,17 +129,19 @@ return out
 `;
 
 /**
- * ARGV[6]: max; ARGV[7..]: candidate hosts (those the caller's own checks allow). Leases at most
- * one item per candidate host that may go now (its GCRA allows it and it is not paused), up to
- * max, taking the host's token; returns stats + the leased item JSONs. A host whose queue holds
- * only URLs completed meanwhile (a reaped lease finished late) is emptied and unscheduled.
+ * ARGV[6]: max; ARGV[7]: how many due hosts to return; ARGV[8..]: candidate hosts (those the
+ * caller's own checks allow). Leases from each candidate host that may go now (its GCRA allows
+ * it and it is not paused) one item, taking the host's token — or, for a host with no rate
+ * (T = 0), as many as fit — up to max in all; returns stats, the
+ * count k of leased items, their k JSONs, then the hosts that may go now. A host whose queue
+ * holds only URLs completed meanwhile (a reaped lease finished late) is emptied and unscheduled.
  */
 export const LEASE = `${PRELUDE}
 local now = now_ms()
 maintain(now)
 local max = tonumber(ARGV[6])
 local got = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   if #got >= max then break end
   local h = ARGV[i]
   local score = redis.call('ZSCORE', K_HOSTS, h)
@@ -150,23 +152,27 @@ for i = 7, #ARGV do
       redis.call('ZADD', K_HOSTS, fmt(at), h)
     else
       local q = P .. 'q:' .. h
-      local json, url
-      repeat
-        json = redis.call('LPOP', q)
-        if json then
-          redis.call('HINCRBY', K_STATS, 'queued', -1)
-          url = cjson.decode(json).u
-          if redis.call('SISMEMBER', K_DONE, url) == 1 then json = nil; url = nil end
-        end
-      until json or redis.call('LLEN', q) == 0
-      if json then
-        local ntat = math.max(tat, now) + T
-        redis.call('HSET', P .. 'h:' .. h, 'tat', fmt(ntat))
+      -- A host without a rate (T = 0) may give several items at once; otherwise one token each.
+      local take = (T == 0) and (max - #got) or 1
+      while take > 0 do
+        local json, url
+        repeat
+          json = redis.call('LPOP', q)
+          if json then
+            redis.call('HINCRBY', K_STATS, 'queued', -1)
+            url = cjson.decode(json).u
+            if redis.call('SISMEMBER', K_DONE, url) == 1 then json = nil; url = nil end
+          end
+        until json or redis.call('LLEN', q) == 0
+        if not json then break end
+        tat = math.max(tat, now) + T
         redis.call('ZADD', K_LEASES, fmt(now + TTL), url)
         redis.call('HSET', K_LEASE, url, OWNER)
         redis.call('HSET', K_LITEM, url, json)
         got[#got + 1] = json
+        take = take - 1
       end
+      if T > 0 then redis.call('HSET', P .. 'h:' .. h, 'tat', fmt(tat)) end
       if redis.call('LLEN', q) > 0 then
         -- Never before now: a host that just went moves behind the others that may go now.
         redis.call('ZADD', K_HOSTS, fmt(math.max(allowed_at(h), now)), h)
@@ -177,7 +183,12 @@ for i = 7, #ARGV do
   end
 end
 local out = stats(now)
+out[#out + 1] = #got
 for _, j in ipairs(got) do out[#out + 1] = j end
+-- The hosts that may go now after this lease: the caller's candidates for its next lease, so a
+-- busy worker needs one round trip per lease, not two.
+local hosts = redis.call('ZRANGEBYSCORE', K_HOSTS, '-inf', fmt(now), 'LIMIT', 0, tonumber(ARGV[7]))
+for _, h in ipairs(hosts) do out[#out + 1] = h end
 return out
 `;
 
