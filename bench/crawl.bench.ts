@@ -6,12 +6,18 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const pages = process.argv[2] ?? '20000';
-const variants = (process.argv[3] ?? 'bare,trawl,trawl-parsers0,trawl-parsers2,trawl-sqlite,trawl-dashboard').split(',');
+const variants = (
+  process.argv[3] ?? 'bare,trawl,trawl-parsers0,trawl-parsers2,trawl-sqlite,trawl-dashboard'
+).split(',');
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', here('./crawl/site-process.ts'), pages, '20', '20000'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const server: ChildProcess = spawn(
+  process.execPath,
+  ['--import', 'tsx', here('./crawl/site-process.ts'), pages, '20', '20000'],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const url = await new Promise<string>((resolve) => {
   server.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
 });

@@ -4,7 +4,13 @@
  * The Go-style concurrency toolkit it is built on is `trawl/conc`.
  */
 export { Crawl, type CrawlDeps, crawl, type RateGate } from './crawl/crawler.js';
-export type { Completion, Frontier, FrontierItem, FrontierStats, MaybePromise } from './crawl/frontier/frontier.js';
+export type {
+  Completion,
+  Frontier,
+  FrontierItem,
+  FrontierStats,
+  MaybePromise,
+} from './crawl/frontier/frontier.js';
 export { MemoryFrontier } from './crawl/frontier/memory-frontier.js';
 export { CrawlMetrics } from './crawl/metrics/metrics.js';
 export type { MetricsSnapshot } from './crawl/metrics/snapshot.js';

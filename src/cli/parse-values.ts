@@ -8,11 +8,20 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
  */
 export function parseDuration(flag: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`--${flag}: invalid duration ${JSON.stringify(value)} (use e.g. 500ms, 5s, 2m)`);
+  if (!m)
+    throw new UsageError(`--${flag}: invalid duration ${JSON.stringify(value)} (use e.g. 500ms, 5s, 2m)`);
   return Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!;
 }
 
-const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1024,
+  k: 1024,
+  mb: 1024 ** 2,
+  m: 1024 ** 2,
+  gb: 1024 ** 3,
+  g: 1024 ** 3,
+};
 
 /** Parses a byte size: `10MB`, `512kb`, `1g`, or a bare number of bytes (binary units). */
 export function parseSize(flag: string, value: string): number {
@@ -36,7 +45,8 @@ export function parseRate(flag: string, value: string): number {
 export function parseCount(flag: string, value: string, min = 0, allowInf = false): number {
   const v = value.trim().toLowerCase();
   if (allowInf && (v === 'inf' || v === 'unlimited' || v === '0')) return Number.POSITIVE_INFINITY;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a whole number (got ${JSON.stringify(value)})`);
+  if (!/^\d+$/.test(v))
+    throw new UsageError(`--${flag} must be a whole number (got ${JSON.stringify(value)})`);
   const n = Number(v);
   if (n < min) throw new UsageError(`--${flag} must be at least ${min} (got ${n})`);
   return n;

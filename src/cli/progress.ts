@@ -16,7 +16,15 @@ export function startProgress(crawl: Crawl, opts: { json: boolean }): { stop(): 
     lastStored = p.stored;
     lastAt = now;
     if (opts.json) {
-      return JSON.stringify({ event: 'progress', stored: p.stored, queued: p.queued, inFlight: p.inFlight, rps: round(rate), errors: snap.errors.total, elapsedMs: p.elapsedMs });
+      return JSON.stringify({
+        event: 'progress',
+        stored: p.stored,
+        queued: p.queued,
+        inFlight: p.inFlight,
+        rps: round(rate),
+        errors: snap.errors.total,
+        elapsedMs: p.elapsedMs,
+      });
     }
     return `stored ${p.stored}  queued ${p.queued}  in flight ${p.inFlight}  ${rate.toFixed(1)} pages/s  errors ${snap.errors.total}  ${(p.elapsedMs / 1000).toFixed(0)}s`;
   };

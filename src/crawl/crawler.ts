@@ -63,7 +63,6 @@ type Parsed = { outcome: Outcome; page: ParseOutput | null; parseError: string |
 
 const STORE_BATCH = 64;
 
-
 /**
  * A running crawl: the seed's worker pool and fetch → parse → store pipeline, fed by the
  * frontier through the scheduler. Created by {@link crawl}; `done` resolves with the summary
@@ -101,10 +100,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   #resumed = false;
   #fatal: unknown = null;
 
-  constructor(
-    input: Partial<CrawlOptions> & { seeds?: string[] },
-    deps: CrawlDeps = {},
-  ) {
+  constructor(input: Partial<CrawlOptions> & { seeds?: string[] }, deps: CrawlDeps = {}) {
     this.options = resolveOptions(input);
     const o = this.options;
     this.name = defaultName(o);
@@ -208,7 +204,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
             void this.#frontier.setHostInterval?.(host, info.crawlDelay * 1000);
           }
           this.metrics.setHostState(host, { robots: info.status, rate: s.limiter.limit() });
-          if (o.sitemapsAuto && info.sitemaps.length > 0 && this.#isSeedHost(host)) void this.#seedFromSitemaps(info.sitemaps);
+          if (o.sitemapsAuto && info.sitemaps.length > 0 && this.#isSeedHost(host))
+            void this.#seedFromSitemaps(info.sitemaps);
           this.#wake.trySend();
         },
       });
@@ -290,7 +287,12 @@ export class Crawl implements AsyncIterable<PageRecord> {
         inScope: (u) => this.#scope.inScope(u),
         signal: this.#stopCtx.signal,
         onError: (sitemap, err) =>
-          this.metrics.error('sitemap', hostKey(sitemap), sitemap, `sitemap: ${(err as Error)?.message ?? err}`),
+          this.metrics.error(
+            'sitemap',
+            hostKey(sitemap),
+            sitemap,
+            `sitemap: ${(err as Error)?.message ?? err}`,
+          ),
       });
       for await (const page of pages) {
         const url = normalizeUrl(page.loc, undefined, {
@@ -298,12 +300,20 @@ export class Crawl implements AsyncIterable<PageRecord> {
           stripSessionIds: o.stripSessionIds, // hostile-web
         });
         if (!url) continue;
-        batch.push({ url, host: this.#noteHost(url), depth: 0, referrer: null, attempts: 0, lastmod: page.lastmod ?? null });
+        batch.push({
+          url,
+          host: this.#noteHost(url),
+          depth: 0,
+          referrer: null,
+          attempts: 0,
+          lastmod: page.lastmod ?? null,
+        });
         if (batch.length >= 500) await flush();
       }
       await flush();
     } catch (err) {
-      if (!this.#stopCtx.signal.aborted) this.metrics.error('sitemap', '', urls[0] ?? '', `sitemap: ${(err as Error)?.message ?? err}`);
+      if (!this.#stopCtx.signal.aborted)
+        this.metrics.error('sitemap', '', urls[0] ?? '', `sitemap: ${(err as Error)?.message ?? err}`);
     } finally {
       this.#seeding--;
       this.#wake.trySend();
@@ -338,7 +348,12 @@ export class Crawl implements AsyncIterable<PageRecord> {
     while (!stop.aborted) {
       const budget = this.options.maxPages - this.#stored - this.#outstanding - this.#retrying.size;
       const stats = frontier.stats();
-      if (this.#outstanding === 0 && this.#retrying.size === 0 && this.#seeding === 0 && (stats.queued === 0 || budget <= 0)) {
+      if (
+        this.#outstanding === 0 &&
+        this.#retrying.size === 0 &&
+        this.#seeding === 0 &&
+        (stats.queued === 0 || budget <= 0)
+      ) {
         // A shared frontier is finished only when no process has work left.
         if (!frontier.drained || budget <= 0 || (await frontier.drained())) break;
       }
@@ -507,7 +522,11 @@ export class Crawl implements AsyncIterable<PageRecord> {
   }
 
   /** Fan-out to K parse threads (or the main thread), fan-in to one channel for the store. */
-  #parseStage(input: Channel<JobResult<FetchJob, Outcome>>, threads: ParseThread[], config: ParseConfig): Channel<Parsed> {
+  #parseStage(
+    input: Channel<JobResult<FetchJob, Outcome>>,
+    threads: ParseThread[],
+    config: ParseConfig,
+  ): Channel<Parsed> {
     const parseOn =
       (parse: (job: ParseJob) => Promise<ParseOutput>) =>
       async (result: JobResult<FetchJob, Outcome>): Promise<Parsed> => {
@@ -527,7 +546,13 @@ export class Crawl implements AsyncIterable<PageRecord> {
           return { outcome, page: null, parseError: null };
         }
         const res = outcome.res;
-        const job: ParseJob = { body: res.body, mime: res.mime, charset: res.charset, url: res.finalUrl, depth: outcome.item.depth };
+        const job: ParseJob = {
+          body: res.body,
+          mime: res.mime,
+          charset: res.charset,
+          url: res.finalUrl,
+          depth: outcome.item.depth,
+        };
         try {
           const page = await parse(job);
           this.metrics.parseTime(page.parseMs);
@@ -681,12 +706,15 @@ export class Crawl implements AsyncIterable<PageRecord> {
       stripSessionIds: o.stripSessionIds, // hostile-web
       fields: o.extract,
       scope: { seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude },
-      traps: { maxUrlLength: o.maxUrlLength, maxRepeatedSegments: o.maxRepeatedSegments, maxPathDepth: o.maxPathDepth },
+      traps: {
+        maxUrlLength: o.maxUrlLength,
+        maxRepeatedSegments: o.maxRepeatedSegments,
+        maxPathDepth: o.maxPathDepth,
+      },
       maxDepth: o.depth,
       keepHtml: o.extractFn !== undefined,
     };
   }
-
 }
 
 function isHtml(res: FetchResult): boolean {

@@ -10,7 +10,10 @@ import { readStatus } from '../crawl/state/status.js';
  * CrawlMetrics — each new record once, in commit order — so the page shows the same tables and
  * charts as a live crawl. Reads are read-only and at most one per `pollMs`.
  */
-export function stateDashboardSource(statePath: string, pollMs = 1000): { source: () => DashboardSnapshot; metrics: CrawlMetrics } {
+export function stateDashboardSource(
+  statePath: string,
+  pollMs = 1000,
+): { source: () => DashboardSnapshot; metrics: CrawlMetrics } {
   const metrics = new CrawlMetrics();
   let lastRowid = 0;
   let lastPoll = 0;
@@ -31,7 +34,13 @@ export function stateDashboardSource(statePath: string, pollMs = 1000): { source
       state.close();
     }
     const s = readStatus(statePath);
-    metrics.setFrontier({ queued: s.queued, leased: s.leased, done: s.done, failed: s.failed, seen: s.queued + s.leased + s.done });
+    metrics.setFrontier({
+      queued: s.queued,
+      leased: s.leased,
+      done: s.done,
+      failed: s.failed,
+      seen: s.queued + s.leased + s.done,
+    });
   };
   return {
     metrics,

@@ -22,7 +22,13 @@ async function site(opts: TestSiteOptions): Promise<TestSite> {
 /** Runs a crawl to completion, in memory unless told otherwise, and returns its records. */
 async function run(opts: Partial<CrawlOptions> & { seeds: string[] }) {
   const records: PageRecord[] = [];
-  const crawl = new Crawl({ rate: Number.POSITIVE_INFINITY, parsers: 0, retryBaseMs: 1, ...opts, onRecord: (r) => records.push(r) });
+  const crawl = new Crawl({
+    rate: Number.POSITIVE_INFINITY,
+    parsers: 0,
+    retryBaseMs: 1,
+    ...opts,
+    onRecord: (r) => records.push(r),
+  });
   const summary = await crawl.done;
   return { records, summary, crawl };
 }
@@ -56,7 +62,9 @@ describe('crawl', () => {
     for (const [, n] of hits) expect(n).toBe(1);
     expect(records.length).toBe(300);
     expect(new Set(records.map((r) => r.url)).size).toBe(300);
-    expect(records.every((r) => r.status === 200 && r.error === null && r.title?.startsWith('Page'))).toBe(true);
+    expect(records.every((r) => r.status === 200 && r.error === null && r.title?.startsWith('Page'))).toBe(
+      true,
+    );
     expect(summary.pages).toBe(300);
     expect(summary.ok).toBe(300);
   });
@@ -105,7 +113,10 @@ describe('crawl', () => {
   });
 
   it('retries 5xx and honours Retry-After, keeping the attempt count', async () => {
-    const s = await site({ pages: 5, faults: { unavailable: { paths: ['/p/1'], times: 2, retryAfter: 1 }, error500Paths: ['/p/2'] } });
+    const s = await site({
+      pages: 5,
+      faults: { unavailable: { paths: ['/p/1'], times: 2, retryAfter: 1 }, error500Paths: ['/p/2'] },
+    });
     const started = Date.now();
     const { records } = await run({ seeds: [s.url], retries: 3 });
     const p1 = records.find((r) => r.url.endsWith('/p/1'))!;
@@ -141,7 +152,15 @@ describe('crawl', () => {
   it('keeps the global rate: burst at once, then exactly rate × elapsed on an injected clock', async () => {
     const s = await site({ pages: 60 });
     const clock = new FakeClock(1_000_000);
-    const crawl = new Crawl({ seeds: [s.url], rate: 10, burst: 5, workers: 8, parsers: 0, ignoreRobots: true, clock });
+    const crawl = new Crawl({
+      seeds: [s.url],
+      rate: 10,
+      burst: 5,
+      workers: 8,
+      parsers: 0,
+      ignoreRobots: true,
+      clock,
+    });
     // Time stands still: only the burst may go, however long we wait in real time.
     await until(() => s.total() >= 5);
     await settle();
@@ -175,7 +194,14 @@ describe('crawl', () => {
     const s = await site({ pages: 3 });
     const u = (p: string) => new URL(p, s.url).href;
     const { records } = await run({
-      seeds: [s.url, u('/fault/png'), u('/fault/loop/a'), u('/fault/big/2'), u('/fault/gzip-bomb/50'), u('/fault/redirect/301/3')],
+      seeds: [
+        s.url,
+        u('/fault/png'),
+        u('/fault/loop/a'),
+        u('/fault/big/2'),
+        u('/fault/gzip-bomb/50'),
+        u('/fault/redirect/301/3'),
+      ],
       maxBytes: 1024 * 1024,
     });
     const by = (p: string) => records.find((r) => r.url === u(p))!;
@@ -193,9 +219,29 @@ describe('crawl', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trawl-'));
     const out = join(dir, 'out.jsonl');
     await run({ seeds: [s.url], out });
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PageRecord);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as PageRecord);
     expect(lines.length).toBe(10);
-    for (const k of ['url', 'final_url', 'status', 'depth', 'referrer', 'title', 'description', 'canonical', 'links_count', 'links', 'content_type', 'bytes', 'fetched_at', 'duration_ms', 'attempts', 'error']) {
+    for (const k of [
+      'url',
+      'final_url',
+      'status',
+      'depth',
+      'referrer',
+      'title',
+      'description',
+      'canonical',
+      'links_count',
+      'links',
+      'content_type',
+      'bytes',
+      'fetched_at',
+      'duration_ms',
+      'attempts',
+      'error',
+    ]) {
       expect(lines[0]).toHaveProperty(k);
     }
   });
@@ -224,7 +270,13 @@ describe('crawl', () => {
   it('stops gracefully: no new requests after stop(), in-flight ones are stored', async () => {
     const s = await site({ pages: 500, latencyMs: 20 });
     const records: PageRecord[] = [];
-    const crawl = new Crawl({ seeds: [s.url], rate: Number.POSITIVE_INFINITY, parsers: 0, workers: 4, onRecord: (r) => records.push(r) });
+    const crawl = new Crawl({
+      seeds: [s.url],
+      rate: Number.POSITIVE_INFINITY,
+      parsers: 0,
+      workers: 4,
+      onRecord: (r) => records.push(r),
+    });
     while (records.length < 20) await new Promise((r) => setTimeout(r, 5));
     crawl.stop();
     await crawl.done;

@@ -26,7 +26,13 @@ describe('metrics and dashboard on a real crawl', () => {
   it('/metrics parses as Prometheus text and agrees with the requests the site counted', async () => {
     const site = await startTestSite({ pages: 120, faults: { error500Paths: ['/p/7'] } });
     try {
-      const crawl = new Crawl({ seeds: [site.url], rate: Number.POSITIVE_INFINITY, parsers: 0, retries: 1, retryBaseMs: 1 });
+      const crawl = new Crawl({
+        seeds: [site.url],
+        rate: Number.POSITIVE_INFINITY,
+        parsers: 0,
+        retries: 1,
+        retryBaseMs: 1,
+      });
       const dash = await startDashboard({ port: 0, metrics: crawl.metrics });
       try {
         const summary = await crawl.done;
@@ -78,7 +84,9 @@ describe('metrics and dashboard on a real crawl', () => {
       try {
         await page.goto(dash.url);
         const read = () => page.evaluate(() => document.getElementById('t-pages')?.textContent ?? '');
-        await page.waitForFunction(() => Number(document.getElementById('t-pages')?.textContent?.replace(/\D/g, '') || 0) > 0);
+        await page.waitForFunction(
+          () => Number(document.getElementById('t-pages')?.textContent?.replace(/\D/g, '') || 0) > 0,
+        );
         const first = await read();
         await page.waitForFunction(
           (before) => document.getElementById('t-pages')?.textContent !== before,

@@ -1,6 +1,6 @@
+import { readStatus } from '../../crawl/state/status.js';
 import { startDashboard } from '../../dashboard/server.js';
 import { stateDashboardSource } from '../../dashboard/state-source.js';
-import { readStatus } from '../../crawl/state/status.js';
 import { parseListenAddress } from '../crawl-flags.js';
 
 /**
@@ -10,7 +10,10 @@ import { parseListenAddress } from '../crawl-flags.js';
  */
 export async function runDashboard(statePath: string, flags: { listen?: string | boolean }): Promise<number> {
   readStatus(statePath); // refuses a missing, foreign or newer state file with a clear error
-  const listen = parseListenAddress('listen', flags.listen === undefined || flags.listen === false ? true : flags.listen);
+  const listen = parseListenAddress(
+    'listen',
+    flags.listen === undefined || flags.listen === false ? true : flags.listen,
+  );
   const { source, metrics } = stateDashboardSource(statePath);
   const dash = await startDashboard({ ...listen, metrics: source });
   process.stderr.write(`trawl: dashboard for ${statePath} at ${dash.url} (Ctrl-C to stop)\n`);
