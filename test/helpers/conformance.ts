@@ -1,7 +1,6 @@
 /**
- * Where the public conformance suites live: `shared/conformance/` beside the repository (the
- * developers' tree has /work/main and /work/shared; CI clones the repo elsewhere with a copy of
- * shared/ beside it). Always resolved from the repository root's parent, never from the cwd.
+ * Where the public conformance suites live: test/fixtures/conformance/, a copy of the project's
+ * shared conformance data with its licenses (so a clone tests on its own, wherever it is).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (this file is test/helpers/conformance.ts). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Absolute path of the shared conformance folder. */
-export const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance');
+/** Absolute path of the conformance folder. */
+export const conformanceDir = path.resolve(repoRoot, 'test', 'fixtures', 'conformance');
 
 /** Absolute path of one file (or folder) inside the conformance folder, e.g. `'url-wpt.json'`. */
 export function conformancePath(...parts: string[]): string {

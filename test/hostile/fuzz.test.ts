@@ -4,6 +4,7 @@
  * RFC 9309 reference in test/crawl/robots.test.ts.) Time is never asserted absolutely: linear
  * growth is checked as a ratio of times over two input sizes, with a generous bound.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/crawl/options.js';
@@ -290,5 +291,27 @@ describe('extractPage under fuzz', () => {
     expect(p.links[0]!.url).toBe('http://example.com/p/0');
     // No DOM: what is retained is the capped link list, far below the input's size.
     expect(peak - before).toBeLessThan(200 * 1024 * 1024);
+  });
+});
+
+describe('dashboard page code', () => {
+  it('writes page-derived strings only through textContent (no HTML sinks anywhere)', () => {
+    // page.js is a browser script without exports, so its render helpers cannot be driven with
+    // fuzz strings here; the browser test feeds it a hostile title. This pins the rule it relies on.
+    const src = readFileSync(new URL('../../assets/dashboard/page.js', import.meta.url), 'utf8').replace(
+      /\/\/.*$/gm,
+      '',
+    );
+    for (const sink of [
+      'innerHTML',
+      'outerHTML',
+      'insertAdjacentHTML',
+      'document.write',
+      'srcdoc',
+      'eval(',
+    ]) {
+      expect(src.includes(sink), sink).toBe(false);
+    }
+    expect(src).toContain('textContent');
   });
 });
