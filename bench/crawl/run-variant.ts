@@ -3,11 +3,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Crawl } from '../../src/crawl/crawler.js';
-import { startDashboard } from '../../src/dashboard/server.js';
+import { existsSync } from 'node:fs';
+import type * as Lib from '../../src/index.js';
 import { bareLoop } from './bare-loop.js';
 
 const [variant = 'trawl', url = ''] = process.argv.slice(2);
+// Measure the compiled package (what users run) when it is built; the sources otherwise.
+const dist = new URL('../../dist/index.js', import.meta.url);
+const { Crawl, startDashboard } = (await import(
+  existsSync(dist) ? dist.href : new URL('../../src/index.js', import.meta.url).href
+)) as typeof Lib;
 const dir = mkdtempSync(join(tmpdir(), 'trawl-bench-'));
 let peak = 0;
 const sampler = setInterval(() => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import { Crawl } from '../../crawl/crawler.js';
 import type { FrontierItem } from '../../crawl/frontier/frontier.js';
@@ -63,6 +64,8 @@ export async function runRedisCrawl(
       process.stderr.write(s === 'lost' ? 'trawl: lost the Redis connection; retrying\n' : 'trawl: Redis connection restored\n'),
   });
   const ac = new AbortController();
+  // Every pending Redis call and rate wait listens on it; many at once is by design.
+  setMaxListeners(0, ac.signal);
   try {
     let spec: CrawlSpec;
     if (mode === 'crawl') {
@@ -91,7 +94,9 @@ export async function runRedisCrawl(
     });
     const gate = new RedisRateGate(client, { name, rate: spec.rate, burst: spec.burst });
     const crawl = new Crawl(
-      { ...own, ...spec, name, hostRate: budget.rate, hostBurst: budget.burst, state: undefined, out: undefined, signal: ac.signal },
+      // The per-host rate is enforced crawl-wide by the frontier; a second, local bucket at the same
+      // rate would only add wake-up latency (the engine still caps per-host concurrency locally).
+      { ...own, ...spec, name, hostRate: Number.POSITIVE_INFINITY, state: undefined, out: undefined, signal: ac.signal },
       { frontier: asFrontier(frontier), limiter: gate },
     );
     const dashboard = listen ? await startDashboard({ ...listen, metrics: crawl.metrics }) : null;

@@ -26,9 +26,9 @@ export interface RedisFrontierOptions {
   /** Poll interval (ms) while other workers hold the only work (default 50). */
   pollMs?: number;
   /**
-   * Items to lease per round trip from hosts without a per-host rate (default 1); the extra ones
-   * wait in this process (leased, renewed) for the next lease calls. Rate-limited hosts always
-   * give one item per token, so prefetching never moves a host's requests closer together.
+   * Items to lease per round trip (default 1); the extra ones wait in this process (leased,
+   * renewed) for the next lease calls. A rate-limited host still gives one item per token of its
+   * crawl-wide bucket, so prefetching takes no more of a host's budget than leasing one by one.
    */
   prefetch?: number;
 }
@@ -222,8 +222,8 @@ export class RedisFrontier {
   }
 
   /**
-   * When to look again (local ms): the next host or delayed item due; soon (10 ms) after a lease
-   * found due work it could not take; every `pollMs` while the only work is leased by others
+   * When to look again (local ms): the next host or delayed item due; soon (2 ms) after a lease
+   * found due work it could not take (another process won it); every `pollMs` while the only work is leased by others
    * (their links may arrive any moment); undefined when the crawl has nothing at all.
    */
   nextDueAt(): number | undefined {
@@ -231,7 +231,7 @@ export class RedisFrontier {
     if (this.#buffer.length > 0) return now + 10;
     if (this.#stats.queued > 0) {
       if (this.#nextDue > now) return this.#nextDue;
-      return now + (this.#missed ? 10 : 1);
+      return now + (this.#missed ? 2 : 1);
     }
     return this.#stats.leased > 0 ? now + this.#pollMs : undefined;
   }

@@ -130,9 +130,9 @@ return out
 
 /**
  * ARGV[6]: max; ARGV[7]: how many due hosts to return; ARGV[8..]: candidate hosts (those the
- * caller's own checks allow). Leases from each candidate host that may go now (its GCRA allows
- * it and it is not paused) one item, taking the host's token — or, for a host with no rate
- * (T = 0), as many as fit — up to max in all; returns stats, the
+ * caller's own checks allow). Leases from each candidate host that may go now (not paused) as
+ * many items as its GCRA has tokens for right now (one token each; any number for a host with no
+ * rate, T = 0), up to max in all; returns stats, the
  * count k of leased items, their k JSONs, then the hosts that may go now. A host whose queue
  * holds only URLs completed meanwhile (a reaped lease finished late) is emptied and unscheduled.
  */
@@ -152,9 +152,8 @@ for i = 8, #ARGV do
       redis.call('ZADD', K_HOSTS, fmt(at), h)
     else
       local q = P .. 'q:' .. h
-      -- A host without a rate (T = 0) may give several items at once; otherwise one token each.
-      local take = (T == 0) and (max - #got) or 1
-      while take > 0 do
+      -- As many items as the host's bucket holds tokens for (all of them without a rate, T = 0).
+      while #got < max and math.max(tat - tau, pause) <= now do
         local json, url
         repeat
           json = redis.call('LPOP', q)
@@ -170,7 +169,6 @@ for i = 8, #ARGV do
         redis.call('HSET', K_LEASE, url, OWNER)
         redis.call('HSET', K_LITEM, url, json)
         got[#got + 1] = json
-        take = take - 1
       end
       if T > 0 then redis.call('HSET', P .. 'h:' .. h, 'tat', fmt(tat)) end
       if redis.call('LLEN', q) > 0 then
