@@ -60,7 +60,7 @@ describe('distributed crawl on Redis', () => {
     const site = await startSite({ pages: 3000, latencyMs: 3 });
     const rate = 300;
     const burst = 10;
-    const procs = cluster(site, redis, 2, ['--rate', String(rate), '--burst', String(burst), '--workers', '16']);
+    const procs = cluster(site, redis, 2, ['--rate', String(rate), '--burst', String(burst), '--workers', '16', '--host-concurrency', '64']);
     const results = await Promise.all(procs.map((p) => p.exited));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     // Everyone took part (a worker that idled would make the budget check vacuous).

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/conc/clock.js';
+import { Crawl } from '../../src/crawl/crawler.js';
+import type { CrawlOptions } from '../../src/crawl/options.js';
+import type { PageRecord } from '../../src/crawl/record.js';
+import { startTestSite, type TestSite, type TestSiteOptions } from '../../src/testsite/server.js';
+
+const sites: TestSite[] = [];
+afterEach(async () => {
+  await Promise.all(sites.splice(0).map((s) => s.close()));
+});
+
+async function site(opts: TestSiteOptions): Promise<TestSite> {
+  const s = await startTestSite(opts);
+  sites.push(s);
+  return s;
+}
+
+function start(opts: Partial<CrawlOptions> & { seeds: string[] }) {
+  const records: PageRecord[] = [];
+  const crawl = new Crawl({ rate: Number.POSITIVE_INFINITY, parsers: 0, retryBaseMs: 1, ...opts, onRecord: (r) => records.push(r) });
+  return { crawl, records };
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 150));
+const pageRequests = (s: TestSite) => s.total() - (s.counts.get('/robots.txt') ?? 0);
+
+describe('per-host politeness', () => {
+  it("holds each host's own token bucket, counted at each server on an injected clock", async () => {
+    const a = await site({ pages: 80 });
+    const b = await site({ pages: 80 });
+    const clock = new FakeClock(5_000_000);
+    const { crawl } = start({ seeds: [a.url, b.url], hostRate: 10, hostBurst: 2, workers: 8, ignoreRobots: true, clock });
+    await until(() => a.total() >= 2 && b.total() >= 2);
+    await settle();
+    expect([a.total(), b.total()]).toEqual([2, 2]);
+    // A host bucket refills one token per 100 ms at 10/s (idle tokens cap at the burst), so time
+    // moves in 100 ms steps: each step must buy each host exactly one more request.
+    for (let step = 1; step <= 10; step++) {
+      await clock.advanceAsync(100);
+      await until(() => a.total() >= 2 + step && b.total() >= 2 + step);
+    }
+    await settle();
+    expect([a.total(), b.total()]).toEqual([12, 12]);
+    crawl.abort();
+    await crawl.done;
+  });
+
+  it("caps each host's concurrent requests", async () => {
+    const a = await site({ pages: 60, latencyMs: 20 });
+    const b = await site({ pages: 60, latencyMs: 20 });
+    const { crawl, records } = start({ seeds: [a.url, b.url], hostConcurrency: 2, workers: 12 });
+    await crawl.done;
+    expect(records.length).toBe(120);
+    expect(a.maxConcurrent).toBeLessThanOrEqual(2);
+    expect(b.maxConcurrent).toBeLessThanOrEqual(2);
+  });
+
+  it('a 429 storm with Retry-After pauses that host only; the other finishes meanwhile', async () => {
+    const stormPaths = ['/', ...Array.from({ length: 30 }, (_, i) => `/p/${i + 1}`)];
+    const storm = await site({ pages: 30, faults: { tooManyRequests: { paths: stormPaths, times: 100, retryAfter: 30 } } });
+    const calm = await site({ pages: 40 });
+    const { crawl, records } = start({ seeds: [storm.url, calm.url], retries: 3, ignoreRobots: true });
+    await until(() => records.filter((r) => r.url.startsWith(calm.url)).length === 40);
+    // The calm host is done while the storm host still sits out its 30 s Retry-After:
+    // one request to it so far, the seed's first attempt.
+    expect(pageRequests(storm)).toBe(1);
+    crawl.stop();
+    await crawl.done;
+  });
+
+  it('honours robots.txt Crawl-delay as that host’s rate', async () => {
+    const s = await site({ pages: 20, robots: { body: 'User-agent: *\nCrawl-delay: 2\n' } });
+    const clock = new FakeClock(9_000_000);
+    const { crawl } = start({ seeds: [s.url], clock, workers: 4 });
+    await until(() => pageRequests(s) >= 1);
+    await settle();
+    expect(pageRequests(s)).toBe(1);
+    await clock.advanceAsync(1000);
+    await settle();
+    expect(pageRequests(s)).toBe(1);
+    await clock.advanceAsync(1000);
+    await until(() => pageRequests(s) >= 2);
+    await settle();
+    expect(pageRequests(s)).toBe(2);
+    crawl.abort();
+    await crawl.done;
+  });
+
+  it('robots.txt 404 allows everything; 5xx disallows everything and nothing else is requested', async () => {
+    const open = await site({ pages: 10, robots: { status: 404 } });
+    const a = start({ seeds: [open.url] });
+    await a.crawl.done;
+    expect(a.records.filter((r) => r.error === null).length).toBe(10);
+
+    const broken = await site({ pages: 10, robots: { status: 503 } });
+    const b = start({ seeds: [broken.url] });
+    await b.crawl.done;
+    expect(pageRequests(broken)).toBe(0);
+    expect(b.records.length).toBe(1);
+    expect(b.records[0]!.error).toMatch(/^robots:/);
+  });
+});
