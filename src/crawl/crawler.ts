@@ -461,7 +461,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         maxBytes: o.maxBytes,
         userAgent: o.userAgent,
         signal,
-        checkRedirect: (next) => this.#redirectRefusal(next),
+        checkRedirect: (next) => this.#redirectRefusal(next) ?? this.#duplicateHop(item.url, next),
       });
     } catch (err) {
       const durationMs = performance.now() - started;
@@ -519,6 +519,13 @@ export class Crawl implements AsyncIterable<PageRecord> {
     if (!url) return `not an http(s) URL: ${next.slice(0, 200)}`;
     if (!this.#scope.inScope(url)) return `out of scope: ${url.slice(0, 200)}`;
     return null;
+  }
+
+  /** Dedup on redirect hops: a hop into a URL this crawl already has is refused (it is crawled on its own). */
+  #duplicateHop(from: string, next: string): string | null {
+    const url = normalizeUrl(next, undefined, { stripParams: this.options.stripParams });
+    if (!url || url === from || !this.#frontier.has?.(url)) return null;
+    return `already crawled: ${url.slice(0, 200)}`;
   }
 
   /** Fan-out to K parse threads (or the main thread), fan-in to one channel for the store. */

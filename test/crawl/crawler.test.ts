@@ -304,4 +304,13 @@ describe('crawl', () => {
     expect(skipped.length).toBeGreaterThan(0);
     expect(skipped.every((r) => /\/p\/1/.test(r.url) && r.status === null)).toBe(true);
   });
+
+  it('checks every redirect hop against dedup: a hop into an already-crawled URL is refused', async () => {
+    const s = await site({ pages: 2 });
+    const u = (p: string) => new URL(p, s.url).href;
+    const { records } = await run({ seeds: [u('/fault/landing'), u('/fault/redirect/302/2')] });
+    const hop = records.find((r) => r.url === u('/fault/redirect/302/2'))!;
+    expect(hop.error).toMatch(/^redirect-blocked: .*already crawled/);
+    expect(s.counts.get('/fault/landing')).toBe(1);
+  });
 });

@@ -81,6 +81,11 @@ export interface Frontier {
    * output); a non-durable frontier ignores it.
    */
   complete(batch: readonly Completion[], sinkMark?: SinkMark): number;
+  /**
+   * Whether `url` was ever accepted by this crawl, answered synchronously (used to refuse a
+   * redirect hop into an already-crawled URL). Optional: a shared frontier may not know at once.
+   */
+  has?(url: string): boolean;
   /** Queued/leased/done counts (a shared frontier may answer from a recent cache). */
   stats(): FrontierStats;
   /**

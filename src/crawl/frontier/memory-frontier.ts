@@ -224,6 +224,11 @@ export class MemoryFrontier implements Frontier {
   }
 
   /** Current counters. */
+  /** Whether `url` was ever accepted (queued, leased or done). */
+  has(url: string): boolean {
+    return this.seen.has(url);
+  }
+
   stats(): FrontierStats {
     return {
       queued: this.queuedN,

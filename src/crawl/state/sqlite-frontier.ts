@@ -542,6 +542,11 @@ export class SqliteFrontier implements Frontier {
   }
 
   /** Current counters (kept in memory; exact for this process's view of the file). */
+  /** Whether `url` was ever accepted (queued, leased or done): one primary-key probe. */
+  has(url: string): boolean {
+    return this.sExists.get(url) !== undefined;
+  }
+
   stats(): FrontierStats {
     return {
       queued: this.queuedN,
