@@ -224,6 +224,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
         (job, signal) => this.#fetchOne(job.item, job.host, agent, signal),
         { workers: o.workers, queueSize: o.workers, signal: this.#abortCtx.signal },
       );
+      // Every fetch listens on the pool's signal: many listeners at once by design.
+      setMaxListeners(0, pool.signal);
       const parsed = this.#parseStage(pool.results, threads, parseConfig);
       const storing = this.#storeStage(parsed);
       const sampler = setInterval(() => this.#sample(pool, parsed, agent), 250);

@@ -7,8 +7,6 @@ import {
   parseRetryAfter,
   RETRYABLE_STATUSES,
   retryDelay,
-  sleep,
-  withRetries,
 } from '../../src/crawl/fetch/retry.js';
 
 const NOW = Date.parse('Sun, 06 Nov 1994 08:49:00 GMT');
@@ -108,95 +106,5 @@ describe('retryDelay', () => {
     expect(retryDelay(3, { retryAfterMs: null }, NOW, half)).toBe(1000);
     expect(retryDelay(3, new FetchError('timeout', 'u', 'd'), NOW, half)).toBe(1000);
     expect(retryDelay(2, null, NOW, half)).toBe(500);
-  });
-});
-
-describe('withRetries', () => {
-  const noSleep = async (): Promise<void> => {};
-
-  it('retries a retryable value until it is not, recording the delays', async () => {
-    const slept: number[] = [];
-    const statuses = [503, 429, 200];
-    const r = await withRetries(async (attempt) => statuses[attempt - 1]!, {
-      retries: 5,
-      shouldRetry: (o) => o.ok && isRetryable(o.value),
-      delay: (attempt) => attempt * 10,
-      sleep: async (ms) => {
-        slept.push(ms);
-      },
-    });
-    expect(r).toEqual({ value: 200, attempts: 3 });
-    expect(slept).toEqual([10, 20]);
-  });
-
-  it('returns the last value when retries run out, and throws the last error with attempts set', async () => {
-    const v = await withRetries(async () => 503, {
-      retries: 2,
-      shouldRetry: () => true,
-      delay: () => 0,
-      sleep: noSleep,
-    });
-    expect(v).toEqual({ value: 503, attempts: 3 });
-    let calls = 0;
-    const err = await withRetries(
-      async () => {
-        calls++;
-        throw new FetchError('reset', 'u', 'd');
-      },
-      {
-        retries: 3,
-        shouldRetry: (o) => !o.ok && o.error instanceof FetchError && isRetryable(o.error),
-        delay: () => 0,
-        sleep: noSleep,
-      },
-    ).catch((e: unknown) => e);
-    expect(calls).toBe(4);
-    expect(err).toBeInstanceOf(FetchError);
-    expect((err as FetchError).attempts).toBe(4);
-  });
-
-  it('stops at once on a non-retryable error', async () => {
-    let calls = 0;
-    const err = await withRetries(
-      async () => {
-        calls++;
-        throw new FetchError('tls', 'u', 'd');
-      },
-      {
-        retries: 3,
-        shouldRetry: (o) => !o.ok && o.error instanceof FetchError && isRetryable(o.error),
-        delay: () => 0,
-        sleep: noSleep,
-      },
-    ).catch((e: unknown) => e);
-    expect(calls).toBe(1);
-    expect((err as FetchError).attempts).toBe(1);
-  });
-
-  it('stops when the signal aborts during the wait', async () => {
-    const ac = new AbortController();
-    const reason = new Error('stop');
-    let calls = 0;
-    const p = withRetries(
-      async () => {
-        calls++;
-        return 503;
-      },
-      { retries: 5, shouldRetry: () => true, delay: () => 60_000, signal: ac.signal },
-    );
-    queueMicrotask(() => ac.abort(reason));
-    await expect(p).rejects.toBe(reason);
-    expect(calls).toBe(1);
-  });
-});
-
-describe('sleep', () => {
-  it('resolves after a real (short) timer and rejects with the reason on abort', async () => {
-    await sleep(1);
-    await expect(sleep(10, AbortSignal.abort('pre'))).rejects.toBe('pre');
-    const ac = new AbortController();
-    const p = sleep(60_000, ac.signal);
-    ac.abort('now');
-    await expect(p).rejects.toBe('now');
   });
 });

@@ -1,4 +1,4 @@
-import { FetchError } from './errors.js';
+import type { FetchError } from './errors.js';
 
 /**
  * HTTP statuses worth retrying: 408 Request Timeout, 425 Too Early, 429 Too Many Requests and the
@@ -110,74 +110,4 @@ export function retryDelay(
   if (ra === null && outcome?.retryAfter != null) ra = parseRetryAfter(outcome.retryAfter, nowMs);
   if (ra !== null) return Math.min(ra, max);
   return backoffMs(attempt, opts);
-}
-
-/** One attempt's outcome as seen by withRetries' callbacks. */
-export type AttemptOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** Options of withRetries. */
-export interface RetryLoopOptions<T> {
-  /** Retries after the first attempt (0 = try once). */
-  retries: number;
-  /** Whether this outcome (a value, e.g. a 503 response, or an error) deserves another attempt. */
-  shouldRetry: (outcome: AttemptOutcome<T>, attempt: number) => boolean;
-  /** The wait before the next attempt, in ms, given the outcome of attempt `attempt`. */
-  delay: (attempt: number, outcome: AttemptOutcome<T>) => number;
-  /** Waits `ms`; must reject when `signal` aborts (see `sleep`). */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Cancels the loop: no new attempt starts and a pending sleep is cut short. */
-  signal?: AbortSignal;
-}
-
-/**
- * Waits `ms` with a real timer, rejecting with `signal.reason` as soon as `signal` aborts (at
- * once if it already has). The timer and the abort listener are both removed on either outcome.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/**
- * Runs `fn(attempt)` for attempt = 1, 2, ... until an outcome is not retryable per `shouldRetry`,
- * or `retries` retries have been made. Between attempts it sleeps `delay(attempt, outcome)`. It
- * resolves `{ value, attempts }` with the last successful value (a value that shouldRetry still
- * wanted retried, such as a final 503, is returned, not thrown, when retries run out), or rejects
- * with the last error; a FetchError gets its `attempts` set. If `signal` aborts, no further
- * attempt starts and the loop rejects with signal.reason (a running fn is expected to watch the
- * same signal itself).
- */
-export async function withRetries<T>(
-  fn: (attempt: number) => Promise<T>,
-  opts: RetryLoopOptions<T>,
-): Promise<{ value: T; attempts: number }> {
-  const doSleep = opts.sleep ?? sleep;
-  for (let attempt = 1; ; attempt++) {
-    opts.signal?.throwIfAborted();
-    let outcome: AttemptOutcome<T>;
-    try {
-      outcome = { ok: true, value: await fn(attempt) };
-    } catch (error) {
-      outcome = { ok: false, error };
-    }
-    if (attempt > opts.retries || !opts.shouldRetry(outcome, attempt)) {
-      if (outcome.ok) return { value: outcome.value, attempts: attempt };
-      if (outcome.error instanceof FetchError) outcome.error.attempts = attempt;
-      throw outcome.error;
-    }
-    await doSleep(opts.delay(attempt, outcome), opts.signal);
-  }
 }

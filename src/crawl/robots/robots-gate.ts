@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Weighted } from '../../conc/semaphore.js';
+import { sleep } from '../../conc/time.js';
+import { FetchError } from '../fetch/errors.js';
 import { fetchPage } from '../fetch/fetch-page.js';
 import type { RobotsStatus } from '../politeness/host-table.js';
 import { parseRobots, type Robots, robotsForStatus } from './robots.js';
@@ -84,7 +86,7 @@ export class RobotsGate {
         status = 'allow-all';
         break;
       }
-      if (i + 1 < attempts) await delay(this.#o.retryDelayMs ?? 2000, this.#o.signal);
+      if (i + 1 < attempts) await sleep(this.#o.retryDelayMs ?? 2000, this.#o.signal).catch(() => {});
     }
     robots ??= robotsForStatus(0);
     this.#robots.set(host, robots ?? null);
@@ -110,23 +112,13 @@ export class RobotsGate {
       });
       if (res.status >= 200 && res.status < 300) return parseRobots(res.finalUrl, res.body.toString('utf8'));
       return res.status;
-    } catch {
+    } catch (err) {
+      // Our own SSRF guard refused the host: its pages will be refused too, each recording why,
+      // so robots.txt can't matter (a 404-like "allow all" instead of masking that reason).
+      if (err instanceof FetchError && err.kind === 'ssrf') return 404;
       return 0;
     } finally {
       this.#o.connections.release(1);
     }
   }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    t.unref();
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
