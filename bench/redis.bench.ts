@@ -14,15 +14,25 @@ const workers = process.argv[4] ?? '64';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const cli = here('../src/cli/main.ts');
 
-const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', here('./crawl/site-process.ts'), pages, '10', '2048', '50'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise<string>((resolve) => server.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+const server: ChildProcess = spawn(
+  process.execPath,
+  ['--import', 'tsx', here('./crawl/site-process.ts'), pages, '10', '2048', '50'],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+const url = await new Promise<string>((resolve) =>
+  server.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())),
+);
 process.stdout.write(`site: ${url} (${pages} pages, 50 ms latency), ${workers} workers per process\n`);
 
-function run(args: string[]): Promise<{ code: number | null; summary: Record<string, unknown> | null; stderr: string }> {
+function run(
+  args: string[],
+): Promise<{ code: number | null; summary: Record<string, unknown> | null; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     p.stdout!.on('data', (d: Buffer) => (out += d));
@@ -44,8 +54,27 @@ const rows: string[] = [];
 for (const n of procCounts) {
   const redis = await startRedis();
   const c = redis.client();
-  const flags = ['--redis', redis.url, '--name', 'bench', '--allow-private', '--quiet', '--json', '--rate', 'inf'];
-  flags.push('--workers', workers, '--max-connections', workers, '--host-concurrency', '10000', '--parsers', '0');
+  const flags = [
+    '--redis',
+    redis.url,
+    '--name',
+    'bench',
+    '--allow-private',
+    '--quiet',
+    '--json',
+    '--rate',
+    'inf',
+  ];
+  flags.push(
+    '--workers',
+    workers,
+    '--max-connections',
+    workers,
+    '--host-concurrency',
+    '10000',
+    '--parsers',
+    '0',
+  );
   const before = await cpu(c);
   const results = await Promise.all([
     run(['crawl', url, ...flags]),
@@ -56,8 +85,13 @@ for (const n of procCounts) {
   const stored = results.reduce((s, r) => s + Number(r.summary?.pages ?? 0), 0);
   const ms = Math.max(...results.map((r) => Number(r.summary?.durationMs ?? 0)));
   const records = await c.llen('trawl:{bench}:records');
+  const mem = Number(/used_memory:(\d+)/.exec(await c.info('memory'))?.[1] ?? 0);
+  const recBytes = Number(await c.memory('USAGE', 'trawl:{bench}:records', 'SAMPLES', '0'));
+  const setBytes =
+    Number(await c.memory('USAGE', 'trawl:{bench}:seen', 'SAMPLES', '0')) +
+    Number(await c.memory('USAGE', 'trawl:{bench}:done', 'SAMPLES', '0'));
   const redisCpu = after - before;
-  const row = `${n} proc  ${String(stored).padStart(6)} stored  ${String(records).padStart(6)} records  ${((stored * 1000) / ms).toFixed(0).padStart(6)} pages/s  ${(ms / 1000).toFixed(1).padStart(5)} s  redis CPU ${redisCpu.toFixed(2)} s (${((redisCpu * 1000 * 1000) / stored).toFixed(0)} ms/1k pages)`;
+  const row = `${n} proc  ${String(stored).padStart(6)} stored  ${String(records).padStart(6)} records  ${((stored * 1000) / ms).toFixed(0).padStart(6)} pages/s  ${(ms / 1000).toFixed(1).padStart(5)} s  redis CPU ${redisCpu.toFixed(2)} s (${((redisCpu * 1000 * 1000) / stored).toFixed(0)} ms/1k pages)  redis memory ${(mem / 2 ** 20).toFixed(1)} MB: records ${(recBytes / records).toFixed(0)} B/page, seen+done ${(setBytes / records).toFixed(0)} B/URL`;
   rows.push(row);
   process.stdout.write(`${row}\n`);
   await redis.stop();

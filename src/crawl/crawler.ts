@@ -584,7 +584,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         stage(
           lane,
           parseOn((job) => threads[i]!.parse(job)),
-          { concurrency: 4, buffer: 16 },
+          { concurrency: 32, buffer: 32 },
         ),
       ),
     );
@@ -683,13 +683,14 @@ export class Crawl implements AsyncIterable<PageRecord> {
       record.canonical = page.canonical;
       record.noindex = page.robots.noindex;
       if (page.fields) record.fields = page.fields;
-      record.links = page.links;
-      record.links_count = page.links.length;
+      const all = page.links === '' ? [] : page.links.split('\n');
+      record.links = all;
+      record.links_count = all.length;
       const nextDepth = item.depth + 1;
       for (let i = 0; i < page.follow.length; i++) {
-        const url = page.follow[i]!;
-        if (this.#queryVariants.admit(url) !== null) continue; // hostile-web: query-variant trap cap
-        const host = page.followHosts[i]!;
+        const url = all[page.follow[i]!]!;
+        const host = page.hosts[page.followHost[i]!]!;
+        if (this.#queryVariants.admit(url) !== null) continue; // trap guard: distinct query strings per path
         if (!this.#sampleUrl.has(host)) this.#sampleUrl.set(host, url);
         links.push({ url, host, depth: nextDepth, referrer: item.url, attempts: 0 });
       }

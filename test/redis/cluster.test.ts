@@ -4,7 +4,16 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestSite } from '../../src/testsite/server.js';
-import { type CliProcess, cleanup, readJsonl, runCli, spawnCli, startSite, tempDir, until } from '../helpers/cli.js';
+import {
+  type CliProcess,
+  cleanup,
+  readJsonl,
+  runCli,
+  spawnCli,
+  startSite,
+  tempDir,
+  until,
+} from '../helpers/cli.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis | null = null;
@@ -60,7 +69,16 @@ describe('distributed crawl on Redis', () => {
     const site = await startSite({ pages: 3000, latencyMs: 3 });
     const rate = 300;
     const burst = 10;
-    const procs = cluster(site, redis, 2, ['--rate', String(rate), '--burst', String(burst), '--workers', '16', '--host-concurrency', '64']);
+    const procs = cluster(site, redis, 2, [
+      '--rate',
+      String(rate),
+      '--burst',
+      String(burst),
+      '--workers',
+      '16',
+      '--host-concurrency',
+      '64',
+    ]);
     const results = await Promise.all(procs.map((p) => p.exited));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     // Everyone took part (a worker that idled would make the budget check vacuous).
@@ -71,7 +89,9 @@ describe('distributed crawl on Redis', () => {
     // robots.txt fetches (not rate-limited) and 30 ms of timer/loopback jitter.
     const slack = 3 + rate * 0.03;
     for (const w of [100, 500, 1000, 3000]) {
-      expect(maxInWindow(site.requestTimes, w), `window ${w} ms`).toBeLessThanOrEqual(burst + (rate * w) / 1000 + slack);
+      expect(maxInWindow(site.requestTimes, w), `window ${w} ms`).toBeLessThanOrEqual(
+        burst + (rate * w) / 1000 + slack,
+      );
     }
     // ... and the rate was actually the binding limit (not a vacuous bound).
     expect(maxInWindow(site.requestTimes, 1000)).toBeGreaterThan(rate * 0.6);
@@ -80,7 +100,16 @@ describe('distributed crawl on Redis', () => {
   it('finishes with every page once after a worker is SIGKILLed holding leases', async () => {
     redis = await startRedis();
     const site = await startSite({ pages: 800, latencyMs: 25 });
-    const procs = cluster(site, redis, 2, ['--rate', 'inf', '--host-concurrency', '64', '--workers', '8', '--lease-ttl', '1s']);
+    const procs = cluster(site, redis, 2, [
+      '--rate',
+      'inf',
+      '--host-concurrency',
+      '64',
+      '--workers',
+      '8',
+      '--lease-ttl',
+      '1s',
+    ]);
     await until(() => site.total() > 250, 'the crawl to get going', 30_000);
     procs[1]!.kill('SIGKILL');
     const results = await Promise.all(procs.map((p) => p.exited));
@@ -96,7 +125,16 @@ describe('distributed crawl on Redis', () => {
   it('rides out a redis-server restart mid-crawl (AOF persistence) and finishes', async () => {
     redis = await startRedis();
     const site = await startSite({ pages: 1500, latencyMs: 5 });
-    const procs = cluster(site, redis, 2, ['--rate', '400', '--burst', '10', '--workers', '8', '--lease-ttl', '2s']);
+    const procs = cluster(site, redis, 2, [
+      '--rate',
+      '400',
+      '--burst',
+      '10',
+      '--workers',
+      '8',
+      '--lease-ttl',
+      '2s',
+    ]);
     await until(() => site.total() > 400, 'the crawl to get going', 30_000);
     await redis.restart({ downMs: 700 });
     const results = await Promise.all(procs.map((p) => p.exited));
@@ -108,9 +146,19 @@ describe('distributed crawl on Redis', () => {
   it('refuses to start when Redis is unreachable: exit 2 and one clear line', async () => {
     const port = await freePort();
     const site = await startSite({ pages: 3 });
-    const res = await runCli(['crawl', site.url, '--redis', `redis://127.0.0.1:${port}/0`, '--name', 't', '--allow-private']);
+    const res = await runCli([
+      'crawl',
+      site.url,
+      '--redis',
+      `redis://127.0.0.1:${port}/0`,
+      '--name',
+      't',
+      '--allow-private',
+    ]);
     expect(res.code).toBe(2);
-    expect(res.stderr).toBe(`trawl: cannot connect to Redis at redis://127.0.0.1:${port}/0: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+    expect(res.stderr).toBe(
+      `trawl: cannot connect to Redis at redis://127.0.0.1:${port}/0: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    );
     expect(site.total()).toBe(0);
     const w = await runCli(['worker', '--redis', `redis://127.0.0.1:${port}/0`, '--name', 't']);
     expect(w.code).toBe(2);

@@ -6,8 +6,8 @@ import { connectRedis, RedisConnectError } from '../../src/crawl/redis/connect.j
 import { exportRedis } from '../../src/crawl/redis/export.js';
 import { RedisFrontier, type RedisFrontierOptions } from '../../src/crawl/redis/redis-frontier.js';
 import { RedisRateGate } from '../../src/crawl/redis/redis-rate-gate.js';
+import { cleanup, readJsonl, tempDir } from '../helpers/cli.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
-import { readJsonl, tempDir, cleanup } from '../helpers/cli.js';
 
 let redis: TestRedis;
 let client: Redis;
@@ -123,7 +123,7 @@ describe('RedisFrontier', () => {
     expect(readJsonl(out).records.map((r) => r.url)).toEqual(['http://a/1', 'http://a/2']);
   });
 
-  it('returns a dead holder\'s URL to the queue when its lease expires; a late completion still stores once', async () => {
+  it("returns a dead holder's URL to the queue when its lease expires; a late completion still stores once", async () => {
     const dead = frontier({ leaseTtlMs: 150 });
     const live = frontier({ leaseTtlMs: 150 });
     await dead.add([item('http://a/1')]);
@@ -225,7 +225,9 @@ describe('connectRedis', () => {
     const port = await freePort();
     const err = await connectRedis(`redis://127.0.0.1:${port}/0`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RedisConnectError);
-    expect((err as Error).message).toMatch(new RegExp(`^cannot connect to Redis at redis://127.0.0.1:${port}/0: .*ECONNREFUSED`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^cannot connect to Redis at redis://127.0.0.1:${port}/0: .*ECONNREFUSED`),
+    );
     expect((err as Error).message).not.toContain('\n');
   });
 });

@@ -3,7 +3,12 @@ import { type CrawlOptions, defaultName, resolveOptions } from '../../crawl/opti
 import type { CrawlSummary } from '../../crawl/summary.js';
 import { formatSummary } from '../../crawl/summary.js';
 import { startDashboard } from '../../dashboard/server.js';
-import { type CrawlFlagValues, parseListenAddress, type RedisFlagValues, toCrawlOptions } from '../crawl-flags.js';
+import {
+  type CrawlFlagValues,
+  parseListenAddress,
+  type RedisFlagValues,
+  toCrawlOptions,
+} from '../crawl-flags.js';
 import { startProgress } from '../progress.js';
 import { runRedisCrawl } from './worker.js';
 
@@ -21,7 +26,10 @@ export async function runCrawl(
   const opts = { ...toCrawlOptions(seeds, flags), ...extra };
   resolveOptions(opts); // refuse bad input before anything else happens
   const serveAt = flags.dashboard ?? flags.metrics;
-  const listen = serveAt === undefined || serveAt === false ? null : parseListenAddress(flags.dashboard ? 'dashboard' : 'metrics', serveAt);
+  const listen =
+    serveAt === undefined || serveAt === false
+      ? null
+      : parseListenAddress(flags.dashboard ? 'dashboard' : 'metrics', serveAt);
   const name = defaultName({ seeds: opts.seeds, sitemaps: opts.sitemaps ?? [], name: opts.name });
   if (flags.state === true && opts.state === undefined) opts.state = `.trawl/${name}.db`;
   opts.out ??= `${name}.jsonl`;
@@ -32,9 +40,12 @@ export async function runCrawl(
   const dashboard = listen ? await startDashboard({ ...listen, metrics: crawl.metrics }) : null;
   if (dashboard) {
     // Printed even with --quiet: with a token this is the only way to learn it.
-    process.stderr.write(`trawl: dashboard at ${dashboard.url} (metrics at ${new URL('/metrics', dashboard.url).origin}/metrics)\n`);
+    process.stderr.write(
+      `trawl: dashboard at ${dashboard.url} (metrics at ${new URL('/metrics', dashboard.url).origin}/metrics)\n`,
+    );
   }
-  if (crawl.resumed) log(`trawl: resuming crawl "${crawl.name}" from ${opts.state} (use --fresh to start over)`);
+  if (crawl.resumed)
+    log(`trawl: resuming crawl "${crawl.name}" from ${opts.state} (use --fresh to start over)`);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -43,7 +54,9 @@ export async function runCrawl(
       crawl.stop();
     } else {
       crawl.abort();
-      process.stderr.write(`trawl: ${sig} again: aborted; stored records are kept, the rest resumes next run\n`);
+      process.stderr.write(
+        `trawl: ${sig} again: aborted; stored records are kept, the rest resumes next run\n`,
+      );
       process.exit(130);
     }
   };
@@ -59,7 +72,8 @@ export async function runCrawl(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary, out: opts.out })}\n`);
+  if (flags.json)
+    process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary, out: opts.out })}\n`);
   else if (!flags.quiet) process.stderr.write(`${formatSummary(summary)}\nresults: ${opts.out}\n`);
   return 0;
 }

@@ -11,7 +11,12 @@ import { RedisRateGate } from '../../crawl/redis/redis-rate-gate.js';
 import { formatSummary } from '../../crawl/summary.js';
 import { hostKey, normalizeUrl } from '../../crawl/url/normalize.js';
 import { startDashboard } from '../../dashboard/server.js';
-import { type CrawlFlagValues, parseListenAddress, type RedisFlagValues, toCrawlOptions } from '../crawl-flags.js';
+import {
+  type CrawlFlagValues,
+  parseListenAddress,
+  type RedisFlagValues,
+  toCrawlOptions,
+} from '../crawl-flags.js';
 import { parseDuration } from '../parse-values.js';
 import { startProgress } from '../progress.js';
 
@@ -20,7 +25,10 @@ import { startProgress } from '../progress.js';
  * (by default a host gets the whole global budget), with `--host-burst` when the host rate is the
  * binding one and the global `--burst` otherwise.
  */
-export function hostBudget(spec: Pick<CrawlSpec, 'rate' | 'burst' | 'hostRate' | 'hostBurst'>): { rate: number; burst: number } {
+export function hostBudget(spec: Pick<CrawlSpec, 'rate' | 'burst' | 'hostRate' | 'hostBurst'>): {
+  rate: number;
+  burst: number;
+} {
   return spec.hostRate <= spec.rate
     ? { rate: spec.hostRate, burst: spec.hostBurst }
     : { rate: spec.rate, burst: Math.min(spec.burst, spec.hostBurst) };
@@ -42,26 +50,39 @@ export async function runRedisCrawl(
 ): Promise<number> {
   const url = flags.redis;
   if (!url) throw new UsageError('--redis URL is required');
-  if (typeof flags.state === 'string') throw new UsageError('--state and --redis conflict: the state lives in Redis');
-  if (flags.fresh || flags.retryFailed) throw new UsageError('--fresh and --retry-failed are not supported with --redis');
-  if (mode === 'worker' && !flags.name) throw new UsageError('trawl worker needs --name NAME (the crawl to join)');
-  if (mode === 'worker' && seeds.length > 0) throw new UsageError('trawl worker takes no URLs; use trawl crawl to add seeds');
+  if (typeof flags.state === 'string')
+    throw new UsageError('--state and --redis conflict: the state lives in Redis');
+  if (flags.fresh || flags.retryFailed)
+    throw new UsageError('--fresh and --retry-failed are not supported with --redis');
+  if (mode === 'worker' && !flags.name)
+    throw new UsageError('trawl worker needs --name NAME (the crawl to join)');
+  if (mode === 'worker' && seeds.length > 0)
+    throw new UsageError('trawl worker takes no URLs; use trawl crawl to add seeds');
   const leaseTtlMs = parseDuration('lease-ttl', flags.leaseTtl);
   if (leaseTtlMs < 100) throw new UsageError('--lease-ttl must be at least 100ms');
   const waitMs = parseDuration('wait', flags.wait);
   // Validate every flag before touching Redis (a worker has no seeds yet: check with a placeholder).
-  const own = { ...toCrawlOptions(mode === 'worker' ? ['http://placeholder.invalid/'] : seeds, flags), ...extra };
+  const own = {
+    ...toCrawlOptions(mode === 'worker' ? ['http://placeholder.invalid/'] : seeds, flags),
+    ...extra,
+  };
   const resolved = resolveOptions({ ...own, state: undefined, out: flags.out });
-  const name = mode === 'worker' ? flags.name! : defaultName({ seeds, sitemaps: own.sitemaps ?? [], name: own.name });
+  const name =
+    mode === 'worker' ? flags.name! : defaultName({ seeds, sitemaps: own.sitemaps ?? [], name: own.name });
   const serveAt = flags.dashboard ?? flags.metrics;
-  const listen = serveAt === undefined || serveAt === false ? null : parseListenAddress(flags.dashboard ? 'dashboard' : 'metrics', serveAt);
+  const listen =
+    serveAt === undefined || serveAt === false
+      ? null
+      : parseListenAddress(flags.dashboard ? 'dashboard' : 'metrics', serveAt);
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
 
   const client = await connectRedis(url, {
     onStatus: (s) =>
-      process.stderr.write(s === 'lost' ? 'trawl: lost the Redis connection; retrying\n' : 'trawl: Redis connection restored\n'),
+      process.stderr.write(
+        s === 'lost' ? 'trawl: lost the Redis connection; retrying\n' : 'trawl: Redis connection restored\n',
+      ),
   });
   const ac = new AbortController();
   // Every pending Redis call and rate wait listens on it; many at once is by design.
@@ -78,7 +99,9 @@ export async function runRedisCrawl(
       log(`trawl: joining crawl "${name}" at ${redactUrl(url)}`);
       const found = await loadSpec(client, name, waitMs);
       if (!found) {
-        throw new UsageError(`no crawl named "${name}" at ${redactUrl(url)} (start it with trawl crawl <url> --redis ... --name ${name})`);
+        throw new UsageError(
+          `no crawl named "${name}" at ${redactUrl(url)} (start it with trawl crawl <url> --redis ... --name ${name})`,
+        );
       }
       spec = found;
     }
@@ -96,7 +119,15 @@ export async function runRedisCrawl(
     const crawl = new Crawl(
       // The per-host rate is enforced crawl-wide by the frontier; a second, local bucket at the same
       // rate would only add wake-up latency (the engine still caps per-host concurrency locally).
-      { ...own, ...spec, name, hostRate: Number.POSITIVE_INFINITY, state: undefined, out: undefined, signal: ac.signal },
+      {
+        ...own,
+        ...spec,
+        name,
+        hostRate: Number.POSITIVE_INFINITY,
+        state: undefined,
+        out: undefined,
+        signal: ac.signal,
+      },
       { frontier: asFrontier(frontier), limiter: gate },
     );
     const dashboard = listen ? await startDashboard({ ...listen, metrics: crawl.metrics }) : null;
@@ -105,7 +136,9 @@ export async function runRedisCrawl(
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
       if (signals === 1) {
-        log(`\ntrawl: ${sig}: finishing in-flight requests (send again to abort now; leases return to the crawl)`);
+        log(
+          `\ntrawl: ${sig}: finishing in-flight requests (send again to abort now; leases return to the crawl)`,
+        );
         crawl.stop();
       } else {
         ac.abort();
@@ -131,7 +164,9 @@ export async function runRedisCrawl(
       const { records, mark } = await exportRedis(client, name, flags.out);
       log(`trawl: exported ${records} records of crawl "${name}" to ${mark.path}`);
     } else {
-      log(`trawl: records are in Redis; write them with: trawl export --redis ${redactUrl(url)} --name ${name} --out FILE`);
+      log(
+        `trawl: records are in Redis; write them with: trawl export --redis ${redactUrl(url)} --name ${name} --out FILE`,
+      );
     }
     return 0;
   } finally {
@@ -155,7 +190,8 @@ export async function runRedisExport(flags: { redis: string; name?: string; out:
 function seedItems(o: CrawlOptions): FrontierItem[] {
   const items: FrontierItem[] = [];
   for (const s of o.seeds) {
-    const u = normalizeUrl(s, undefined, { stripParams: o.stripParams });
+    // Normalized exactly as the engine does, so its own add of the seeds is a no-op.
+    const u = normalizeUrl(s, undefined, { stripParams: o.stripParams, stripSessionIds: o.stripSessionIds });
     if (u) items.push({ url: u, host: hostKey(u), depth: 0, referrer: null, attempts: 0 });
   }
   return items;

@@ -18,6 +18,7 @@ export const SHARED_OPTIONS = [
   'include',
   'exclude',
   'stripParams',
+  'stripSessionIds',
   'depth',
   'extract',
   'rate',
@@ -57,7 +58,12 @@ export function specOf(o: CrawlOptions): CrawlSpec {
  * Stores `spec` as crawl `name`'s shared options unless the crawl already has some (SET NX), and
  * returns the options in force — the stored ones when another process created the crawl first.
  */
-export async function publishSpec(client: Redis, name: string, spec: CrawlSpec, signal?: AbortSignal): Promise<CrawlSpec> {
+export async function publishSpec(
+  client: Redis,
+  name: string,
+  spec: CrawlSpec,
+  signal?: AbortSignal,
+): Promise<CrawlSpec> {
   const key = crawlKeys(name).spec;
   const stored = await withRedisRetry(async () => {
     await client.set(key, encode(spec), 'NX');
@@ -70,7 +76,12 @@ export async function publishSpec(client: Redis, name: string, spec: CrawlSpec, 
  * Reads crawl `name`'s shared options, waiting (polling every 200 ms) up to `waitMs` for a
  * `trawl crawl --redis` to create the crawl; resolves null if none did in time.
  */
-export async function loadSpec(client: Redis, name: string, waitMs: number, signal?: AbortSignal): Promise<CrawlSpec | null> {
+export async function loadSpec(
+  client: Redis,
+  name: string,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<CrawlSpec | null> {
   const key = crawlKeys(name).spec;
   const deadline = Date.now() + waitMs;
   for (;;) {

@@ -11,7 +11,11 @@ import { crawlKeys } from './keys.js';
  * only ever append, so the result is a prefix of the final output). Returns the final mark and
  * the number of records written. Throws SinkError for an unknown extension or unwritable file.
  */
-export async function exportRedis(client: Redis, name: string, outPath: string): Promise<{ mark: SinkMark; records: number }> {
+export async function exportRedis(
+  client: Redis,
+  name: string,
+  outPath: string,
+): Promise<{ mark: SinkMark; records: number }> {
   const key = crawlKeys(name).records;
   const sink = openSink(outPath, { resumeOffset: undefined });
   try {

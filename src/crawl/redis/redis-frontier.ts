@@ -307,7 +307,17 @@ export class RedisFrontier {
     const left = this.#buffer;
     this.#buffer = [];
     for (const it of left) {
-      const argv = [this.keys.prefix, this.#hostT, this.#hostTau, this.owner, this.#ttl, it.url, it.host, toJson(it), 0];
+      const argv = [
+        this.keys.prefix,
+        this.#hostT,
+        this.#hostTau,
+        this.owner,
+        this.#ttl,
+        it.url,
+        it.host,
+        toJson(it),
+        0,
+      ];
       await scripts.release.run(this.#client, this.#fkeys, argv).catch(() => undefined);
     }
     if (this.#owns) await this.#client.quit().catch(() => this.#client.disconnect());

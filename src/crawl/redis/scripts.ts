@@ -19,7 +19,17 @@
 import type { CrawlKeys } from './keys.js';
 
 /** The order of the fixed keys passed as KEYS to every frontier script. */
-export const FRONTIER_KEYS = ['seen', 'hosts', 'delayed', 'leases', 'lease', 'litem', 'done', 'records', 'stats'] as const;
+export const FRONTIER_KEYS = [
+  'seen',
+  'hosts',
+  'delayed',
+  'leases',
+  'lease',
+  'litem',
+  'done',
+  'records',
+  'stats',
+] as const;
 
 /** KEYS for a frontier script of the crawl with keys `k`. */
 export function frontierKeys(k: CrawlKeys): string[] {
