@@ -4,25 +4,7 @@ import { Channel, makeChan } from '../../src/conc/channel.js';
 import { flush } from '../../src/conc/clock.js';
 import { ChannelClosedError, CloseOfClosedChannelError } from '../../src/conc/errors.js';
 import { kWaiting } from '../../src/conc/waitqueue.js';
-
-/** Tracks a promise's state without awaiting it. */
-function track<T>(p: Promise<T>): { settled: boolean; value?: T; error?: unknown; done: Promise<void> } {
-  const s: { settled: boolean; value?: T; error?: unknown; done: Promise<void> } = {
-    settled: false,
-    done: Promise.resolve(),
-  };
-  s.done = p.then(
-    (v) => {
-      s.settled = true;
-      s.value = v;
-    },
-    (e) => {
-      s.settled = true;
-      s.error = e;
-    },
-  );
-  return s;
-}
+import { track } from '../helpers/track.js';
 
 function abortListeners(signal: AbortSignal): number {
   return getEventListeners(signal, 'abort').length;

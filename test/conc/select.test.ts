@@ -12,24 +12,7 @@ import {
   trySelect,
 } from '../../src/conc/select.js';
 import { kWaiting } from '../../src/conc/waitqueue.js';
-
-function track<T>(p: Promise<T>): { settled: boolean; value?: T; error?: unknown; done: Promise<void> } {
-  const s: { settled: boolean; value?: T; error?: unknown; done: Promise<void> } = {
-    settled: false,
-    done: Promise.resolve(),
-  };
-  s.done = p.then(
-    (v) => {
-      s.settled = true;
-      s.value = v;
-    },
-    (e) => {
-      s.settled = true;
-      s.error = e;
-    },
-  );
-  return s;
-}
+import { track } from '../helpers/track.js';
 
 const idle = { senders: 0, receivers: 0 };
 

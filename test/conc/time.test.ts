@@ -5,24 +5,7 @@ import { type Clock, FakeClock, systemClock, type TimerHandle } from '../../src/
 import { recvCase, select } from '../../src/conc/select.js';
 // `after` is aliased: Biome would take a bare `after(...)` call for a test hook.
 import { after as afterMs, newTicker, newTimer, sleep, Ticker, Timer } from '../../src/conc/time.js';
-
-function track<T>(p: Promise<T>): { settled: boolean; value?: T; error?: unknown; done: Promise<void> } {
-  const s: { settled: boolean; value?: T; error?: unknown; done: Promise<void> } = {
-    settled: false,
-    done: Promise.resolve(),
-  };
-  s.done = p.then(
-    (v) => {
-      s.settled = true;
-      s.value = v;
-    },
-    (e) => {
-      s.settled = true;
-      s.error = e;
-    },
-  );
-  return s;
-}
+import { track } from '../helpers/track.js';
 
 /** A clock whose timers fire only when the test says, at whatever "now" the test chooses. */
 class ManualClock implements Clock {
