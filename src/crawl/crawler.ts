@@ -611,9 +611,10 @@ export class Crawl implements AsyncIterable<PageRecord> {
     for (const p of batch) {
       const o = p.outcome;
       if (o.kind === 'retry' || o.kind === 'unstarted') {
-        await this.#frontier.release(o.item, o.kind === 'retry' ? o.at : undefined);
-        if (o.kind === 'retry') this.#retrying.add(o.item.url);
+        // The host's slot frees as soon as its response is in, not after a (Redis) round trip.
         this.#hosts.finish(o.host, false);
+        if (o.kind === 'retry') this.#retrying.add(o.item.url);
+        await this.#frontier.release(o.item, o.kind === 'retry' ? o.at : undefined);
         this.#outstanding--;
         continue;
       }
@@ -622,9 +623,10 @@ export class Crawl implements AsyncIterable<PageRecord> {
     if (completions.length > 0) {
       const records = completions.map((c) => c.record);
       const mark = this.#sink?.write(records);
+      for (const c of completions) this.#hosts.finish(this.#hosts.get(c.item.host), true);
+      // Outstanding drops only once the batch (and its new links) is durable: the crawl can't end early.
       await this.#frontier.complete(completions, mark);
       for (const c of completions) {
-        this.#hosts.finish(this.#hosts.get(c.item.host), true);
         this.#stored++;
         this.#outstanding--;
         this.metrics.pageStored({

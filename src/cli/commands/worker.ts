@@ -6,7 +6,7 @@ import { type CrawlOptions, defaultName, resolveOptions, UsageError } from '../.
 import { connectRedis, redactUrl } from '../../crawl/redis/connect.js';
 import { type CrawlSpec, loadSpec, publishSpec, specOf } from '../../crawl/redis/crawl-spec.js';
 import { exportRedis } from '../../crawl/redis/export.js';
-import { asFrontier, RedisFrontier } from '../../crawl/redis/redis-frontier.js';
+import { RedisFrontier } from '../../crawl/redis/redis-frontier.js';
 import { RedisRateGate } from '../../crawl/redis/redis-rate-gate.js';
 import { formatSummary } from '../../crawl/summary.js';
 import { hostKey, normalizeUrl } from '../../crawl/url/normalize.js';
@@ -128,7 +128,7 @@ export async function runRedisCrawl(
         out: undefined,
         signal: ac.signal,
       },
-      { frontier: asFrontier(frontier), limiter: gate },
+      { frontier, limiter: gate },
     );
     const dashboard = listen ? await startDashboard({ ...listen, metrics: crawl.metrics }) : null;
     if (dashboard) process.stderr.write(`trawl: dashboard at ${dashboard.url}\n`);

@@ -80,7 +80,7 @@ export interface Frontier {
    * frontier in the same transaction, so a resumed crawl cuts its output back to it (exactly-once
    * output); a non-durable frontier ignores it.
    */
-  complete(batch: readonly Completion[], sinkMark?: SinkMark): number;
+  complete(batch: readonly Completion[], sinkMark?: SinkMark): MaybePromise<number>;
   /**
    * Whether `url` was ever accepted by this crawl, answered synchronously (used to refuse a
    * redirect hop into an already-crawled URL). Optional: a shared frontier may not know at once.

@@ -89,7 +89,7 @@ function fromJson(s: string): FrontierItem {
  * - Connection loss: every method waits and retries until Redis is back (bounded only by
  *   `signal`), so the engine sees a slow frontier, never a failed one.
  */
-export class RedisFrontier {
+export class RedisFrontier implements Frontier {
   readonly keys: CrawlKeys;
   /** This process's lease owner id (host:pid:random). */
   readonly owner: string;
@@ -222,8 +222,9 @@ export class RedisFrontier {
   }
 
   /**
-   * When to look again (local ms): the next host or delayed item due; soon (2 ms) after a lease
-   * found due work it could not take (another process won it); every `pollMs` while the only work is leased by others
+   * When to look again (local ms): in 10 ms while prefetched items wait for their host to be
+   * ready; the next host or delayed item due; soon (2 ms) after a lease found due work it could
+   * not take (another process won it); every `pollMs` while the only work is leased by others
    * (their links may arrive any moment); undefined when the crawl has nothing at all.
    */
   nextDueAt(): number | undefined {
@@ -354,16 +355,3 @@ export class RedisFrontier {
     }
   }
 }
-
-/**
- * The Redis frontier as the engine's {@link Frontier}. The interface still types `complete` as
- * synchronous (`number`) although the engine awaits it; this cast is the only bridge needed (a
- * one-word change in frontier.ts, `complete(...): MaybePromise<number>`, would remove it).
- */
-export function asFrontier(f: RedisFrontier): Frontier {
-  return f as unknown as Frontier;
-}
-
-// Compile-time proof that everything but `complete` conforms to the interface as declared.
-const conforms: RedisFrontier extends Omit<Frontier, 'complete'> ? true : never = true;
-void conforms;
