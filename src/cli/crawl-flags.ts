@@ -51,6 +51,12 @@ export function addCrawlFlags(cmd: Command): Command {
       String(d.maxRepeatedSegments),
     )
     .option('--max-path-depth <n>', 'trap guard: deepest path followed', String(d.maxPathDepth))
+    .option(
+      '--max-query-variants <n>',
+      'trap guard: distinct query strings followed per path',
+      String(d.maxQueryVariants),
+    )
+    .option('--keep-session-ids', 'keep session-id parameters (jsessionid, PHPSESSID, ...) in URLs', false)
     .option('--allow-private', 'allow hosts on private/loopback addresses', false)
     .option('--state <file>', 'resumable SQLite state file (default: .trawl/<name>.db)')
     .option('--no-state', 'keep the frontier in memory, not resumable (default: keep state)')
@@ -123,6 +129,8 @@ export interface CrawlFlagValues {
   maxUrlLength: string;
   maxRepeatedSegments: string;
   maxPathDepth: string;
+  maxQueryVariants: string;
+  keepSessionIds: boolean;
   allowPrivate: boolean;
   state: string | boolean;
   name?: string;
@@ -191,6 +199,8 @@ export function toCrawlOptions(
     maxUrlLength: parseCount('max-url-length', f.maxUrlLength, 16),
     maxRepeatedSegments: parseCount('max-repeated-segments', f.maxRepeatedSegments, 1),
     maxPathDepth: parseCount('max-path-depth', f.maxPathDepth, 1),
+    maxQueryVariants: parseCount('max-query-variants', f.maxQueryVariants, 1),
+    stripSessionIds: !f.keepSessionIds,
     allowPrivate: f.allowPrivate,
     state: typeof f.state === 'string' ? f.state : undefined,
     fresh: f.fresh,

@@ -1,11 +1,17 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../crawl/options.js';
 import { VERSION } from '../version.js';
-import { runCrawl } from './commands/crawl.js';
-import { runDemo, runServeDemo } from './commands/demo.js';
-import { runExport, runStatus } from './commands/state.js';
-import { runRedisCrawl, runRedisExport } from './commands/worker.js';
 import { addCrawlFlags, addRedisFlags, type CrawlFlagValues, type RedisFlagValues } from './crawl-flags.js';
+
+// Commands load their modules (the crawler, undici, SQLite, ioredis, the dashboard) only when they
+// run: `--help`, `--version` and refused usage stay fast.
+const commands = {
+  crawl: () => import('./commands/crawl.js'),
+  demo: () => import('./commands/demo.js'),
+  state: () => import('./commands/state.js'),
+  worker: () => import('./commands/worker.js'),
+  dashboard: () => import('./commands/dashboard.js'),
+};
 
 /** Builds the `trawl` command tree. Exposed for tests; `main` runs it. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -28,7 +34,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         .argument('[url...]', 'start URLs (http or https)'),
     ),
   ).action(async (urls: string[], flags: CrawlFlagValues & RedisFlagValues) =>
-    setExit(await runCrawl(urls, flags)),
+    setExit(await (await commands.crawl()).runCrawl(urls, flags)),
   );
 
   addRedisFlags(
@@ -39,12 +45,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     ),
     { required: true },
   ).action(async (flags: CrawlFlagValues & RedisFlagValues) =>
-    setExit(await runRedisCrawl([], flags, 'worker')),
+    setExit(await (await commands.worker()).runRedisCrawl([], flags, 'worker')),
   );
 
   addCrawlFlags(program.command('demo').description('serve the bundled demo site on 127.0.0.1 and crawl it'))
     .option('--pages <n>', 'pages on the demo site', '200')
-    .action(async (flags: CrawlFlagValues & { pages: string }) => setExit(await runDemo(flags)));
+    .action(async (flags: CrawlFlagValues & { pages: string }) =>
+      setExit(await (await commands.demo()).runDemo(flags)),
+    );
 
   program
     .command('serve-demo')
@@ -54,7 +62,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--pages <n>', 'pages on the site', '200')
     .option('--latency <ms>', 'delay per response in ms', '0')
     .action(async (flags: { port: string; host: string; pages: string; latency: string }) =>
-      setExit(await runServeDemo(flags)),
+      setExit(await (await commands.demo()).runServeDemo(flags)),
     );
 
   program
@@ -62,7 +70,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("print a crawl's progress from its state file")
     .argument('<state>', 'state file (.trawl/<name>.db)')
     .option('--json', 'print JSON', false)
-    .action((state: string, flags: { json: boolean }) => setExit(runStatus(state, flags)));
+    .action(async (state: string, flags: { json: boolean }) =>
+      setExit((await commands.state()).runStatus(state, flags)),
+    );
+
+  program
+    .command('dashboard')
+    .description("serve the live dashboard over a crawl's state file (finished or running)")
+    .argument('<state>', 'state file (.trawl/<name>.db)')
+    .option('--listen <addr>', '[host:]port to serve on (0 = any free port)', '127.0.0.1:9090')
+    .action(async (state: string, flags: { listen: string }) =>
+      setExit(await (await commands.dashboard()).runDashboard(state, flags)),
+    );
 
   program
     .command('export')
@@ -74,11 +93,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (state: string | undefined, flags: { out: string; redis?: string; name?: string }) => {
       if (flags.redis) {
         if (state) throw new UsageError('give a state file or --redis, not both');
-        setExit(await runRedisExport({ ...flags, redis: flags.redis }));
+        setExit(await (await commands.worker()).runRedisExport({ ...flags, redis: flags.redis }));
       } else if (!state) {
         throw new UsageError('export needs a state file, or --redis URL --name NAME');
       } else {
-        setExit(runExport(state, flags));
+        setExit((await commands.state()).runExport(state, flags));
       }
     });
   return program;

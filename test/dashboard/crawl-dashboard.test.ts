@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl } from '../../src/crawl/crawler.js';
 import { startDashboard } from '../../src/dashboard/server.js';
+import { stateDashboardSource } from '../../src/dashboard/state-source.js';
 import { startTestSite } from '../../src/testsite/server.js';
 import { hasChromium, launchChromium, NO_CHROMIUM_MESSAGE } from '../helpers/chromium.js';
 
@@ -51,6 +55,32 @@ describe('metrics and dashboard on a real crawl', () => {
         await dash.close();
       }
     } finally {
+      await site.close();
+    }
+  });
+
+  it('`trawl dashboard <state>` shows a finished crawl from its state file', async () => {
+    const site = await startTestSite({ pages: 30, faults: { error500Paths: ['/p/3'] } });
+    const dir = mkdtempSync(join(tmpdir(), 'trawl-dash-'));
+    try {
+      const state = join(dir, 's.db');
+      const summary = await new Crawl({
+        seeds: [site.url],
+        rate: Number.POSITIVE_INFINITY,
+        parsers: 0,
+        retries: 0,
+        state,
+      }).done;
+      const { source, metrics } = stateDashboardSource(state);
+      const snap = source();
+      expect(snap.metrics.pagesStored).toBe(summary.pages);
+      expect(snap.metrics.errors.total).toBe(summary.failed);
+      expect(snap.metrics.frontier.done).toBe(30);
+      expect(snap.pages.length).toBeGreaterThan(0);
+      expect(snap.hosts[0]?.requests).toBe(30);
+      metrics.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
       await site.close();
     }
   });

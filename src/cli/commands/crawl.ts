@@ -31,7 +31,9 @@ export async function runCrawl(
       ? null
       : parseListenAddress(flags.dashboard ? 'dashboard' : 'metrics', serveAt);
   const name = defaultName({ seeds: opts.seeds, sitemaps: opts.sitemaps ?? [], name: opts.name });
-  if (flags.state === true && opts.state === undefined) opts.state = `.trawl/${name}.db`;
+  // Every crawl has a state file unless --no-state (commander leaves `state` undefined when
+  // neither --state nor --no-state is given).
+  if (flags.state !== false && opts.state === undefined) opts.state = `.trawl/${name}.db`;
   opts.out ??= `${name}.jsonl`;
   const crawl = new Crawl(opts);
   const log = (line: string) => {
