@@ -1,6 +1,7 @@
 import { type PageRecord, RECORD_COLUMNS } from '../record.js';
 import { AppendFile } from './fd-file.js';
-import type { Sink, SinkMark, SinkOpenOptions } from './sink.js';
+import { LineSink } from './line-sink.js';
+import type { SinkOpenOptions } from './sink.js';
 
 /** Options of the CSV sink. */
 export interface CsvSinkOptions extends SinkOpenOptions {
@@ -55,13 +56,14 @@ export function csvRow(r: PageRecord, formulaGuard: boolean): string {
  * The mark is the file's byte length, header included; a new file gets its header at open, so
  * even an empty crawl produces a valid CSV with a header.
  */
-export class CsvSink implements Sink {
+export class CsvSink extends LineSink {
   readonly format = 'csv' as const;
-  private readonly file: AppendFile;
+  protected readonly file: AppendFile;
   private readonly guard: boolean;
 
   /** Opens (or resumes, see SinkOpenOptions) the CSV file at `path`. */
   constructor(path: string, opts: CsvSinkOptions = {}) {
+    super();
     this.guard = opts.formulaGuard ?? true;
     // A committed offset of 0 means nothing (not even the header) was committed: start anew.
     const resume = opts.resumeOffset === 0 ? undefined : opts.resumeOffset;
@@ -75,31 +77,7 @@ export class CsvSink implements Sink {
     if (this.file.size === 0) this.file.append(Buffer.from(HEADER, 'utf8'));
   }
 
-  get path(): string {
-    return this.file.path;
-  }
-
-  get replaced(): number {
-    return this.file.replaced;
-  }
-
-  /** Appends one row per record; see Sink.write. */
-  write(records: readonly PageRecord[]): SinkMark {
-    if (records.length > 0) {
-      let text = '';
-      for (const r of records) text += `${csvRow(r, this.guard)}\r\n`;
-      this.file.append(Buffer.from(text, 'utf8'));
-    }
-    return this.mark();
-  }
-
-  /** See Sink.mark. */
-  mark(): SinkMark {
-    return { path: this.file.path, offset: this.file.size };
-  }
-
-  /** See Sink.close. */
-  close(): void {
-    this.file.close();
+  protected line(r: PageRecord): string {
+    return `${csvRow(r, this.guard)}\r\n`;
   }
 }

@@ -1,6 +1,7 @@
 import type { PageRecord } from '../record.js';
 import { AppendFile } from './fd-file.js';
-import type { Sink, SinkMark, SinkOpenOptions } from './sink.js';
+import { LineSink } from './line-sink.js';
+import type { SinkOpenOptions } from './sink.js';
 
 /**
  * JSON Lines output: one PageRecord per line as a JSON object (fields in PageRecord order, optional
@@ -8,12 +9,13 @@ import type { Sink, SinkMark, SinkOpenOptions } from './sink.js';
  * JSON.stringify escapes U+2028/U+2029 and control characters, so a line never contains a raw
  * newline and a truncated tail is always cut at a line boundary.
  */
-export class JsonlSink implements Sink {
+export class JsonlSink extends LineSink {
   readonly format = 'jsonl' as const;
-  private readonly file: AppendFile;
+  protected readonly file: AppendFile;
 
   /** Opens (or resumes, see SinkOpenOptions) the JSONL file at `path`. */
   constructor(path: string, opts: SinkOpenOptions = {}) {
+    super();
     this.file = new AppendFile(path, opts.resumeOffset, (f, keep) =>
       f.read(keep - 1, 1)[0] === 0x0a
         ? undefined
@@ -21,31 +23,7 @@ export class JsonlSink implements Sink {
     );
   }
 
-  get path(): string {
-    return this.file.path;
-  }
-
-  get replaced(): number {
-    return this.file.replaced;
-  }
-
-  /** Appends one line per record; see Sink.write. */
-  write(records: readonly PageRecord[]): SinkMark {
-    if (records.length > 0) {
-      let text = '';
-      for (const r of records) text += `${JSON.stringify(r)}\n`;
-      this.file.append(Buffer.from(text, 'utf8'));
-    }
-    return this.mark();
-  }
-
-  /** See Sink.mark. */
-  mark(): SinkMark {
-    return { path: this.file.path, offset: this.file.size };
-  }
-
-  /** See Sink.close. */
-  close(): void {
-    this.file.close();
+  protected line(r: PageRecord): string {
+    return `${JSON.stringify(r)}\n`;
   }
 }
