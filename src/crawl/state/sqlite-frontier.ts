@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { RecentSet } from '../dedup/recent-set.js';
 import { SeenSet } from '../dedup/seen-set.js';
 import type { Completion, Frontier, FrontierItem, FrontierStats } from '../frontier/frontier.js';
 import { EMPTY_HOST_STATE, type HostState } from '../frontier/host-state.js';
@@ -22,6 +23,9 @@ export interface SqliteFrontierOptions {
   /** Output format stored with each sink mark (meta out_format); default: from the mark's path. */
   outFormat?: string;
 }
+
+/** Rows lease reads ahead per host and query (see lease). */
+const LEASE_PREFETCH = 32;
 
 /** In-memory bookkeeping of one host with queued rows. */
 interface HostQueue {
@@ -79,6 +83,8 @@ export class SqliteFrontier implements Frontier {
   private readonly db: Database.Database;
   private readonly opts: SqliteFrontierOptions;
   private seenSet: SeenSet | null = null;
+  /** Recently added URLs (every one of them is in the table): 2 × 50k strings at most. */
+  private readonly recent = new RecentSet(50_000);
 
   private readonly hosts = new Map<string, HostQueue>();
   private ring: HostQueue[] = [];
@@ -99,6 +105,8 @@ export class SqliteFrontier implements Frontier {
    */
   private readonly unmarked = new Map<string, number>();
   private readonly floorByHost = new Map<string, number>();
+  /** Per host: queued rows read ahead by lease, not yet handed out (see lease). */
+  private readonly buffers = new Map<string, FrontierRow[]>();
 
   private readonly sInsert: Database.Statement;
   private readonly sExists: Database.Statement;
@@ -172,6 +180,8 @@ export class SqliteFrontier implements Frontier {
 
   /** Rebuilds every in-memory counter and the host ring from the table. */
   private load(): void {
+    this.floorByHost.clear();
+    this.buffers.clear();
     this.hosts.clear();
     this.ring = [];
     this.cursor = 0;
@@ -244,7 +254,11 @@ export class SqliteFrontier implements Frontier {
   private insertNew(items: readonly FrontierItem[]): FrontierItem[] {
     const fresh: FrontierItem[] = [];
     const seen = this.seenSet;
+    const recent = this.recent;
     for (const it of items) {
+      // Links most pages repeat were inserted moments ago: skip their B-tree probe (exact, bounded).
+      if (recent.has(it.url)) continue;
+      recent.add(it.url);
       // With the Bloom filter: a Bloom-positive URL is confirmed by one probe before being dropped.
       if (seen !== null && !seen.add(it.url)) continue;
       const nb = it.notBefore ?? 0;
@@ -282,8 +296,12 @@ export class SqliteFrontier implements Frontier {
    */
   add(items: readonly FrontierItem[]): number {
     if (items.length === 0) return 0;
-    const fresh = this.txAdd(items);
-    return fresh;
+    try {
+      return this.txAdd(items);
+    } catch (err) {
+      this.recent.clear(); // the rolled-back URLs are not in the table: forget them
+      throw err;
+    }
   }
 
   /**
@@ -348,9 +366,25 @@ export class SqliteFrontier implements Frontier {
     const perHost: FrontierRow[][] = [];
     let handed = 0;
     for (const q of chosen) {
-      // Rows leased but not yet marked are still state=0: read after them.
-      const floor = this.floorByHost.get(q.host) ?? -1;
-      const got = this.sSelectQueued.all(q.host, floor, now, q.want) as FrontierRow[];
+      // Rows leased but not yet marked are still state=0: read after them. One query fetches
+      // up to LEASE_PREFETCH rows into a per-host buffer, so lease(1) per page costs one query per
+      // few dozen pages. Buffered rows stay state=0 until handed out (a crash loses nothing), and
+      // the buffers are dropped whenever the floors are (the rows are then read again).
+      let buf = this.buffers.get(q.host);
+      if (buf === undefined || buf.length < q.want) {
+        const floor = this.floorByHost.get(q.host) ?? -1;
+        const have = buf?.length ?? 0;
+        const more = this.sSelectQueued.all(
+          q.host,
+          floor,
+          now,
+          Math.max(q.want, LEASE_PREFETCH) - have,
+        ) as FrontierRow[];
+        if (more.length > 0) this.floorByHost.set(q.host, more[more.length - 1]!.seq);
+        buf = buf === undefined ? more : buf.concat(more);
+        this.buffers.set(q.host, buf);
+      }
+      const got = buf.splice(0, q.want);
       if (got.length > 0) {
         for (const r of got) {
           this.unmarked.set(r.url, r.rowid);
@@ -359,7 +393,6 @@ export class SqliteFrontier implements Frontier {
         perHost.push(got);
         handed += got.length;
         q.queued -= got.length;
-        this.floorByHost.set(q.host, got[got.length - 1]!.seq);
       }
     }
     const out: FrontierItem[] = [];
@@ -386,6 +419,7 @@ export class SqliteFrontier implements Frontier {
     this.txMark();
     this.unmarked.clear();
     this.floorByHost.clear();
+    this.buffers.clear();
   }
 
   private compactRing(): void {
@@ -522,7 +556,13 @@ export class SqliteFrontier implements Frontier {
   complete(batch: readonly Completion[], sinkMark?: SinkMark): number {
     if (batch.length === 0 && sinkMark === undefined) return 0;
     this.pending = null;
-    const n = this.txComplete(batch, sinkMark);
+    let n: number;
+    try {
+      n = this.txComplete(batch, sinkMark);
+    } catch (err) {
+      this.recent.clear(); // the rolled-back links are not in the table: forget them
+      throw err;
+    }
     const p = this.pending!;
     this.pending = null;
     this.leasedN -= p.leasedDone;
@@ -534,6 +574,7 @@ export class SqliteFrontier implements Frontier {
     }
     this.unmarked.clear();
     this.floorByHost.clear();
+    this.buffers.clear();
     this.seenN += p.inserted;
     this.doneN += p.newResults;
     this.failedN += p.failed;
