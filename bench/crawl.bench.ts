@@ -24,7 +24,8 @@ const url = await new Promise<string>((resolve) => {
 process.stdout.write(`site: ${url} (${pages} pages, ~20 KB, ~20 links)\n`);
 const rows: Record<string, number | string>[] = [];
 for (const v of variants) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', here('./crawl/run-variant.ts'), v, url], {
+  // The same V8 setting as the `trawl` executable (bin/trawl.js), for every variant alike.
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=4', '--import', 'tsx', here('./crawl/run-variant.ts'), v, url], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
