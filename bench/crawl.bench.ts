@@ -25,10 +25,14 @@ process.stdout.write(`site: ${url} (${pages} pages, ~20 KB, ~20 links)\n`);
 const rows: Record<string, number | string>[] = [];
 for (const v of variants) {
   // The same V8 setting as the `trawl` executable (bin/trawl.js), for every variant alike.
-  const r = spawnSync(process.execPath, ['--max-semi-space-size=4', '--import', 'tsx', here('./crawl/run-variant.ts'), v, url], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--max-semi-space-size=4', '--import', 'tsx', here('./crawl/run-variant.ts'), v, url],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const line = r.stdout.trim().split('\n').pop() ?? '{}';
   const row = JSON.parse(line) as Record<string, number | string>;
   rows.push(row);

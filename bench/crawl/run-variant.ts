@@ -1,9 +1,10 @@
 // Runs one benchmark variant in this process and prints one JSON line: pages, seconds, CPU
 // seconds (user+system, all threads) and peak RSS. Args: variant url
-import { mkdtempSync, rmSync } from 'node:fs';
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import type * as Lib from '../../src/index.js';
 import { bareLoop } from './bare-loop.js';
 
@@ -36,22 +37,21 @@ if (variant === 'bare') {
     out: join(dir, 'out.jsonl'),
     expect: 100_000,
   });
-  let client: AbortController | null = null;
   if (variant.includes('dashboard')) {
     const dash = await startDashboard({ port: 0, metrics: crawl.metrics });
-    client = new AbortController();
-    // An open dashboard: one live SSE client reading every frame, and /metrics scraped each second.
-    void fetch(new URL('/events', dash.url), { signal: client.signal })
-      .then(async (r) => {
-        for await (const _ of r.body!) {
-          // drain
-        }
-      })
-      .catch(() => {});
-    const scrape = setInterval(() => void fetch(new URL('/metrics', dash.url)).then((r) => r.text()), 1000);
+    // An open dashboard, watched from other processes (as a browser and Prometheus would be):
+    // one live SSE client reading every frame, and /metrics scraped every second.
+    const sse = spawn('curl', ['-sN', new URL('/events', dash.url).href], { stdio: 'ignore' });
+    const scrape = spawn(
+      'sh',
+      ['-c', `while :; do curl -s ${new URL('/metrics', dash.url).href} >/dev/null; sleep 1; done`],
+      {
+        stdio: 'ignore',
+      },
+    );
     void crawl.done.finally(() => {
-      clearInterval(scrape);
-      client?.abort();
+      sse.kill();
+      scrape.kill();
       void dash.close();
     });
   }
