@@ -208,6 +208,7 @@ function svgPlot(s: { t: number; rss: number; heap: number }[], pages: number, s
     })
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
+<title>trawl soak: RSS and heap over time</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="${L}" y="14" font-size="12">trawl soak: ${pages} pages in ${seconds.toFixed(0)} s — RSS (blue) and heap (orange), MB, sampled every 10 s</text>
 ${ticks}

@@ -100,7 +100,6 @@ export class Crawl implements AsyncIterable<PageRecord> {
   #stored = 0;
   #startedAt = Date.now();
   #resumed = false;
-  #fatal: unknown = null;
 
   constructor(input: Partial<CrawlOptions> & { seeds?: string[] }, deps: CrawlDeps = {}) {
     this.options = resolveOptions(input);
@@ -240,9 +239,6 @@ export class Crawl implements AsyncIterable<PageRecord> {
         clearInterval(sampler);
         this.#sample(pool, parsed, agent);
       }
-    } catch (err) {
-      this.#fatal = err;
-      throw err;
     } finally {
       this.#records?.close();
       this.#sink?.close();
@@ -602,7 +598,11 @@ export class Crawl implements AsyncIterable<PageRecord> {
       // between turns), so one transaction carries many pages. No timer: an idle crawl waits on recv.
       for (let turn = 0; turn < STORE_TURNS && batch.length < STORE_BATCH; turn++) {
         if (turn > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        for (let next = input.tryRecv(); next?.ok; next = batch.length < STORE_BATCH ? input.tryRecv() : undefined) {
+        for (
+          let next = input.tryRecv();
+          next?.ok;
+          next = batch.length < STORE_BATCH ? input.tryRecv() : undefined
+        ) {
           batch.push(next.value);
         }
       }

@@ -18,7 +18,13 @@ async function site(opts: TestSiteOptions): Promise<TestSite> {
 
 function start(opts: Partial<CrawlOptions> & { seeds: string[] }) {
   const records: PageRecord[] = [];
-  const crawl = new Crawl({ rate: Number.POSITIVE_INFINITY, parsers: 0, retryBaseMs: 1, ...opts, onRecord: (r) => records.push(r) });
+  const crawl = new Crawl({
+    rate: Number.POSITIVE_INFINITY,
+    parsers: 0,
+    retryBaseMs: 1,
+    ...opts,
+    onRecord: (r) => records.push(r),
+  });
   return { crawl, records };
 }
 
@@ -34,7 +40,14 @@ describe('per-host politeness', () => {
     const a = await site({ pages: 80 });
     const b = await site({ pages: 80 });
     const clock = new FakeClock(5_000_000);
-    const { crawl } = start({ seeds: [a.url, b.url], hostRate: 10, hostBurst: 2, workers: 8, ignoreRobots: true, clock });
+    const { crawl } = start({
+      seeds: [a.url, b.url],
+      hostRate: 10,
+      hostBurst: 2,
+      workers: 8,
+      ignoreRobots: true,
+      clock,
+    });
     await until(() => a.total() >= 2 && b.total() >= 2);
     await settle();
     expect([a.total(), b.total()]).toEqual([2, 2]);
@@ -62,7 +75,10 @@ describe('per-host politeness', () => {
 
   it('a 429 storm with Retry-After pauses that host only; the other finishes meanwhile', async () => {
     const stormPaths = ['/', ...Array.from({ length: 30 }, (_, i) => `/p/${i + 1}`)];
-    const storm = await site({ pages: 30, faults: { tooManyRequests: { paths: stormPaths, times: 100, retryAfter: 30 } } });
+    const storm = await site({
+      pages: 30,
+      faults: { tooManyRequests: { paths: stormPaths, times: 100, retryAfter: 30 } },
+    });
     const calm = await site({ pages: 40 });
     const { crawl, records } = start({ seeds: [storm.url, calm.url], retries: 3, ignoreRobots: true });
     await until(() => records.filter((r) => r.url.startsWith(calm.url)).length === 40);

@@ -76,7 +76,8 @@ export function createParser(config: ParseConfig): (job: ParseJob) => ParseOutpu
     const canFollow = !page.robots.nofollow && job.depth + 1 <= config.maxDepth;
     for (const link of page.links) {
       links.push(link.url);
-      if (!canFollow || link.nofollow || !scope.inScope(link.url) || checkTraps(link.url, config.traps)) continue;
+      if (!canFollow || link.nofollow || !scope.inScope(link.url) || checkTraps(link.url, config.traps))
+        continue;
       follow.push(links.length - 1);
       const host = hostKey(link.url);
       let h = hosts.indexOf(host);
