@@ -17,6 +17,7 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--retries <n>', 'retries for network errors, timeouts, 408/425/429/5xx', String(d.retries))
     .option('--depth <n>', 'maximum link depth (seeds are 0; 0-999)', String(d.depth))
     .option('--max-pages <n>', 'stop after N pages stored (default: no limit)')
+    .option('--max-time <duration>', 'stop gracefully after this long, e.g. 30m (default: no limit)')
     .option('--max-pages-per-host <n>', 'per-host page budget (default: no limit)')
     .addOption(
       new Option('--scope <scope>', 'which links to follow')
@@ -111,6 +112,7 @@ export interface CrawlFlagValues {
   retries: string;
   depth: string;
   maxPages?: string;
+  maxTime?: string;
   maxPagesPerHost?: string;
   scope: 'host' | 'domain' | 'any';
   include: string[];
@@ -180,6 +182,7 @@ export function toCrawlOptions(
     retries: parseCount('retries', f.retries, 0),
     depth: parseCount('depth', f.depth, 0),
     maxPages: f.maxPages === undefined ? undefined : parseCount('max-pages', f.maxPages, 1),
+    maxTimeMs: f.maxTime === undefined ? undefined : parseDuration('max-time', f.maxTime),
     maxPagesPerHost:
       f.maxPagesPerHost === undefined ? undefined : parseCount('max-pages-per-host', f.maxPagesPerHost, 1),
     scope: f.scope,

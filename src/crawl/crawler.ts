@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import { Channel } from '../conc/channel.js';
 import { type Clock, systemClock } from '../conc/clock.js';
-import { type CancelContext, withCancel } from '../conc/context.js';
+import { type CancelContext, isDeadlineExceeded, withCancel, withTimeout } from '../conc/context.js';
 import { fanOut, merge, stage } from '../conc/pipeline.js';
 import { type JobResult, WorkerPool } from '../conc/pool.js';
-import { Limiter } from '../conc/rate.js';
+import { Limiter, LimiterDeadlineError } from '../conc/rate.js';
 import { Weighted } from '../conc/semaphore.js';
 import { type CrawlAgent, createAgent } from './fetch/agent.js';
 import { FetchError } from './fetch/errors.js';
@@ -22,10 +22,10 @@ import { RobotsGate } from './robots/robots-gate.js';
 import { crawlSitemaps, type SitemapFetch } from './sitemap/sitemap.js';
 import { sitemapFetcher } from './sitemap/sitemap-fetch.js';
 import type { Sink } from './store/sink.js';
-import { type CrawlSummary, summarize } from './summary.js';
+import { type CrawlSummary, type StopReason, summarize } from './summary.js';
 import { hostKey, normalizeUrl } from './url/normalize.js';
 import { createScope } from './url/scope.js';
-import { QueryVariantGuard } from './url/traps.js'; // hostile-web: query-variant trap cap
+import { QueryVariantGuard } from './url/traps.js';
 
 /** What a fetch worker hands to the parse stage. */
 type Outcome =
@@ -85,7 +85,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   readonly #connections: Weighted;
   readonly #hosts: HostTable;
   readonly #scope: ReturnType<typeof createScope>;
-  // hostile-web: caps distinct query strings per path (faceted navigation, calendars, tokens).
+  // Caps distinct query strings per path (faceted navigation, calendars, tokens).
   readonly #queryVariants: QueryVariantGuard;
   #frontier: Frontier;
   #sink: Sink | null = null;
@@ -100,6 +100,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
   #stored = 0;
   #startedAt = Date.now();
   #resumed = false;
+  #aborted = false;
+  #deadlineHit = false;
 
   constructor(input: Partial<CrawlOptions> & { seeds?: string[] }, deps: CrawlDeps = {}) {
     this.options = resolveOptions(input);
@@ -107,8 +109,12 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.name = defaultName(o);
     this.metrics = deps.metrics ?? new CrawlMetrics();
     this.#abortCtx = withCancel(o.signal);
-    this.#stopCtx = withCancel(this.#abortCtx.signal);
     this.#clock = o.clock ?? systemClock;
+    // The graceful-stop signal carries the crawl's deadline (--max-time), so a rate-limit wait
+    // that would end after it fails at once instead of sleeping past it.
+    this.#stopCtx = Number.isFinite(o.maxTimeMs)
+      ? withTimeout(this.#abortCtx.signal, o.maxTimeMs, this.#clock)
+      : withCancel(this.#abortCtx.signal);
     // Every worker waits on these signals at once; more than 10 listeners is by design.
     setMaxListeners(0, this.#abortCtx.signal, this.#stopCtx.signal);
     // Stopping wakes an idle scheduler so it sees the stop at once.
@@ -126,7 +132,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       () => this.#clock.now(),
       this.#clock,
     );
-    this.#queryVariants = new QueryVariantGuard(o.maxQueryVariants); // hostile-web
+    this.#queryVariants = new QueryVariantGuard(o.maxQueryVariants);
     this.#scope = createScope({
       seeds: [...o.seeds, ...o.sitemaps],
       mode: o.scope,
@@ -151,7 +157,18 @@ export class Crawl implements AsyncIterable<PageRecord> {
 
   /** Hard stop (second SIGINT): aborts in-flight requests now; stored records stay stored. */
   abort(): void {
+    this.#aborted = true;
     this.#abortCtx.cancel();
+  }
+
+  /** Why the crawl ended, for the summary. */
+  #stopReason(): StopReason {
+    if (this.#aborted || this.options.signal?.aborted) return 'aborted';
+    const stop = this.#stopCtx.signal;
+    if (this.#deadlineHit || (stop.aborted && isDeadlineExceeded(stop.reason))) return 'max-time';
+    if (stop.aborted) return 'stopped';
+    if (this.#stored >= this.options.maxPages) return 'max-pages';
+    return 'done';
   }
 
   /** Whether this crawl resumed an existing state file. */
@@ -181,7 +198,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
 
   async #run(): Promise<CrawlSummary> {
     const o = this.options;
-    // hostile-web: the SSRF guard checks every connection's resolved address (fetch/ssrf.ts).
+    let endReason: StopReason = 'done';
+    // The SSRF guard checks every connection's resolved address (fetch/ssrf.ts).
     const agent = createAgent({
       maxConnections: o.maxConnections,
       connectTimeoutMs: o.timeoutMs,
@@ -240,6 +258,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
         this.#sample(pool, parsed, agent);
       }
     } finally {
+      // Read before the cleanup below cancels the crawl's signals.
+      endReason = this.#stopReason();
       this.#records?.close();
       this.#sink?.close();
       await this.#frontier.close();
@@ -248,14 +268,14 @@ export class Crawl implements AsyncIterable<PageRecord> {
       await agent.close();
       this.#abortCtx.cancel();
     }
-    return summarize(this.metrics.snapshot(), this.#startedAt, this.#frontier.stats());
+    return summarize(this.metrics.snapshot(), this.#startedAt, this.#frontier.stats(), endReason);
   }
 
   async #enqueueSeeds(): Promise<void> {
     const o = this.options;
     const items: FrontierItem[] = [];
     for (const s of o.seeds) {
-      const norm = { stripParams: o.stripParams, stripSessionIds: o.stripSessionIds }; // hostile-web
+      const norm = { stripParams: o.stripParams, stripSessionIds: o.stripSessionIds };
       const url = normalizeUrl(s, undefined, norm);
       if (url) items.push({ url, host: this.#noteHost(url), depth: 0, referrer: null, attempts: 0 });
     }
@@ -297,7 +317,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       for await (const page of pages) {
         const url = normalizeUrl(page.loc, undefined, {
           stripParams: o.stripParams,
-          stripSessionIds: o.stripSessionIds, // hostile-web
+          stripSessionIds: o.stripSessionIds,
         });
         if (!url) continue;
         batch.push({
@@ -345,7 +365,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   async #schedule(pool: WorkerPool<FetchJob, Outcome>): Promise<void> {
     const stop = this.#stopCtx.signal;
     const frontier = this.#frontier;
-    while (!stop.aborted) {
+    while (!stop.aborted && !this.#deadlineHit) {
       const budget = this.options.maxPages - this.#stored - this.#outstanding - this.#retrying.size;
       const stats = frontier.stats();
       if (
@@ -446,9 +466,15 @@ export class Crawl implements AsyncIterable<PageRecord> {
       const waitStart = performance.now();
       await this.#limiter.wait(this.#stopCtx.signal);
       this.metrics.limiterWait(performance.now() - waitStart);
-    } catch {
-      // Stopped, or the crawl's deadline would pass first: fail cleanly, no request made.
+    } catch (err) {
+      // Stopped, or this request's token would come after the crawl's deadline: no request is
+      // made. Tokens are reserved in order, so no URL leased later could go in time either: the
+      // scheduler stops leasing, while requests holding earlier reservations still go.
       this.#connections.release(1);
+      if (err instanceof LimiterDeadlineError) {
+        this.#deadlineHit = true;
+        this.#wake.trySend();
+      }
       return { kind: 'unstarted', item, host };
     }
     let res: FetchResult;
@@ -514,7 +540,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   #redirectRefusal(next: string): string | null {
     const url = normalizeUrl(next, undefined, {
       stripParams: this.options.stripParams,
-      stripSessionIds: this.options.stripSessionIds, // hostile-web
+      stripSessionIds: this.options.stripSessionIds,
     });
     if (!url) return `not an http(s) URL: ${next.slice(0, 200)}`;
     if (!this.#scope.inScope(url)) return `out of scope: ${url.slice(0, 200)}`;
@@ -720,7 +746,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const o = this.options;
     return {
       stripParams: o.stripParams,
-      stripSessionIds: o.stripSessionIds, // hostile-web
+      stripSessionIds: o.stripSessionIds,
       fields: o.extract,
       scope: { seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude },
       traps: {

@@ -41,6 +41,11 @@ export interface CrawlOptions {
   depth: number;
   /** Stop after this many records are stored (Infinity: no limit). */
   maxPages: number;
+  /**
+   * The crawl's deadline, ms from its start (Infinity: none). At the deadline the crawl stops as
+   * on a first SIGINT; a request whose rate-limit token would come after it is not started.
+   */
+  maxTimeMs: number;
   /** Per-host page budget (Infinity: no limit). */
   maxPagesPerHost: number;
   /** Which links are in scope. */
@@ -75,7 +80,7 @@ export interface CrawlOptions {
   maxQueryVariants: number;
   /**
    * Remove session ids (`;jsessionid=`, `PHPSESSID`, ASP.NET `(S(...))`...) from every URL, see
-   * stripSessionIds in url/normalize.ts. Crawler-trap guard (hostile-web issue): default true.
+   * stripSessionIds in url/normalize.ts. A crawler-trap guard: default true.
    */
   stripSessionIds: boolean;
   /** Allow hosts on loopback/private/link-local addresses even when the seeds are not on one. */
@@ -109,6 +114,7 @@ export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
   retryCapMs: 30_000,
   depth: 100,
   maxPages: Number.POSITIVE_INFINITY,
+  maxTimeMs: Number.POSITIVE_INFINITY,
   maxPagesPerHost: Number.POSITIVE_INFINITY,
   scope: 'host',
   include: [],
@@ -158,6 +164,7 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   numIn('retry-cap', o.retryCapMs, 0, 86_400_000);
   intIn('depth', o.depth, 0, 999);
   countOrInf('max-pages', o.maxPages);
+  if (o.maxTimeMs !== Number.POSITIVE_INFINITY) numIn('max-time', o.maxTimeMs, 1, 365 * 86_400_000);
   countOrInf('max-pages-per-host', o.maxPagesPerHost);
   if (!['host', 'domain', 'any'].includes(o.scope)) {
     throw new UsageError(`--scope must be host, domain or any (got ${JSON.stringify(o.scope)})`);

@@ -1,8 +1,16 @@
 import type { FrontierStats } from './frontier/frontier.js';
 import type { MetricsSnapshot } from './metrics/snapshot.js';
 
+/**
+ * Why a crawl ended: its frontier emptied (`done`), a limit was reached, or it was stopped
+ * gracefully (first signal, `stop()`) or aborted (second signal, `abort()`).
+ */
+export type StopReason = 'done' | 'max-pages' | 'max-time' | 'stopped' | 'aborted';
+
 /** The end-of-crawl summary. Read from the same counters as `/metrics`, so the two agree. */
 export interface CrawlSummary {
+  /** Why the crawl ended. */
+  stopReason: StopReason;
   /** Records stored in this run (ok + failed; skipped URLs included in failed by kind). */
   pages: number;
   ok: number;
@@ -19,10 +27,16 @@ export interface CrawlSummary {
 }
 
 /** Builds the summary from a metrics snapshot and the frontier's final counts. */
-export function summarize(snap: MetricsSnapshot, startedAt: number, frontier: FrontierStats): CrawlSummary {
+export function summarize(
+  snap: MetricsSnapshot,
+  startedAt: number,
+  frontier: FrontierStats,
+  stopReason: StopReason = 'done',
+): CrawlSummary {
   const durationMs = Math.max(1, Date.now() - startedAt);
   const failed = snap.errors.total;
   return {
+    stopReason,
     pages: snap.pagesStored,
     ok: snap.pagesStored - failed,
     failed,
@@ -46,7 +60,7 @@ export function formatSummary(s: CrawlSummary): string {
     `pages:    ${s.pages} stored (${s.ok} ok, ${s.failed} failed${kinds ? `: ${kinds}` : ''})`,
     `requests: ${s.requests} (${s.retries} retries), ${formatBytes(s.bytes)}`,
     `time:     ${(s.durationMs / 1000).toFixed(1)} s, ${s.pagesPerSecond.toFixed(1)} pages/s`,
-    `frontier: ${s.frontier.queued} queued, ${s.frontier.done} done, ${s.frontier.seen} seen`,
+    `frontier: ${s.frontier.queued} queued, ${s.frontier.done} done, ${s.frontier.seen} seen${s.stopReason === 'done' ? '' : ` (ended: ${s.stopReason}${s.frontier.queued > 0 ? '; rerun to resume' : ''})`}`,
   ].join('\n');
 }
 

@@ -313,4 +313,42 @@ describe('crawl', () => {
     expect(hop.error).toMatch(/^redirect-blocked: .*already crawled/);
     expect(s.counts.get('/fault/landing')).toBe(1);
   });
+
+  it('stops at --max-time; a request whose token would come after the deadline is never started', async () => {
+    const s = await site({ pages: 50 });
+    const clock = new FakeClock(7_000_000);
+    const crawl = new Crawl({
+      seeds: [s.url],
+      rate: 1,
+      burst: 1,
+      maxTimeMs: 2500,
+      parsers: 0,
+      ignoreRobots: true,
+      clock,
+    });
+    await until(() => s.total() >= 1);
+    await clock.advanceAsync(1000);
+    await until(() => s.total() >= 2);
+    await clock.advanceAsync(1000);
+    await until(() => s.total() >= 3);
+    // The next token comes at 3 s, after the 2.5 s deadline: the crawl ends now, without it.
+    const summary = await crawl.done;
+    expect(s.total()).toBe(3);
+    expect(summary.stopReason).toBe('max-time');
+    expect(summary.frontier.queued).toBeGreaterThan(0);
+  });
+
+  it('reports why it ended', async () => {
+    const s = await site({ pages: 30 });
+    expect((await run({ seeds: [s.url] })).summary.stopReason).toBe('done');
+    expect((await run({ seeds: [s.url], maxPages: 5 })).summary.stopReason).toBe('max-pages');
+  });
+
+  it('at the --max-time deadline it stops like a first SIGINT: in-flight pages finish and are stored', async () => {
+    const s = await site({ pages: 300, latencyMs: 40 });
+    const { records, summary } = await run({ seeds: [s.url], maxTimeMs: 400, workers: 4 });
+    expect(summary.stopReason).toBe('max-time');
+    expect(records.length).toBeLessThan(300);
+    expect(records.length).toBe([...pageHits(s).values()].reduce((a, b) => a + b, 0));
+  });
 });

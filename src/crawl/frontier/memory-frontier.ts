@@ -1,6 +1,7 @@
 import type { SinkMark } from '../store/sink.js';
 import { Deque } from './deque.js';
 import type { Completion, Frontier, FrontierItem, FrontierStats } from './frontier.js';
+import { HostRing } from './host-ring.js';
 import { EMPTY_HOST_STATE, type HostState } from './host-state.js';
 import { MinHeap } from './min-heap.js';
 
@@ -26,6 +27,10 @@ interface HostQueue {
   inRing: boolean;
 }
 
+function newHostQueue(host: string): HostQueue {
+  return { host, queue: new Deque(), inRing: false };
+}
+
 /**
  * A Frontier held entirely in memory (not resumable: for tests, `--state none` and small crawls).
  * Per-host FIFO deques, round robin across hosts with due work, a min-heap of items whose
@@ -39,13 +44,10 @@ interface HostQueue {
  */
 export class MemoryFrontier implements Frontier {
   private readonly seen = new Map<string, UrlState>();
-  private readonly hosts = new Map<string, HostQueue>();
-  private ring: HostQueue[] = [];
-  private cursor = 0;
+  private readonly ring = new HostRing<HostQueue>((q) => q.queue.length === 0);
   private readonly delayed = new MinHeap<FrontierItem>();
   private readonly failedItems = new Map<string, FrontierItem>();
   private readonly hostStates = new Map<string, HostState>();
-  private readonly paused = new Map<string, number>();
   private queuedN = 0;
   private leasedN = 0;
   private doneN = 0;
@@ -81,16 +83,9 @@ export class MemoryFrontier implements Frontier {
   }
 
   private pushDue(it: FrontierItem): void {
-    let q = this.hosts.get(it.host);
-    if (q === undefined) {
-      q = { host: it.host, queue: new Deque(), inRing: false };
-      this.hosts.set(it.host, q);
-    }
+    const q = this.ring.entry(it.host, newHostQueue);
     q.queue.push(it);
-    if (!q.inRing) {
-      q.inRing = true;
-      this.ring.push(q);
-    }
+    this.ring.join(q);
   }
 
   /** Pops the host's next item that is still queued (skipping ones completed while queued). */
@@ -115,63 +110,17 @@ export class MemoryFrontier implements Frontier {
       const it = this.delayed.pop()!;
       if (this.seen.get(it.url) === QUEUED) this.pushDue(it);
     }
-    if (max <= 0 || this.ring.length === 0) return [];
-    const ring = this.ring;
-    const chosen: HostQueue[] = [];
-    const chosenAt: number[] = [];
-    let dead = 0;
-    let i = 0;
-    for (; i < ring.length && chosen.length < max; i++) {
-      const at = (this.cursor + i) % ring.length;
-      const q = ring[at]!;
-      if (q.queue.length === 0) {
-        dead++;
-        continue;
-      }
-      const until = this.paused.get(q.host);
-      if (until !== undefined) {
-        if (until > now) continue;
-        this.paused.delete(q.host);
-      }
-      if (ready(q.host)) {
-        chosen.push(q);
-        chosenAt.push(at);
-      }
-    }
-    let next = (this.cursor + i) % ring.length;
     const out: FrontierItem[] = [];
-    for (let progress = true; out.length < max && progress; ) {
-      progress = false;
-      for (let c = 0; c < chosen.length && out.length < max; c++) {
-        const it = this.nextOf(chosen[c]!);
-        if (it === undefined) continue;
-        progress = true;
-        next = (chosenAt[c]! + 1) % ring.length;
-        this.seen.set(it.url, LEASED);
-        out.push(it);
-      }
-    }
+    this.ring.pick(max, now, ready, (q) => {
+      const it = this.nextOf(q);
+      if (it === undefined) return false;
+      this.seen.set(it.url, LEASED);
+      out.push(it);
+      return true;
+    });
     this.queuedN -= out.length;
     this.leasedN += out.length;
-    this.cursor = next;
-    if (dead > 0 || chosen.some((q) => q.queue.length === 0)) this.compactRing();
     return out;
-  }
-
-  private compactRing(): void {
-    const at = this.ring[this.cursor];
-    const live: HostQueue[] = [];
-    let cursor = 0;
-    for (const q of this.ring) {
-      if (q === at) cursor = live.length;
-      if (q.queue.length > 0) live.push(q);
-      else {
-        q.inRing = false;
-        this.hosts.delete(q.host);
-      }
-    }
-    this.ring = live;
-    this.cursor = live.length === 0 ? 0 : cursor % live.length;
   }
 
   /**
@@ -249,8 +198,7 @@ export class MemoryFrontier implements Frontier {
   setHostState(host: string, patch: Partial<HostState>): void {
     const s = { ...(this.hostStates.get(host) ?? EMPTY_HOST_STATE), ...patch };
     this.hostStates.set(host, s);
-    if (s.pausedUntil > 0) this.paused.set(host, s.pausedUntil);
-    else this.paused.delete(host);
+    this.ring.pause(host, s.pausedUntil);
   }
 
   /** Lease skips the host while `now < until`; 0 unpauses. */

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { RecentSet } from '../dedup/recent-set.js';
 import { SeenSet } from '../dedup/seen-set.js';
 import type { Completion, Frontier, FrontierItem, FrontierStats } from '../frontier/frontier.js';
+import { HostRing } from '../frontier/host-ring.js';
 import { EMPTY_HOST_STATE, type HostState } from '../frontier/host-state.js';
 import type { SinkMark } from '../store/sink.js';
 import { DONE, LEASED, QUEUED } from './schema.js';
@@ -34,8 +35,14 @@ interface HostQueue {
   queued: number;
   /** Is the host in the round-robin ring? */
   inRing: boolean;
-  /** Rows allotted in the current lease call. */
+  /** Rows allotted in the current lease call (valid when wantRound is that call's round). */
   want: number;
+  /** The lease call `want` belongs to (see SqliteFrontier.round). */
+  wantRound: number;
+}
+
+function newHostQueue(host: string): HostQueue {
+  return { host, queued: 0, inRing: false, want: 0, wantRound: 0 };
 }
 
 /**
@@ -86,10 +93,9 @@ export class SqliteFrontier implements Frontier {
   /** Recently added URLs (every one of them is in the table): 2 × 50k strings at most. */
   private readonly recent = new RecentSet(50_000);
 
-  private readonly hosts = new Map<string, HostQueue>();
-  private ring: HostQueue[] = [];
-  private cursor = 0;
-  private readonly paused = new Map<string, number>();
+  private readonly ring = new HostRing<HostQueue>((q) => q.queued === 0);
+  /** Counts lease calls: a host's `want` counts only in the call that set it. */
+  private round = 0;
 
   private queuedN = 0;
   private leasedN = 0;
@@ -182,9 +188,7 @@ export class SqliteFrontier implements Frontier {
   private load(): void {
     this.floorByHost.clear();
     this.buffers.clear();
-    this.hosts.clear();
-    this.ring = [];
-    this.cursor = 0;
+    this.ring.clear();
     this.queuedN = 0;
     this.leasedN = 0;
     this.seq = 0;
@@ -209,7 +213,6 @@ export class SqliteFrontier implements Frontier {
       .prepare('SELECT count(*) FROM frontier WHERE state = 0 AND not_before > 0')
       .pluck()
       .get() as number;
-    this.paused.clear();
     const now = Date.now();
     for (const r of this.db
       .prepare('SELECT host, paused_until FROM hosts WHERE paused_until > ?')
@@ -217,7 +220,7 @@ export class SqliteFrontier implements Frontier {
       host: string;
       paused_until: number;
     }>) {
-      this.paused.set(r.host, r.paused_until);
+      this.ring.pause(r.host, r.paused_until);
     }
   }
 
@@ -235,16 +238,9 @@ export class SqliteFrontier implements Frontier {
   }
 
   private enqueueHost(host: string, n: number): void {
-    let q = this.hosts.get(host);
-    if (q === undefined) {
-      q = { host, queued: 0, inRing: false, want: 0 };
-      this.hosts.set(host, q);
-    }
+    const q = this.ring.entry(host, newHostQueue);
     q.queued += n;
-    if (!q.inRing && q.queued > 0) {
-      q.inRing = true;
-      this.ring.push(q);
-    }
+    if (q.queued > 0) this.ring.join(q);
   }
 
   /**
@@ -320,52 +316,22 @@ export class SqliteFrontier implements Frontier {
    */
   lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
     if (max <= 0 || this.queuedN === 0) return [];
-    const ring = this.ring;
-    const chosen: HostQueue[] = [];
-    const chosenAt: number[] = [];
-    let dead = 0;
-    let i = 0;
-    for (; i < ring.length && chosen.length < max; i++) {
-      const at = (this.cursor + i) % ring.length;
-      const q = ring[at]!;
-      if (q.queued === 0) {
-        dead++;
-        continue;
-      }
-      const until = this.paused.get(q.host);
-      if (until !== undefined) {
-        if (until > now) continue;
-        this.paused.delete(q.host);
-      }
-      if (ready(q.host)) {
+    // Deal the slots round robin, never more than a host has queued.
+    const round = ++this.round;
+    const chosen = this.ring.pick(max, now, ready, (q) => {
+      if (q.wantRound !== round) {
+        q.wantRound = round;
         q.want = 0;
-        chosen.push(q);
-        chosenAt.push(at);
       }
-    }
-    // Deal the slots round robin, never more than a host has queued. The next call starts after
-    // the last host dealt to, so a partial round is finished first.
-    let next = ring.length === 0 ? 0 : (this.cursor + i) % ring.length;
-    let left = max;
-    for (let progress = true; left > 0 && progress; ) {
-      progress = false;
-      for (let c = 0; c < chosen.length; c++) {
-        const q = chosen[c]!;
-        if (left === 0) break;
-        if (q.want < q.queued) {
-          q.want++;
-          left--;
-          progress = true;
-          next = (chosenAt[c]! + 1) % ring.length;
-        }
-      }
-    }
-    this.cursor = next;
-    if (dead > 0) this.compactRing();
+      if (q.want >= q.queued) return false;
+      q.want++;
+      return true;
+    });
     if (chosen.length === 0) return [];
     const perHost: FrontierRow[][] = [];
     let handed = 0;
     for (const q of chosen) {
+      if (q.wantRound !== round) continue; // dealt no slot
       // Rows leased but not yet marked are still state=0: read after them. One query fetches
       // up to LEASE_PREFETCH rows into a per-host buffer, so lease(1) per page costs one query per
       // few dozen pages. Buffered rows stay state=0 until handed out (a crash loses nothing), and
@@ -420,22 +386,6 @@ export class SqliteFrontier implements Frontier {
     this.unmarked.clear();
     this.floorByHost.clear();
     this.buffers.clear();
-  }
-
-  private compactRing(): void {
-    const live: HostQueue[] = [];
-    const at = this.ring[this.cursor];
-    let cursor = 0;
-    for (const q of this.ring) {
-      if (q === at) cursor = live.length;
-      if (q.queued > 0) live.push(q);
-      else {
-        q.inRing = false;
-        this.hosts.delete(q.host);
-      }
-    }
-    this.ring = live;
-    this.cursor = live.length === 0 ? 0 : cursor % live.length;
   }
 
   /**
@@ -569,7 +519,7 @@ export class SqliteFrontier implements Frontier {
     this.queuedN -= p.queuedDone;
     this.delayedN -= p.delayedDone;
     for (const h of p.queuedHosts) {
-      const q = this.hosts.get(h);
+      const q = this.ring.get(h);
       if (q !== undefined) q.queued--;
     }
     this.unmarked.clear();
@@ -638,8 +588,7 @@ export class SqliteFrontier implements Frontier {
       s.backoff,
       s.crawlDelay,
     );
-    if (s.pausedUntil > 0) this.paused.set(host, s.pausedUntil);
-    else this.paused.delete(host);
+    this.ring.pause(host, s.pausedUntil);
   }
 
   /** Pauses the host until `until` (durably); lease skips it while `now < until`. 0 unpauses. */
