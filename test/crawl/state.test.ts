@@ -214,9 +214,20 @@ describe('state file', () => {
     crashed.add(['http://a/1', 'http://a/2', 'http://a/3', 'http://b/1'].map((u) => item(u)));
     const got = crashed.lease(3, 0, all);
     expect(got.map((i) => i.url)).toEqual(['http://a/1', 'http://b/1', 'http://a/2']);
-    // A committed batch (b/1) also writes the other leases (a/1, a/2) as state=1.
+    // A committed batch (b/1) goes from queued to done; the other leases (a/1, a/2) are still
+    // queued in the file (not yet marked) ...
     crashed.complete([{ item: got[1]!, record: record(got[1]!), links: [] }]);
     const peek = new Database(file, { readonly: true });
+    const rows = peek.prepare('SELECT url, state FROM frontier ORDER BY url');
+    expect(rows.all()).toEqual([
+      { url: 'http://a/1', state: 0 },
+      { url: 'http://a/2', state: 0 },
+      { url: 'http://a/3', state: 0 },
+      { url: 'http://b/1', state: 2 },
+    ]);
+    // ... until MAX_UNMARKED pile up or a delayed row exists: then a batch marks them leased.
+    crashed.add([item('http://c/1', { notBefore: Date.now() + 60_000 })]);
+    crashed.complete([{ item: item('http://d/1'), record: record(item('http://d/1')), links: [] }]);
     expect(peek.prepare('SELECT url FROM frontier WHERE state = 1 ORDER BY url').pluck().all()).toEqual([
       'http://a/1',
       'http://a/2',
@@ -225,16 +236,44 @@ describe('state file', () => {
     // No close: the process "died". A new process opens the same file.
     const resumed = new SqliteFrontier(openState(file, { create: true, name: 'test' }));
     closers.push(() => resumed.close());
-    expect(resumed.stats()).toEqual({ queued: 3, leased: 0, done: 1, failed: 0, seen: 4 });
+    expect(resumed.stats()).toEqual({ queued: 4, leased: 0, done: 2, failed: 0, seen: 6 });
     expect(resumed.state.db.prepare('SELECT count(*) FROM frontier WHERE state = 1').pluck().get()).toBe(0);
     // Recovered rows keep their queue position (FIFO per host).
     const again: string[] = [];
-    for (let i = 0; i < 3; i++) again.push(...resumed.lease(1, 0, all).map((x) => x.url));
+    for (let i = 0; i < 6; i++) again.push(...resumed.lease(1, 0, all).map((x) => x.url));
     expect(again.filter((u) => u.startsWith('http://a/'))).toEqual([
       'http://a/1',
       'http://a/2',
       'http://a/3',
     ]);
+  });
+
+  it('hands out every queued row exactly once across interleaved leases and completes', () => {
+    for (const delayed of [false, true]) {
+      const f = open(path.join(tmpDir(), 's.state'));
+      const urls = Array.from({ length: 100 }, (_, i) => `http://${i % 3 === 0 ? 'b' : 'a'}/${i}`);
+      f.add(urls.map((u) => item(u)));
+      // A delayed row makes every complete mark the leases and read the queue afresh.
+      if (delayed) f.add([item('http://c/later', { notBefore: Date.now() + 60_000 })]);
+      const leased: FrontierItem[] = [];
+      const got: string[] = [];
+      let seeds = 0;
+      for (let round = 0; seeds < urls.length && round < 1000; round++) {
+        for (const it of f.lease(1 + (round % 3), 0, all)) {
+          leased.push(it);
+          got.push(it.url);
+          if (!it.url.endsWith('/x')) seeds++;
+        }
+        // Complete the oldest lease every other round, with a link to a known and a new URL.
+        if (round % 2 === 1 && leased.length > 0) {
+          const it = leased.shift()!;
+          f.complete([{ item: it, record: record(it), links: [item(urls[0]!), item(`${it.url}/x`)] }]);
+        }
+      }
+      expect(new Set(got).size).toBe(got.length);
+      expect(got.filter((u) => !u.endsWith('/x')).sort()).toEqual([...urls].sort());
+      f.close();
+    }
   });
 
   it('complete is atomic: a throw inside a batch stores nothing of it', () => {
@@ -258,7 +297,8 @@ describe('state file', () => {
     expect(f.stats()).toEqual(before);
     const db = f.state.db;
     expect(db.prepare('SELECT count(*) FROM results').pluck().get()).toBe(1);
-    expect(db.prepare("SELECT state FROM frontier WHERE url = 'http://a/2'").pluck().get()).toBe(1);
+    // a/2 is still leased (in memory; the file shows it queued until leases are marked).
+    expect(db.prepare("SELECT state FROM frontier WHERE url = 'http://a/2'").pluck().get()).toBe(0);
     expect(
       db.prepare("SELECT count(*) FROM frontier WHERE url IN ('http://c/new', 'http://a/zzz')").pluck().get(),
     ).toBe(0);

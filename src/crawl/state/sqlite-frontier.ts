@@ -46,8 +46,8 @@ function newHostQueue(host: string): HostQueue {
 }
 
 /**
- * Leases not yet marked in the file are written in the next complete() transaction, or in one
- * transaction of their own once this many have piled up.
+ * Leases are not marked in the file one by one (see lease): they are written in one transaction of
+ * their own once this many are unmarked (or by complete() while delayed rows exist, or on close).
  */
 const MAX_UNMARKED = 256;
 
@@ -122,6 +122,7 @@ export class SqliteFrontier implements Frontier {
   private readonly sReleaseUnmarked: Database.Statement;
   private readonly sStateOf: Database.Statement;
   private readonly sMarkDone: Database.Statement;
+  private readonly sMarkDoneRow: Database.Statement;
   private readonly sInsertDone: Database.Statement;
   private readonly sResult: Database.Statement;
   private readonly sMinDelayed: Database.Statement;
@@ -144,7 +145,10 @@ export class SqliteFrontier implements Frontier {
     this.sSelectQueued = db.prepare(
       'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod, seq FROM frontier WHERE host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?',
     );
-    this.sLeaseRow = db.prepare(`UPDATE frontier SET state = ${LEASED} WHERE rowid = ?`);
+    // `AND state = 0`: a row completed in the same transaction stays done.
+    this.sLeaseRow = db.prepare(
+      `UPDATE frontier SET state = ${LEASED} WHERE rowid = ? AND state = ${QUEUED}`,
+    );
     this.sRelease = db.prepare(
       `UPDATE frontier SET state = ${QUEUED}, not_before = ?, seq = ?, attempts = ? WHERE url = ? AND state = ${LEASED}`,
     );
@@ -153,6 +157,7 @@ export class SqliteFrontier implements Frontier {
     );
     this.sStateOf = db.prepare('SELECT state, host, not_before FROM frontier WHERE url = ?');
     this.sMarkDone = db.prepare(`UPDATE frontier SET state = ${DONE}, attempts = ? WHERE url = ?`);
+    this.sMarkDoneRow = db.prepare(`UPDATE frontier SET state = ${DONE}, attempts = ? WHERE rowid = ?`);
     this.sInsertDone = db.prepare(
       `INSERT INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod) VALUES (?, ?, ?, ?, ?, 0, ${DONE}, ?, ?)`,
     );
@@ -309,10 +314,15 @@ export class SqliteFrontier implements Frontier {
    * interleaved host by host. [] when `max` ≤ 0 or nothing can go. A host whose queued rows are
    * all delayed yields nothing this call.
    *
-   * No transaction per lease: exclusivity is kept in memory, and the rows are marked leased in the
-   * file by the next complete() transaction (or in one transaction per MAX_UNMARKED leases, or on
-   * close). Until then the file shows them as queued, which is what a crash would make of them
-   * anyway (at-least-once fetching; the record is still stored exactly once).
+   * No transaction per lease: exclusivity is kept in memory (per host a floor: the highest seq read,
+   * and a buffer of rows read ahead), and a leased row usually goes from queued to done in the file
+   * by the complete() transaction that records it, without ever being written as leased (one
+   * write per page instead of two). Leases are marked in the file in one transaction once
+   * MAX_UNMARKED are unmarked, on close, before nextDueAt reads the delayed rows, and by every
+   * complete() while delayed rows exist (a row skipped as not yet due may lie below a floor, so
+   * floors and buffers are then dropped and the rows read again). Until then the file shows them
+   * as queued, which is what a crash would make of them anyway (at-least-once fetching; the
+   * record is still stored exactly once).
    */
   lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
     if (max <= 0 || this.queuedN === 0) return [];
@@ -418,7 +428,11 @@ export class SqliteFrontier implements Frontier {
 
   private completeTx(batch: readonly Completion[], mark: SinkMark | undefined): number {
     const now = Date.now();
-    this.markLeases();
+    // Rows skipped by lease as not yet due may sit below a host's floor: while any row is
+    // delayed, every complete marks the leases and drops floors and buffers (see complete).
+    let dropLeases = this.delayedN > 0;
+    if (dropLeases) this.markLeases();
+    const doneUnmarked = this.doneUnmarked;
     let leasedDone = 0;
     let queuedDone = 0;
     let delayedDone = 0;
@@ -430,7 +444,9 @@ export class SqliteFrontier implements Frontier {
     for (const c of batch) {
       const { item, record } = c;
       const json = JSON.stringify(record);
-      const prev = this.sStateOf.get(item.url) as
+      // A lease of this process not yet marked in the file: its row is known, and it is leased.
+      const rowid = this.unmarked.get(item.url);
+      const prev = (rowid !== undefined ? LEASED_ROW : this.sStateOf.get(item.url)) as
         | { state: number; host: string; not_before: number }
         | undefined;
       if (prev === undefined) {
@@ -445,7 +461,11 @@ export class SqliteFrontier implements Frontier {
         );
         inserted++;
       } else {
-        this.sMarkDone.run(record.attempts, item.url);
+        if (rowid !== undefined) {
+          this.sMarkDoneRow.run(record.attempts, rowid);
+          this.unmarked.delete(item.url); // restored by complete() if the transaction fails
+          doneUnmarked.push(item.url, rowid);
+        } else this.sMarkDone.run(record.attempts, item.url);
         if (prev.state === LEASED) leasedDone++;
         else if (prev.state === QUEUED) {
           queuedDone++;
@@ -466,6 +486,11 @@ export class SqliteFrontier implements Frontier {
       if (record.error !== null) failed++;
       for (const l of c.links) links.push(l);
     }
+    // A row completed while queued may sit in a lease buffer: start the buffers afresh.
+    if (queuedDone > 0 && !dropLeases) {
+      this.markLeases();
+      dropLeases = true;
+    }
     const fresh = this.insertNew(links);
     if (mark !== undefined) this.state.setOutMark(mark, this.opts.outFormat);
     else this.state.setMeta('updated_at', new Date(now).toISOString());
@@ -480,6 +505,7 @@ export class SqliteFrontier implements Frontier {
       failed,
       newResults,
       fresh,
+      dropLeases,
     };
     return fresh.length;
   }
@@ -493,7 +519,10 @@ export class SqliteFrontier implements Frontier {
     failed: number;
     newResults: number;
     fresh: FrontierItem[];
+    dropLeases: boolean;
   } | null = null;
+  /** Unmarked leases completed by the running completeTx, as url, rowid pairs (for a rollback). */
+  private readonly doneUnmarked: (string | number)[] = [];
 
   /**
    * Records the batch in one transaction: each record into results (replacing an earlier record
@@ -501,18 +530,26 @@ export class SqliteFrontier implements Frontier {
    * without add — is inserted as done and counts as seen), the links deduplicated and enqueued,
    * and `sinkMark` (if given) stored in meta with updated_at. If anything throws (e.g. a record
    * that JSON.stringify rejects) nothing of the batch is stored and the error propagates; the
-   * items stay leased. Returns how many links were new.
+   * items stay leased. Returns how many links were new. A completion of a lease of this process
+   * not yet marked in the file updates its row by rowid, without reading it first.
    */
   complete(batch: readonly Completion[], sinkMark?: SinkMark): number {
     if (batch.length === 0 && sinkMark === undefined) return 0;
     this.pending = null;
+    const doneUnmarked = this.doneUnmarked;
+    doneUnmarked.length = 0;
     let n: number;
     try {
       n = this.txComplete(batch, sinkMark);
     } catch (err) {
       this.recent.clear(); // the rolled-back links are not in the table: forget them
+      // The rolled-back completions are still leased and unmarked.
+      for (let i = 0; i < doneUnmarked.length; i += 2)
+        this.unmarked.set(doneUnmarked[i] as string, doneUnmarked[i + 1] as number);
+      doneUnmarked.length = 0;
       throw err;
     }
+    doneUnmarked.length = 0;
     const p = this.pending!;
     this.pending = null;
     this.leasedN -= p.leasedDone;
@@ -522,9 +559,11 @@ export class SqliteFrontier implements Frontier {
       const q = this.ring.get(h);
       if (q !== undefined) q.queued--;
     }
-    this.unmarked.clear();
-    this.floorByHost.clear();
-    this.buffers.clear();
+    if (p.dropLeases) {
+      this.unmarked.clear();
+      this.floorByHost.clear();
+      this.buffers.clear();
+    }
     this.seenN += p.inserted;
     this.doneN += p.newResults;
     this.failedN += p.failed;
@@ -627,6 +666,9 @@ export class SqliteFrontier implements Frontier {
     this.state.close();
   }
 }
+
+/** What completeTx knows of an unmarked lease's row without reading it. */
+const LEASED_ROW = { state: LEASED, host: '', not_before: 0 };
 
 function toItem(r: FrontierRow): FrontierItem {
   const item: FrontierItem = {
