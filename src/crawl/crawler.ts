@@ -129,7 +129,6 @@ export class Crawl implements AsyncIterable<PageRecord> {
         maxPages: o.maxPagesPerHost,
         maxBackoffMs: 300_000,
       },
-      () => this.#clock.now(),
       this.#clock,
     );
     this.#queryVariants = new QueryVariantGuard(o.maxQueryVariants);
@@ -673,7 +672,14 @@ export class Crawl implements AsyncIterable<PageRecord> {
       }
       this.metrics.storeTime(performance.now() - started, completions.length);
       this.metrics.setFrontier(this.#frontier.stats());
-      if (this.#records) for (const r of records) this.#records.trySend(r);
+      if (this.#records) {
+        // Backpressure, not loss: a slow reader of the iterable slows the store down.
+        try {
+          for (const r of records) await this.#records.send(r, this.#abortCtx.signal);
+        } catch {
+          // aborted: the records are stored; the reader just doesn't see the rest
+        }
+      }
     }
     this.metrics.setInFlight(this.#outstanding);
     this.#wake.trySend();

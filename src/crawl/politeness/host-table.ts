@@ -1,4 +1,4 @@
-import type { Clock } from '../../conc/clock.js';
+import { type Clock, systemClock } from '../../conc/clock.js';
 import { Limiter } from '../../conc/rate.js';
 
 /** What the crawl knows about robots.txt for a host. */
@@ -44,13 +44,11 @@ export interface HostPolicy {
 export class HostTable {
   readonly #hosts = new Map<string, HostState>();
   readonly #policy: HostPolicy;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  readonly #clock: Clock | undefined;
-
-  constructor(policy: HostPolicy, now: () => number, clock?: Clock) {
+  /** `clock` drives every host's token bucket and the pauses (tests inject a FakeClock). */
+  constructor(policy: HostPolicy, clock: Clock = systemClock) {
     this.#policy = policy;
-    this.#now = now;
     this.#clock = clock;
   }
 
@@ -122,7 +120,7 @@ export class HostTable {
   applyCrawlDelay(s: HostState, delaySec: number): void {
     s.crawlDelay = delaySec;
     if (delaySec <= 0) return;
-    const now = this.#now();
+    const now = this.#clock.now();
     const rate = Math.min(this.#policy.rate, 1 / delaySec);
     s.limiter.setLimitAt(now, rate);
     s.limiter.setBurstAt(now, 1);
@@ -136,7 +134,7 @@ export class HostTable {
     s.backoffLevel++;
     const backoff = Math.min(this.#policy.maxBackoffMs, 1000 * 2 ** (s.backoffLevel - 1));
     const wait = retryAfterMs ?? backoff;
-    s.pausedUntil = Math.max(s.pausedUntil, this.#now() + wait);
+    s.pausedUntil = Math.max(s.pausedUntil, this.#clock.now() + wait);
     return wait;
   }
 
