@@ -81,8 +81,9 @@ describe('distributed crawl on Redis', () => {
     ]);
     const results = await Promise.all(procs.map((p) => p.exited));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
-    // Everyone took part (a worker that idled would make the budget check vacuous).
-    for (const r of results) expect(pagesOf(r.stdout)).toBeGreaterThan(100);
+    // Everyone took part (a worker that idled would make the budget check vacuous). Not "> 100":
+    // on a loaded machine a worker's start-up can take most of the 10 s crawl.
+    for (const r of results) expect(pagesOf(r.stdout)).toBeGreaterThan(0);
     expect(results.reduce((s, r) => s + pagesOf(r.stdout), 0)).toBe(3000);
     await expectExactlyOnce(site, redis);
     // Token bucket at the server: at most burst + rate·W in any window W, plus the three
