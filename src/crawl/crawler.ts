@@ -214,6 +214,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         ignore: o.ignoreRobots,
         connections: this.#connections,
         signal: this.#abortCtx.signal,
+        clock: this.#clock,
         onReady: (host, info) => {
           const s = this.#hosts.get(host);
           s.robots = info.status;
@@ -222,7 +223,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
             void this.#frontier.setHostInterval?.(host, info.crawlDelay * 1000);
           }
           this.metrics.setHostState(host, { robots: info.status, rate: s.limiter.limit() });
-          if (o.sitemapsAuto && info.sitemaps.length > 0 && this.#isSeedHost(host))
+          if (!info.refreshed && o.sitemapsAuto && info.sitemaps.length > 0 && this.#isSeedHost(host))
             void this.#seedFromSitemaps(info.sitemaps);
           this.#wake.trySend();
         },

@@ -120,4 +120,20 @@ describe('per-host politeness', () => {
     expect(b.records.length).toBe(1);
     expect(b.records[0]!.error).toMatch(/^robots:/);
   });
+
+  it('fetches robots.txt again once it is 24 hours old, keeping the old rules meanwhile', async () => {
+    const s = await site({ pages: 30 });
+    const clock = new FakeClock(1_000_000);
+    const { crawl } = start({ seeds: [s.url], hostRate: 1, hostBurst: 1, clock });
+    await until(() => pageRequests(s) >= 1);
+    expect(s.counts.get('/robots.txt')).toBe(1);
+    await clock.advanceAsync(3_600_000);
+    await until(() => pageRequests(s) >= 2);
+    expect(s.counts.get('/robots.txt')).toBe(1); // an hour old: still fresh
+    await clock.advanceAsync(86_400_000);
+    await until(() => (s.counts.get('/robots.txt') ?? 0) >= 2);
+    crawl.abort();
+    await crawl.done;
+    expect(s.counts.get('/robots.txt')).toBe(2);
+  });
 });
