@@ -3,16 +3,10 @@
  * is kept, cancels the group's signal, and is what `wait` reports.
  */
 import { background, withCancel } from './context.js';
+import { WaitList } from './wait-list.js';
 
 /** A task run by a {@link Group}: receives the group's signal (Go's derived ctx). */
 export type GroupTask = (signal: AbortSignal) => unknown;
-
-interface Waiter {
-  resolve(): void;
-  reject(reason: unknown): void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
 
 let initGroup: (g: Group, signal: AbortSignal, cancel: (reason?: unknown) => void) => void;
 
@@ -39,7 +33,7 @@ export class Group {
   #pumping = false;
   #failed = false;
   #error: unknown;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new WaitList();
 
   static {
     initGroup = (g, signal, cancel) => {
@@ -118,18 +112,7 @@ export class Group {
       this.#cancel?.(this.#failed ? this.#error : undefined);
       return this.#failed ? Promise.reject(this.#error) : Promise.resolve();
     }
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        w.onAbort = () => {
-          const i = this.#waiters.indexOf(w);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.#waiters.push(w);
-    });
+    return this.#waiters.wait(signal);
   }
 
   #idle(): boolean {
@@ -170,14 +153,8 @@ export class Group {
     this.#active--;
     this.#pump();
     if (this.#waiters.length > 0 && this.#idle()) {
-      const waiters = this.#waiters;
-      this.#waiters = [];
       this.#cancel?.(this.#failed ? this.#error : undefined);
-      for (const w of waiters) {
-        if (w.onAbort !== undefined) w.signal!.removeEventListener('abort', w.onAbort);
-        if (this.#failed) w.reject(this.#error);
-        else w.resolve();
-      }
+      this.#waiters.settle(this.#failed, this.#error);
     }
   }
 

@@ -1,13 +1,8 @@
+import { WaitList } from './wait-list.js';
+
 /**
  * Go's `sync.WaitGroup`: a counter of outstanding tasks that can be waited on.
  */
-
-interface Waiter {
-  resolve(): void;
-  reject(reason: unknown): void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
 
 /** Reports an error nobody else will see by rethrowing it outside any promise chain. */
 function rethrowAsync(err: unknown): void {
@@ -34,7 +29,7 @@ export interface WaitGroupOptions {
  */
 export class WaitGroup {
   #count = 0;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new WaitList();
   readonly #onError: (err: unknown) => void;
 
   constructor(options: WaitGroupOptions = {}) {
@@ -57,14 +52,7 @@ export class WaitGroup {
     const n = this.#count + delta;
     if (n < 0) throw new Error('sync: negative WaitGroup counter');
     this.#count = n;
-    if (n === 0 && this.#waiters.length > 0) {
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) {
-        if (w.onAbort !== undefined) w.signal!.removeEventListener('abort', w.onAbort);
-        w.resolve();
-      }
-    }
+    if (n === 0 && this.#waiters.length > 0) this.#waiters.settle();
   }
 
   /** Decrements the counter by one: `add(-1)`, with the same error when it would go negative. */
@@ -80,18 +68,7 @@ export class WaitGroup {
   wait(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#count === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        w.onAbort = () => {
-          const i = this.#waiters.indexOf(w);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.#waiters.push(w);
-    });
+    return this.#waiters.wait(signal);
   }
 
   /**
