@@ -1,46 +1,21 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/conc/clock.js';
 import { Crawl } from '../../src/crawl/crawler.js';
 import type { CrawlOptions } from '../../src/crawl/options.js';
 import type { PageRecord } from '../../src/crawl/record.js';
-import { startTestSite, type TestSite, type TestSiteOptions } from '../../src/testsite/server.js';
+import type { TestSite } from '../../src/testsite/server.js';
+import { settle, startCrawl, until, useSites } from '../helpers/crawl.js';
 
-const sites: TestSite[] = [];
-afterEach(async () => {
-  await Promise.all(sites.splice(0).map((s) => s.close()));
-});
-
-async function site(opts: TestSiteOptions): Promise<TestSite> {
-  const s = await startTestSite(opts);
-  sites.push(s);
-  return s;
-}
+const site = useSites();
 
 /** Runs a crawl to completion, in memory unless told otherwise, and returns its records. */
 async function run(opts: Partial<CrawlOptions> & { seeds: string[] }) {
-  const records: PageRecord[] = [];
-  const crawl = new Crawl({
-    rate: Number.POSITIVE_INFINITY,
-    parsers: 0,
-    retryBaseMs: 1,
-    ...opts,
-    onRecord: (r) => records.push(r),
-  });
+  const { crawl, records } = startCrawl(opts);
   const summary = await crawl.done;
   return { records, summary, crawl };
-}
-
-/** Polls (real time) until `cond` holds; the assertions that follow don't depend on how long it took. */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
-
-/** Gives in-flight work a moment, so an over-limit request would have arrived. */
-function settle(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 150));
 }
 
 /** Requests per site page id, from the server's own counts. */

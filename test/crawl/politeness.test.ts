@@ -1,38 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/conc/clock.js';
-import { Crawl } from '../../src/crawl/crawler.js';
-import type { CrawlOptions } from '../../src/crawl/options.js';
-import type { PageRecord } from '../../src/crawl/record.js';
-import { startTestSite, type TestSite, type TestSiteOptions } from '../../src/testsite/server.js';
+import type { TestSite } from '../../src/testsite/server.js';
+import { settle, startCrawl, until, useSites } from '../helpers/crawl.js';
 
-const sites: TestSite[] = [];
-afterEach(async () => {
-  await Promise.all(sites.splice(0).map((s) => s.close()));
-});
-
-async function site(opts: TestSiteOptions): Promise<TestSite> {
-  const s = await startTestSite(opts);
-  sites.push(s);
-  return s;
-}
-
-function start(opts: Partial<CrawlOptions> & { seeds: string[] }) {
-  const records: PageRecord[] = [];
-  const crawl = new Crawl({
-    rate: Number.POSITIVE_INFINITY,
-    parsers: 0,
-    retryBaseMs: 1,
-    ...opts,
-    onRecord: (r) => records.push(r),
-  });
-  return { crawl, records };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 150));
+const site = useSites();
+const start = startCrawl;
 const pageRequests = (s: TestSite) => s.total() - (s.counts.get('/robots.txt') ?? 0);
 
 describe('per-host politeness', () => {
