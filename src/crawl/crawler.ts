@@ -9,7 +9,13 @@ import { Weighted } from '../conc/semaphore.js';
 import { type CrawlAgent, createAgent } from './fetch/agent.js';
 import { FetchError } from './fetch/errors.js';
 import { type FetchResult, fetchPage } from './fetch/fetch-page.js';
-import { backoffMs, isRetryable } from './fetch/retry.js';
+import {
+  backoffMs,
+  isRetryable,
+  MAX_RETRY_AFTER_MS,
+  type RetryDelayOptions,
+  retryDelay,
+} from './fetch/retry.js';
 import type { Completion, Frontier, FrontierItem } from './frontier/frontier.js';
 import { openStorage } from './frontier/open-frontier.js';
 import { CrawlMetrics } from './metrics/metrics.js';
@@ -23,8 +29,8 @@ import { crawlSitemaps, type SitemapFetch } from './sitemap/sitemap.js';
 import { sitemapFetcher } from './sitemap/sitemap-fetch.js';
 import type { Sink } from './store/sink.js';
 import { type CrawlSummary, type StopReason, summarize } from './summary.js';
-import { hostKey, normalizeUrl } from './url/normalize.js';
-import { createScope } from './url/scope.js';
+import { hostKey, type NormalizeOptions, normalizeUrl } from './url/normalize.js';
+import { createScope, type ScopeOptions } from './url/scope.js';
 import { QueryVariantGuard } from './url/traps.js';
 
 /** What a fetch worker hands to the parse stage. */
@@ -81,6 +87,10 @@ export class Crawl implements AsyncIterable<PageRecord> {
   readonly #abortCtx: CancelContext;
   readonly #wake = new Channel<void>(1);
   readonly #clock: Clock;
+  /** The crawl's URL normalization, used for seeds, sitemap entries and redirect hops alike. */
+  readonly #norm: NormalizeOptions;
+  /** Retry backoff (full jitter) and the longest Retry-After honoured for a retry. */
+  readonly #backoff: RetryDelayOptions;
   readonly #limiter: RateGate;
   readonly #connections: Weighted;
   readonly #hosts: HostTable;
@@ -110,6 +120,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.metrics = deps.metrics ?? new CrawlMetrics();
     this.#abortCtx = withCancel(o.signal);
     this.#clock = o.clock ?? systemClock;
+    this.#norm = { stripParams: o.stripParams, stripSessionIds: o.stripSessionIds };
+    this.#backoff = { baseMs: o.retryBaseMs, capMs: o.retryCapMs, maxRetryAfterMs: MAX_RETRY_AFTER_MS };
     // The graceful-stop signal carries the crawl's deadline (--max-time), so a rate-limit wait
     // that would end after it fails at once instead of sleeping past it.
     this.#stopCtx = Number.isFinite(o.maxTimeMs)
@@ -132,12 +144,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       this.#clock,
     );
     this.#queryVariants = new QueryVariantGuard(o.maxQueryVariants);
-    this.#scope = createScope({
-      seeds: [...o.seeds, ...o.sitemaps],
-      mode: o.scope,
-      include: o.include,
-      exclude: o.exclude,
-    });
+    this.#scope = createScope(scopeOptions(o));
     if (deps.frontier) {
       this.#frontier = deps.frontier;
     } else {
@@ -180,7 +187,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const s = this.#frontier.stats();
     return {
       stored: this.#stored,
-      queued: s?.queued ?? 0,
+      queued: s.queued,
       inFlight: this.#outstanding,
       elapsedMs: Date.now() - this.#startedAt,
     };
@@ -275,8 +282,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const o = this.options;
     const items: FrontierItem[] = [];
     for (const s of o.seeds) {
-      const norm = { stripParams: o.stripParams, stripSessionIds: o.stripSessionIds };
-      const url = normalizeUrl(s, undefined, norm);
+      const url = normalizeUrl(s, undefined, this.#norm);
       if (url) items.push({ url, host: this.#noteHost(url), depth: 0, referrer: null, attempts: 0 });
     }
     await this.#frontier.add(items);
@@ -292,7 +298,6 @@ export class Crawl implements AsyncIterable<PageRecord> {
    * sitemap that fails is recorded as an error and the walk goes on.
    */
   async #seedFromSitemaps(urls: readonly string[]): Promise<void> {
-    const o = this.options;
     this.#seeding++;
     let batch: FrontierItem[] = [];
     const flush = async () => {
@@ -315,10 +320,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
           ),
       });
       for await (const page of pages) {
-        const url = normalizeUrl(page.loc, undefined, {
-          stripParams: o.stripParams,
-          stripSessionIds: o.stripSessionIds,
-        });
+        const url = normalizeUrl(page.loc, undefined, this.#norm);
         if (!url) continue;
         batch.push({
           url,
@@ -487,7 +489,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         maxBytes: o.maxBytes,
         userAgent: o.userAgent,
         signal,
-        checkRedirect: (next) => this.#redirectRefusal(next) ?? this.#duplicateHop(item.url, next),
+        checkRedirect: (next) => this.#redirectRefusal(next, item.url),
       });
     } catch (err) {
       const durationMs = performance.now() - started;
@@ -501,7 +503,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
           kind: 'retry',
           item: { ...item, attempts },
           host,
-          at: this.#clock.now() + backoffMs(attempts, { baseMs: o.retryBaseMs, capMs: o.retryCapMs }),
+          at: this.#clock.now() + backoffMs(attempts, this.#backoff),
           reason: message,
         };
       }
@@ -526,9 +528,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       }
     } else if (isRetryable(res.status) && attempts <= o.retries) {
       this.metrics.retry(item.host, String(res.status));
-      const at =
-        this.#clock.now() +
-        (res.retryAfterMs ?? backoffMs(attempts, { baseMs: o.retryBaseMs, capMs: o.retryCapMs }));
+      const at = this.#clock.now() + retryDelay(attempts, res, this.#clock.now(), this.#backoff);
       return { kind: 'retry', item: { ...item, attempts }, host, at, reason: `http: ${res.status}` };
     } else if (res.status < 400) {
       this.#hosts.succeeded(host);
@@ -536,22 +536,18 @@ export class Crawl implements AsyncIterable<PageRecord> {
     return { kind: 'fetched', item, host, res, attempts };
   }
 
-  /** Why a redirect hop may not be followed (scope, traps), or null to follow it. */
-  #redirectRefusal(next: string): string | null {
-    const url = normalizeUrl(next, undefined, {
-      stripParams: this.options.stripParams,
-      stripSessionIds: this.options.stripSessionIds,
-    });
+  /**
+   * Why a redirect hop may not be followed (not http(s), out of scope), or, for a page's own
+   * redirects (`from` given), a hop into a URL this crawl already has (it is crawled on its own);
+   * null to follow it. The hop is normalized once, the crawl's way.
+   */
+  #redirectRefusal(next: string, from?: string): string | null {
+    const url = normalizeUrl(next, undefined, this.#norm);
     if (!url) return `not an http(s) URL: ${next.slice(0, 200)}`;
     if (!this.#scope.inScope(url)) return `out of scope: ${url.slice(0, 200)}`;
+    if (from !== undefined && url !== from && this.#frontier.has?.(url))
+      return `already crawled: ${url.slice(0, 200)}`;
     return null;
-  }
-
-  /** Dedup on redirect hops: a hop into a URL this crawl already has is refused (it is crawled on its own). */
-  #duplicateHop(from: string, next: string): string | null {
-    const url = normalizeUrl(next, undefined, { stripParams: this.options.stripParams });
-    if (!url || url === from || !this.#frontier.has?.(url)) return null;
-    return `already crawled: ${url.slice(0, 200)}`;
   }
 
   /** Fan-out to K parse threads (or the main thread), fan-in to one channel for the store. */
@@ -755,7 +751,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       stripParams: o.stripParams,
       stripSessionIds: o.stripSessionIds,
       fields: o.extract,
-      scope: { seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude },
+      scope: scopeOptions(o),
       traps: {
         maxUrlLength: o.maxUrlLength,
         maxRepeatedSegments: o.maxRepeatedSegments,
@@ -765,6 +761,11 @@ export class Crawl implements AsyncIterable<PageRecord> {
       keepHtml: o.extractFn !== undefined,
     };
   }
+}
+
+/** Which links are in scope: the seeds' (and sitemaps') hosts or domains, and the patterns. */
+function scopeOptions(o: CrawlOptions): ScopeOptions {
+  return { seeds: [...o.seeds, ...o.sitemaps], mode: o.scope, include: o.include, exclude: o.exclude };
 }
 
 function isHtml(res: FetchResult): boolean {
