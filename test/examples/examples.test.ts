@@ -3,7 +3,7 @@
  * on simulated time via TRAWL_EXAMPLE_FAST=1, cwd = the repository root) and checks exactly what
  * it prints and that it exits 0. The examples print deterministic output (see each file's
  * header for where the Go original's order would vary), so every line is compared as is.
- * Also runs the trawl/conc snippets of README.md (examples/readme/, on the real clock with short waits)
+ * Also runs the trawl/conc snippets of docs/conc.md (examples/readme/, on the real clock with short waits)
  * and checks the docs show each one exactly as tested.
  */
 import { execFile } from 'node:child_process';
@@ -114,7 +114,7 @@ const EXPECTED: Record<string, Expected> = {
   'worker-pool': { stdout: [...range(10, (i) => `Processing ${i}`), 'all jobs done (0 failed)'] },
 };
 
-/** The trawl/conc snippets of README.md (examples/readme/), run on the real clock: all waits are short. */
+/** The trawl/conc snippets of docs/conc.md (examples/readme/), run on the real clock: all waits are short. */
 const README_EXPECTED: Record<string, string[]> = {
   channel: ['hello', '1', '2', '{ value: undefined, ok: false }'],
   select: ['sent 42', 'nothing ready'],
@@ -187,8 +187,8 @@ describe('examples', () => {
   });
 
   it('the docs show each snippet exactly as it is tested', () => {
-    // The trawl/conc section of README.md shows these snippets.
-    const docs = readFileSync(resolve(REPO_ROOT, 'README.md'), 'utf8');
+    // The trawl/conc reference, docs/conc.md, shows these snippets.
+    const docs = readFileSync(resolve(REPO_ROOT, 'docs', 'conc.md'), 'utf8');
     for (const name of Object.keys(README_EXPECTED)) {
       const code = readFileSync(resolve(REPO_ROOT, `examples/readme/${name}.ts`), 'utf8')
         .replace("'../../src/conc/index.js'", "'trawl/conc'")
