@@ -11,7 +11,8 @@ console.log('stopped before firing:', timer.stop()); // true
 
 await sleep(10); // time.Sleep(10 * time.Millisecond), cancellable with a signal
 
-// time.After is a timeout channel for select (see select.ts); its timer does not keep Node
-// alive, so to wait for time alone use sleep, not `await after(ms).recv()`.
+// time.After is a timeout channel for select (see select.ts). As in Go, a program blocked on
+// it waits for it (`await after(ms).recv()` works), and one nobody waits on holds nothing open:
+// this 5 s timeout does not delay the end of the program.
 const timeout = after(5000);
 console.log('buffered:', timeout.length, 'capacity:', timeout.capacity); // buffered: 0 capacity: 1

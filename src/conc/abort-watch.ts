@@ -7,7 +7,14 @@
  * add/remove is slower than a Set. Here the signal carries at most one listener, registered while
  * at least one operation watches it and removed as soon as none does, so a long-lived signal used
  * by millions of operations never accumulates anything. Internal to `trawl/conc`.
+ *
+ * The same transitions decide liveness: while at least one operation watches a signal, the
+ * signal is *held* (`keep-alive.ts`), so a context's deadline timer keeps Node running exactly
+ * while something is blocked on it — as a goroutine blocked on `ctx.Done()` keeps a Go program
+ * waiting for the deadline — and a context nobody waits on holds nothing open.
  */
+
+import { holdSignal, releaseSignal } from './keep-alive.js';
 
 /** Something that must be told, exactly once, when a watched signal aborts. */
 export interface AbortWatcher {
@@ -30,6 +37,7 @@ class SignalWatch {
     // Swap the set first: an onAbort may start new operations, which fail fast on an aborted signal.
     this.watchers = new Set();
     this.signal.removeEventListener('abort', this);
+    releaseSignal(this.signal);
     for (const w of watchers) w.onAbort(this.signal.reason);
   }
 }
@@ -47,17 +55,22 @@ export function watchAbort(signal: AbortSignal, watcher: AbortWatcher): void {
     watch = new SignalWatch(signal);
     watches.set(signal, watch);
   }
-  if (watch.watchers.size === 0) signal.addEventListener('abort', watch);
+  if (watch.watchers.size === 0) {
+    signal.addEventListener('abort', watch);
+    holdSignal(signal);
+  }
   watch.watchers.add(watcher);
 }
 
 /**
- * Withdraws `watcher` from `signal`; removes the signal's listener when no watcher is left. A
+ * Withdraws `watcher` from `signal`; removes the signal's listener (and releases the signal's
+ * hold) when no watcher is left. A
  * no-op for a watcher that is not registered (for example one already told of the abort).
  */
 export function unwatchAbort(signal: AbortSignal, watcher: AbortWatcher): void {
   const watch = watches.get(signal);
   if (watch?.watchers.delete(watcher) && watch.watchers.size === 0) {
     signal.removeEventListener('abort', watch);
+    releaseSignal(signal);
   }
 }

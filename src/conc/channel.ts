@@ -12,8 +12,10 @@
 
 import { unwatchAbort, watchAbort } from './abort-watch.js';
 import { ChannelClosedError, CloseOfClosedChannelError } from './errors.js';
+import type { Keeper } from './keep-alive.js';
 import {
   CLOSED,
+  kKeepAlive,
   kPut,
   kReady,
   kTake,
@@ -103,7 +105,9 @@ function ringSize(n: number): number {
  *   it matches `select`, where an aborted select takes nothing). If it aborts while the operation
  *   waits, the operation rejects with `signal.reason` and the channel is left exactly as if it
  *   had never been tried. An operation that already completed is unaffected by a later abort.
- *   Abort listeners are released as soon as an operation settles.
+ *   Abort listeners are released as soon as an operation settles. While an operation waits,
+ *   the deadline timer of a conc context on `signal` keeps the process alive, so a program
+ *   blocked only on that deadline waits for it, as in Go (see `keep-alive.ts`).
  *
  * Values may be anything, including `undefined` (use `ok` to tell a closed channel apart). The
  * `{ value: undefined, ok: false }` result is one shared frozen object: read it, don't mutate it.
@@ -360,6 +364,14 @@ export class Channel<T> implements AsyncIterable<T> {
   /** @internal Enqueues a select's node as a blocked sender or receiver. */
   [kWait](send: boolean, node: WaitNode): void {
     (send ? this.#sendq : this.#recvq).push(node);
+  }
+
+  /**
+   * @internal Makes `keeper` held while any receiver (plain, iterator or select case) is blocked
+   * on this channel: a timer channel keeps its host timer ref'd exactly while it is awaited.
+   */
+  [kKeepAlive](keeper: Keeper): void {
+    this.#recvq.keeper = keeper;
   }
 
   /** @internal How many senders and receivers are blocked (for tests and diagnostics). */

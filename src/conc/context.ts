@@ -1,18 +1,27 @@
 /**
  * Go's `context` package on the platform's own cancellation type: a Go `ctx` is an
- * `AbortSignal`, `ctx.Done()` is its `abort` event, `context.Cause(ctx)` is `signal.reason`, and
- * `ctx.Deadline()` is {@link signalDeadline}. Derived signals form a tree: aborting a signal
- * aborts every signal derived from it, with the same reason.
+ * `AbortSignal`, `ctx.Done()` is its `abort` event, `context.Cause(ctx)` is `signal.reason`
+ * ({@link cause}), `ctx.Err()` is {@link err}, and `ctx.Deadline()` is {@link signalDeadline}.
+ * Derived signals form a tree: aborting a signal aborts every signal derived from it, with the
+ * same reason (and the same `err`).
  *
  * Why not `AbortSignal.any([parent])`: a child must let go of its parent once it is finished, or
  * a long-lived parent (a server's root context) accumulates one listener per request forever.
  * Here each parent holds one `abort` listener for all its live children, and a child removes
  * itself (and clears its timer) the moment it is cancelled, times out, or is aborted by its
  * parent — so 100k finished children leave nothing behind on the parent.
+ *
+ * Liveness: a deadline timer is unref'd, so a context that was merely created (or finished)
+ * never keeps Node running; while some `trawl/conc` operation is blocked on the signal (or on a
+ * signal derived from it) the timer is ref'd, so the program waits for the deadline as a Go
+ * program blocked on `ctx.Done()` does (see `keep-alive.ts`). Only waits through `trawl/conc`
+ * count; to wait for a signal alone, `await select([], signal)` (Go's `<-ctx.Done()`).
  */
-import type { Clock, TimerHandle } from './clock.js';
+import { Alarm } from './alarm.js';
+import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { setSignalDeadline, signalDeadline } from './deadline.js';
+import { holdSignal, type Keeper, releaseSignal, setSignalKeeper } from './keep-alive.js';
 
 /** The reason a context is cancelled by its cancel function (Go's `context.Canceled`). */
 export class CanceledError extends Error {
@@ -39,9 +48,10 @@ export interface CancelContext {
   /**
    * Aborts `signal` with `reason` (a {@link CanceledError} when `reason` is `undefined`),
    * aborts every signal derived from it, detaches it from its parent and clears its timer.
-   * Calling it again, or after the signal was aborted some other way, does nothing. Always
-   * call it when the work the context covered is finished (Go's `defer cancel()`): until then
-   * the parent keeps a reference to the child.
+   * This is Go's `CancelCauseFunc`: `reason` becomes {@link cause}, while {@link err} is a
+   * CanceledError either way. Calling it again, or after the signal was aborted some other
+   * way, does nothing. Always call it when the work the context covered is finished (Go's
+   * `defer cancel()`): until then the parent keeps a reference to the child.
    */
   readonly cancel: (reason?: unknown) => void;
 }
@@ -58,8 +68,11 @@ export function background(): AbortSignal {
 
 /** A live child as its parent sees it. */
 interface Child {
-  finish(reason: unknown): void;
+  finish(reason: unknown, error: CanceledError | DeadlineExceededError): void;
 }
+
+/** Go's `ctx.Err()` of each aborted conc context, recorded when it is finished. */
+const errs = new WeakMap<AbortSignal, CanceledError | DeadlineExceededError>();
 
 /** One per parent that has live children: its single `abort` listener and the children. */
 interface ParentEntry {
@@ -76,7 +89,8 @@ function attach(parent: AbortSignal, child: Child): void {
     const listener = (): void => {
       // Removed first, so children finishing now do not try to detach one by one.
       parents.delete(parent);
-      for (const c of children) c.finish(parent.reason);
+      const error = err(parent)!;
+      for (const c of children) c.finish(parent.reason, error);
       children.clear();
     };
     entry = { children, listener };
@@ -96,17 +110,20 @@ function detach(parent: AbortSignal, child: Child): void {
   }
 }
 
-class Context implements Child {
+class Context implements Child, Keeper {
   readonly controller = new AbortController();
   parent: AbortSignal | undefined;
-  timer: TimerHandle | undefined;
-  clock: Clock = systemClock;
+  alarm: Alarm | undefined;
+  /** How many waiters hold this signal or a signal derived from it (see `keep-alive.ts`). */
+  holds = 0;
 
   constructor(parent: AbortSignal | undefined) {
+    setSignalKeeper(this.controller.signal, this);
     if (parent === undefined || parent === backgroundSignal) return;
     const d = signalDeadline(parent);
     if (d !== undefined) setSignalDeadline(this.controller.signal, d);
     if (parent.aborted) {
+      errs.set(this.controller.signal, err(parent)!);
       this.controller.abort(parent.reason);
       return;
     }
@@ -114,23 +131,43 @@ class Context implements Child {
     attach(parent, this);
   }
 
-  finish(reason: unknown): void {
+  finish(reason: unknown, error: CanceledError | DeadlineExceededError): void {
     if (this.controller.signal.aborted) return;
     if (this.parent !== undefined) {
       detach(this.parent, this);
+      // Our waiters no longer wait on the parent: whatever happens to it cannot wake them now.
+      if (this.holds > 0) releaseSignal(this.parent);
       this.parent = undefined;
     }
-    if (this.timer !== undefined) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.alarm?.clear();
+    errs.set(this.controller.signal, error);
     this.controller.abort(reason);
+  }
+
+  hold(): void {
+    if (this.holds++ > 0) return;
+    this.alarm?.hold();
+    if (this.parent !== undefined) holdSignal(this.parent);
+  }
+
+  release(): void {
+    if (--this.holds > 0) return;
+    this.alarm?.release();
+    if (this.parent !== undefined) releaseSignal(this.parent);
   }
 
   toResult(): CancelContext {
     return {
       signal: this.controller.signal,
-      cancel: (reason?: unknown) => this.finish(reason === undefined ? new CanceledError() : reason),
+      cancel: (reason?: unknown) => {
+        if (this.controller.signal.aborted) return;
+        if (reason === undefined) {
+          const canceled = new CanceledError();
+          this.finish(canceled, canceled);
+        } else {
+          this.finish(reason, new CanceledError());
+        }
+      },
     };
   }
 }
@@ -168,15 +205,15 @@ export function withDeadline(
   const signal = ctx.controller.signal;
   if (signal.aborted) return ctx.toResult();
   setSignalDeadline(signal, at);
-  const dur = at - clock.now();
-  if (dur <= 0) {
-    ctx.finish(new DeadlineExceededError());
+  if (at - clock.now() <= 0) {
+    const exceeded = new DeadlineExceededError();
+    ctx.finish(exceeded, exceeded);
   } else {
-    ctx.clock = clock;
-    ctx.timer = clock.setTimeout(() => {
-      ctx.timer = undefined;
-      ctx.finish(new DeadlineExceededError());
-    }, dur);
+    ctx.alarm = new Alarm(clock, () => {
+      const exceeded = new DeadlineExceededError();
+      ctx.finish(exceeded, exceeded);
+    });
+    ctx.alarm.set(at);
   }
   return ctx.toResult();
 }
@@ -195,10 +232,39 @@ export function withTimeout(
 
 /**
  * Why `signal` was aborted (Go's `context.Cause`): its `reason`, or `undefined` while it is
- * not aborted.
+ * not aborted. This is the value every `trawl/conc` operation rejects with when its signal
+ * aborts: the error given to `cancel(reason)`, an errgroup's first failure, a
+ * {@link CanceledError} for a plain `cancel()`, a {@link DeadlineExceededError} at a deadline,
+ * or whatever a foreign `AbortController.abort(reason)` was given. Use it to *report* what went
+ * wrong; use {@link err} to *decide* (cancelled or timed out).
  */
 export function cause(signal: AbortSignal): unknown {
   return signal.aborted ? signal.reason : undefined;
+}
+
+/**
+ * Go's `ctx.Err()`: `undefined` while `signal` is not aborted (Go's nil); once it is, a
+ * {@link DeadlineExceededError} if it was aborted by a deadline passing (its own or an
+ * ancestor's), otherwise a {@link CanceledError} — whatever the cause. So after
+ * `cancel(new Error('x'))`, or when an errgroup's task fails, `err(signal)` is a CanceledError
+ * while {@link cause} is the error; after a plain `cancel()` or a deadline, both are the same
+ * object, as in Go. A child aborted by its parent has the parent's `err`. For a signal that no
+ * conc context made (a plain `AbortController`, `AbortSignal.timeout`), the kind is read from
+ * the reason: a DeadlineExceededError or platform `TimeoutError` gives a
+ * DeadlineExceededError, anything else a CanceledError. The same signal always gives the same
+ * object. Use `isCanceled(err(signal))` / `isDeadlineExceeded(err(signal))` to branch on why a
+ * wait ended; `isCanceled(signal.reason)` is false when the cause is an ordinary error.
+ */
+export function err(signal: AbortSignal): CanceledError | DeadlineExceededError | undefined {
+  if (!signal.aborted) return undefined;
+  let e = errs.get(signal);
+  if (e === undefined) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof CanceledError || reason instanceof DeadlineExceededError) e = reason;
+    else e = isDeadlineExceeded(reason) ? new DeadlineExceededError() : new CanceledError();
+    errs.set(signal, e);
+  }
+  return e;
 }
 
 /**

@@ -181,9 +181,10 @@ export class Group {
 /**
  * Returns a new {@link Group} and a signal derived from `parent` (Go's `errgroup.WithContext`).
  * The signal is aborted the first time a task fails — with that error as its reason, so
- * `signal.reason` is Go's `context.Cause(ctx)` — or when `wait` first settles (reason: the
- * first error, or a `CanceledError` if none), or when `parent` aborts, whichever is first.
- * Every task receives this signal. A failure recorded as `undefined` (a task that threw
+ * `signal.reason` is Go's `context.Cause(ctx)`, while `err(signal)` (Go's `ctx.Err()`) is a
+ * `CanceledError` — or when `wait` first settles (reason: the first error, or a
+ * `CanceledError` if none), or when `parent` aborts, whichever is first. Every task receives
+ * this signal. A failure recorded as `undefined` (a task that threw
  * `undefined`) aborts the signal with a `CanceledError`.
  */
 export function withContext(parent?: AbortSignal): { group: Group; signal: AbortSignal } {

@@ -19,6 +19,7 @@ export {
   CanceledError,
   cause,
   DeadlineExceededError,
+  err,
   isCanceled,
   isDeadlineExceeded,
   liveChildren,

@@ -4,6 +4,7 @@
  * once the workers are gone — plus what production code needs on top: resizing while running,
  * graceful shutdown, abort, and every job accounted for in exactly one result.
  */
+import { unwatchAbort, watchAbort } from './abort-watch.js';
 import { Channel } from './channel.js';
 import type { CancelContext } from './context.js';
 import { CanceledError, withCancel } from './context.js';
@@ -356,10 +357,11 @@ function waitFor(p: Promise<void>, signal: AbortSignal | undefined): Promise<voi
   if (signal === undefined) return p;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Through abort-watch: a deadline on `signal` keeps Node alive while we wait for it.
+    const watcher = { onAbort: reject };
+    watchAbort(signal, watcher);
     void p.then(() => {
-      signal.removeEventListener('abort', onAbort);
+      unwatchAbort(signal, watcher);
       resolve();
     });
   });

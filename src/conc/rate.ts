@@ -2,6 +2,7 @@
 // BSD-style license. Go's time.Time / time.Duration become numbers of milliseconds (times are
 // ms since the epoch on the limiter's Clock); Limit stays events per second.
 
+import { unwatchAbort, watchAbort } from './abort-watch.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { signalDeadline } from './deadline.js';
 
@@ -430,20 +431,24 @@ function sleepUntil(clock: Clock, timeToAct: number, r: Reservation, signal?: Ab
   return new Promise<void>((resolve, reject) => {
     let timer: TimerHandle | undefined;
     let immediate: ReturnType<typeof setImmediate> | undefined;
-    const onAbort = () => {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      if (immediate !== undefined) clearImmediate(immediate);
-      timer = immediate = undefined;
-      // Aborted before we could proceed: cancel the reservation, which may permit other
-      // events to proceed sooner.
-      r.cancel();
-      reject(signal?.reason);
+    // Watched through abort-watch (not a listener of our own): one listener per signal however
+    // many wait, and a deadline timer on the signal stays ref'd while we wait for it.
+    const watcher = {
+      onAbort: (reason: unknown) => {
+        if (timer !== undefined) clock.clearTimeout(timer);
+        if (immediate !== undefined) clearImmediate(immediate);
+        timer = immediate = undefined;
+        // Aborted before we could proceed: cancel the reservation, which may permit other
+        // events to proceed sooner.
+        r.cancel();
+        reject(reason);
+      },
     };
     const arm = (fromTimer: boolean) => {
       timer = immediate = undefined;
       const remaining = timeToAct - clock.now();
       if (remaining < NS) {
-        signal?.removeEventListener('abort', onAbort);
+        if (signal !== undefined) unwatchAbort(signal, watcher);
         resolve();
         return;
       }
@@ -458,7 +463,7 @@ function sleepUntil(clock: Clock, timeToAct: number, r: Reservation, signal?: Ab
       // alive (systemClock unrefs its timers): re-ref a Node timer handle.
       (timer as { ref?: () => unknown }).ref?.();
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) watchAbort(signal, watcher);
     arm(false);
   });
 }

@@ -16,14 +16,16 @@ import { CLOSED, kPut, kReady, kTake, kWait, type SelectWaker, WaitNode } from '
 /** A receive case, Go's `case v, ok := <-ch:`. Built by {@link recvCase}. */
 export interface RecvCase<T> {
   readonly op: 'recv';
-  readonly ch: Channel<T> | null;
+  /** `null` or `undefined`: Go's nil channel, never ready. */
+  readonly ch: Channel<T> | null | undefined;
   readonly value?: undefined;
 }
 
 /** A send case, Go's `case ch <- value:`. Built by {@link sendCase}. */
 export interface SendCase<T> {
   readonly op: 'send';
-  readonly ch: Channel<T> | null;
+  /** `null` or `undefined`: Go's nil channel, never ready. */
+  readonly ch: Channel<T> | null | undefined;
   readonly value: T;
 }
 
@@ -69,19 +71,20 @@ export type SelectResult<Cs extends readonly SelectCase[] = readonly SelectCase[
     : { [K in keyof Cs]: K extends `${infer I extends number}` ? CaseResult<Cs[K], I> : never }[number];
 
 /**
- * A receive case on `ch`. A `null` channel is Go's nil channel: the case is never ready, which
- * is how a case is switched off in a loop (e.g. after its channel was seen closed).
+ * A receive case on `ch`. A `null` or `undefined` channel is Go's nil channel: the case is
+ * never ready, which is how a case is switched off in a loop (e.g. after its channel was seen
+ * closed).
  */
-export function recvCase<T>(ch: Channel<T> | null): RecvCase<T> {
+export function recvCase<T>(ch: Channel<T> | null | undefined): RecvCase<T> {
   return { op: 'recv', ch, value: undefined };
 }
 
 /**
- * A send case of `value` on `ch`. A `null` channel is Go's nil channel: the case is never
- * ready. If the channel is closed when this case is chosen (or gets closed while the select
- * waits) the select rejects with {@link ChannelClosedError}, as Go panics.
+ * A send case of `value` on `ch`. A `null` or `undefined` channel is Go's nil channel: the case
+ * is never ready. If the channel is closed when this case is chosen (or gets closed while the
+ * select waits) the select rejects with {@link ChannelClosedError}, as Go panics.
  */
-export function sendCase<T>(ch: Channel<T> | null, value: T): SendCase<T> {
+export function sendCase<T>(ch: Channel<T> | null | undefined, value: T): SendCase<T> {
   return { op: 'send', ch, value };
 }
 
@@ -99,6 +102,24 @@ function pick(cases: readonly SelectCase[]): number {
   for (let i = 0; ; i++) {
     if (ready(cases[i]!) && k-- === 0) return i;
   }
+}
+
+/**
+ * The non-nil cases' indices in uniformly random order (Go's pollorder). A waiting select
+ * enqueues its cases in this order, so when several of its cases are on one channel, the
+ * counterpart that arrives (which serves that channel's queue first-come first-served) or a
+ * `close` completes a uniformly random one of them, not always the first.
+ */
+function waitOrder(cases: readonly SelectCase[]): number[] {
+  const order: number[] = [];
+  for (let i = 0; i < cases.length; i++) if (cases[i]!.ch != null) order.push(i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
 }
 
 /** Performs ready case `i`; throws ChannelClosedError for a send case on a closed channel. */
@@ -164,15 +185,20 @@ class BlockedSelect implements SelectWaker, AbortWatcher {
  *   starves. Otherwise the select waits on all of them; the first channel operation that can
  *   complete one case completes it, and all other cases are withdrawn in the same synchronous
  *   step: no value is taken from a losing channel and no losing send case's value is delivered.
+ *   When that operation could complete several cases of this select (they are on the same
+ *   channel), which one it completes is again uniformly random, as Go's pollorder makes it.
  * - A receive case resolves `{ index, value, ok: true }`, or `ok: false` (value `undefined`) when
  *   its channel is closed and drained. A send case resolves `{ index, value: undefined, ok: true }`.
  * - A send case whose channel is closed (when chosen, or while the select waits) rejects the
  *   select with {@link ChannelClosedError}; a closed send case counts as ready, as in Go.
- * - `null` channels are never ready. With no non-null case the select waits until `signal`
- *   aborts, and forever without one (Go's `select {}`).
+ * - `null` and `undefined` channels are Go's nil channel: never ready. With no other case the
+ *   select waits until `signal` aborts, and forever without one (Go's `select {}`).
  * - With `signal`: an already-aborted signal rejects with `signal.reason` at once and takes
  *   nothing, even if a case is ready; an abort while waiting rejects with `signal.reason` and
  *   withdraws every case, leaving every channel as if the select had never run.
+ * - While it waits, the select keeps alive what will wake it: an `after()` / Timer / Ticker
+ *   channel in one of its cases, and the deadline timer of a conc context on `signal`. So a
+ *   program whose only pending work is this select waits for that timer, as in Go.
  *
  * A select can rendezvous with another select (one sending, one receiving on an unbuffered
  * channel). A select never matches itself (a send and a receive case on the same unbuffered
@@ -193,12 +219,11 @@ export function select<const Cs extends readonly SelectCase[]>(
   }
   return new Promise<SelectResult<Cs>>((resolve, reject) => {
     const sel = new BlockedSelect(resolve as (r: AnySelectResult) => void, reject, signal);
-    for (let j = 0; j < cases.length; j++) {
+    for (const j of waitOrder(cases)) {
       const c = cases[j]!;
-      if (c.ch === null) continue;
       const node = new WaitNode(c.value, j, sel);
       sel.nodes.push(node);
-      c.ch[kWait](c.op === 'send', node);
+      c.ch![kWait](c.op === 'send', node);
     }
     if (signal !== undefined) watchAbort(signal, sel);
   });
@@ -207,8 +232,9 @@ export function select<const Cs extends readonly SelectCase[]>(
 /**
  * Go's `select` with a `default:` case: if any case can proceed now, performs one (chosen
  * uniformly at random among the ready ones) and returns its result, exactly as {@link select}
- * would; otherwise returns `undefined` and touches nothing. Throws {@link ChannelClosedError} if
- * the chosen case is a send on a closed channel.
+ * would; otherwise returns `undefined` and touches nothing. `null` and `undefined` channels
+ * are never ready, as in {@link select}. Throws {@link ChannelClosedError} if the chosen case
+ * is a send on a closed channel.
  */
 export function trySelect<const Cs extends readonly SelectCase[]>(cases: Cs): SelectResult<Cs> | undefined {
   const i = pick(cases);

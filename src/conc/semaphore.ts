@@ -1,6 +1,11 @@
 // A port of golang.org/x/sync/semaphore (semaphore.go), Copyright 2017 The Go Authors,
 // BSD-style license. Go's container/list of waiters becomes an intrusive doubly linked list, so
-// enqueueing, granting and removing an aborted waiter are all O(1).
+// enqueueing, granting and removing an aborted waiter are all O(1). Aborts are watched through
+// `abort-watch.ts` (one listener per signal however many wait on it), which also keeps a
+// context's deadline timer alive while a caller is blocked here, as a Go program blocked in
+// Acquire waits for its ctx's deadline.
+
+import { unwatchAbort, watchAbort } from './abort-watch.js';
 
 interface Waiter {
   n: number;
@@ -36,7 +41,9 @@ export class Weighted {
    * An abort while waiting rejects with `signal.reason` and leaves the semaphore unchanged; an
    * abort that lands after the weight was granted but before the caller resumes also rejects,
    * and hands the weight back. A request larger than the size never succeeds: it waits, without
-   * blocking anyone else, until `signal` aborts (forever without a signal).
+   * blocking anyone else, until `signal` aborts (forever without a signal). While it waits, a
+   * conc context's deadline on `signal` keeps the process alive (a program blocked only here
+   * waits for the deadline, as in Go).
    */
   acquire(n: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) {
@@ -51,9 +58,7 @@ export class Weighted {
     if (n > this.#size) {
       // Don't make other acquire calls block on one that's doomed to fail.
       if (!signal) return new Promise<void>(() => {});
-      return new Promise<void>((_, reject) => {
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      });
+      return new Promise<void>((_, reject) => watchAbort(signal, { onAbort: reject }));
     }
 
     let w!: Waiter;
@@ -64,18 +69,20 @@ export class Weighted {
       this.#tail = w;
       this.#len++;
       if (!signal) return;
-      const onAbort = () => {
-        // Granted already: the check below hands the weight back when the caller resumes.
-        if (w.ready) return;
-        const isFront = this.#head === w;
-        this.#remove(w);
-        // If we were at the front and there are extra tokens left, notify other waiters.
-        if (isFront && this.#size > this.#cur) this.#notifyWaiters();
-        reject(signal.reason);
+      const watcher = {
+        onAbort: (reason: unknown) => {
+          // Granted already: the check below hands the weight back when the caller resumes.
+          if (w.ready) return;
+          const isFront = this.#head === w;
+          this.#remove(w);
+          // If we were at the front and there are extra tokens left, notify other waiters.
+          if (isFront && this.#size > this.#cur) this.#notifyWaiters();
+          reject(reason);
+        },
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      watchAbort(signal, watcher);
       w.resolve = () => {
-        signal.removeEventListener('abort', onAbort);
+        unwatchAbort(signal, watcher);
         resolve();
       };
     });

@@ -3,22 +3,20 @@
  * a delay), {@link Ticker} (a value every period, dropping ticks a slow receiver misses) and
  * {@link sleep}. Pass a `FakeClock` to drive them by hand in tests.
  *
- * Liveness (which pending timers keep Node running): `systemClock` timers are `unref`'d so a
- * *timeout* never keeps a process alive, and {@link after} / {@link Timer} follow that rule —
- * they are timeouts in a `select` next to the real work, and a ref'd 30 s timeout would hold a
- * finished program open for 30 s. {@link sleep} and {@link Ticker} are different: they *are* the
- * thing a program waits for (`await sleep(1000)` or `for await (const t of ticker.c)` in `main`
- * must not let Node exit mid-wait), so their timers are `ref`'d when the clock's handle supports
- * it, like `setInterval`. Stop a Ticker when done (Go's `defer t.Stop()`). To wait for time
- * alone, use `sleep`, not `await after(ms).recv()`.
+ * Liveness (which pending timers keep Node running) follows Go: a program blocked on a timer
+ * waits for it. A Timer's, `after`'s or Ticker's host timer keeps the process alive exactly
+ * while someone is blocked receiving from its channel (a `recv`, a `for await`, or a waiting
+ * `select` with a case on it) and not otherwise, so `await after(50).recv()` or a `select` on
+ * `after(50)` alone waits 50 ms, while a timeout that nobody is waiting on any more (the work
+ * beside it finished) never holds a finished program open. {@link sleep}'s timer always keeps
+ * the process alive: its promise is what the caller awaits.
  */
 
 import { unwatchAbort, watchAbort } from './abort-watch.js';
+import { Alarm } from './alarm.js';
 import { Channel } from './channel.js';
-import { type Clock, systemClock, type TimerHandle } from './clock.js';
-
-/** Node clamps longer timeouts to 1 ms; longer delays are armed in chunks of this size. */
-const MAX_TIMEOUT = 2 ** 31 - 1;
+import { type Clock, systemClock } from './clock.js';
+import { kKeepAlive } from './waitqueue.js';
 
 /** Durations may be any number (≤ 0 means "now", Infinity "never") except NaN. */
 function checkMs(ms: number, what: string): void {
@@ -27,56 +25,11 @@ function checkMs(ms: number, what: string): void {
 }
 
 /**
- * One pending call of `fn` at absolute time `at` on `clock`, armed in chunks for delays beyond
- * what a host timer can hold. Internal.
- */
-class Alarm {
-  readonly #clock: Clock;
-  readonly #fn: () => void;
-  readonly #keepAlive: boolean;
-  #handle: TimerHandle | null = null;
-
-  /** `keepAlive`: `ref` the host timer (see the module doc) instead of leaving the clock's default. */
-  constructor(clock: Clock, fn: () => void, keepAlive: boolean) {
-    this.#clock = clock;
-    this.#fn = fn;
-    this.#keepAlive = keepAlive;
-  }
-
-  /** (Re)arms the alarm for time `at`, cancelling any pending one. */
-  set(at: number): void {
-    this.clear();
-    this.#arm(at);
-  }
-
-  #arm(at: number): void {
-    const delay = at - this.#clock.now();
-    const handle =
-      delay > MAX_TIMEOUT
-        ? this.#clock.setTimeout(() => this.#arm(at), MAX_TIMEOUT)
-        : this.#clock.setTimeout(() => {
-            this.#handle = null;
-            this.#fn();
-          }, delay);
-    if (this.#keepAlive) (handle as { ref?: () => void }).ref?.();
-    this.#handle = handle;
-  }
-
-  /** Cancels the pending call; returns whether one was pending. */
-  clear(): boolean {
-    if (this.#handle === null) return false;
-    this.#clock.clearTimeout(this.#handle);
-    this.#handle = null;
-    return true;
-  }
-}
-
-/**
  * Go's `time.Timer`: after `ms` milliseconds the clock's current time is sent once on `c`
  * (capacity 1, so the timer never blocks). Holds exactly one host timer while pending and none
- * after it fires or is stopped; that timer does not keep the process alive (it is a timeout,
- * see the module doc). Like Go ≥ 1.23, `stop` and `reset` also discard a value that fired but
- * was not yet received, so no stale time is seen after them.
+ * after it fires or is stopped; that timer keeps the process alive only while someone is
+ * blocked receiving from `c` (see the module doc). Like Go ≥ 1.23, `stop` and `reset` also
+ * discard a value that fired but was not yet received, so no stale time is seen after them.
  */
 export class Timer {
   /** Receives the fire time (`clock.now()` when the timer fired); never closed, as in Go. */
@@ -98,6 +51,7 @@ export class Timer {
       },
       false,
     );
+    this.c[kKeepAlive](this.#alarm);
     this.#alarm.set(clock.now() + ms);
   }
 
@@ -136,8 +90,8 @@ export function newTimer(ms: number, clock: Clock = systemClock): Timer {
  * Like Go's, the channel is never closed: once its value is taken it stays empty forever, so
  * in a `select` loop it fires exactly once (a closed channel would be ready on every turn). The
  * host timer is released when it fires (to release it earlier use {@link newTimer} and `stop`)
- * and does not keep the process alive, so use it as a timeout beside other work and use
- * {@link sleep} to wait for time alone.
+ * and keeps the process alive only while someone is blocked receiving from the channel, as in
+ * Go: `await after(50).recv()` waits 50 ms, and an unused timeout holds nothing open.
  */
 export function after(ms: number, clock: Clock = systemClock): Channel<number> {
   return new Timer(ms, clock).c;
@@ -149,7 +103,8 @@ export function after(ms: number, clock: Clock = systemClock): Channel<number> {
  * are dropped (the ticker never blocks). Ticks keep their phase: if the host fires late, the
  * next tick is still due on the original grid (missed grid points are skipped, not bunched).
  * `c` is never closed. While running it holds one host timer, which keeps the process alive
- * (like `setInterval`); `stop` releases it.
+ * only while someone is blocked receiving from `c` (a running ticker nobody reads holds nothing
+ * open); `stop` releases it.
  */
 export class Ticker {
   /** Receives the time of each delivered tick; never closed, as in Go. */
@@ -164,7 +119,8 @@ export class Ticker {
     checkPeriod(ms, 'Ticker');
     this.#clock = clock;
     this.#period = ms;
-    this.#alarm = new Alarm(clock, () => this.#tick(), true);
+    this.#alarm = new Alarm(clock, () => this.#tick());
+    this.c[kKeepAlive](this.#alarm);
     this.#schedule(clock.now() + ms);
   }
 

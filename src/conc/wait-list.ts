@@ -1,13 +1,15 @@
-interface Waiter {
+import { type AbortWatcher, unwatchAbort, watchAbort } from './abort-watch.js';
+
+interface Waiter extends AbortWatcher {
   resolve(): void;
   reject(reason: unknown): void;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 /**
  * The callers waiting for one event (a WaitGroup reaching zero, an errgroup finishing), each
- * abortable through its own signal. Internal to trawl/conc.
+ * abortable through its own signal. Aborts are watched through `abort-watch.ts`, so a waiter
+ * also keeps its signal's deadline timer alive (see `keep-alive.ts`). Internal to trawl/conc.
  */
 export class WaitList {
   #waiters: Waiter[] = [];
@@ -23,15 +25,17 @@ export class WaitList {
    */
   wait(signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        w.onAbort = () => {
+      const w: Waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: (reason: unknown) => {
           const i = this.#waiters.indexOf(w);
           if (i >= 0) this.#waiters.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
+          reject(reason);
+        },
+      };
+      if (signal !== undefined) watchAbort(signal, w);
       this.#waiters.push(w);
     });
   }
@@ -41,7 +45,7 @@ export class WaitList {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) {
-      if (w.onAbort !== undefined) w.signal!.removeEventListener('abort', w.onAbort);
+      if (w.signal !== undefined) unwatchAbort(w.signal, w);
       if (failed) w.reject(error);
       else w.resolve();
     }

@@ -7,6 +7,7 @@
  */
 
 import type { AbortWatcher } from './abort-watch.js';
+import type { Keeper } from './keep-alive.js';
 
 /**
  * The select that owns a set of nodes. A channel that matches one of its nodes calls `win` (or
@@ -58,15 +59,23 @@ export class WaitNode implements AbortWatcher {
   }
 }
 
-/** A FIFO of blocked nodes with O(1) push, shift and removal of any node. */
+/**
+ * A FIFO of blocked nodes with O(1) push, shift and removal of any node. A queue may have a
+ * `keeper` (a timer channel's receive queue has its alarm): it is held while the queue is
+ * non-empty and released when it empties, so the timer keeps Node alive exactly while someone
+ * waits on it (see `keep-alive.ts`).
+ */
 export class WaitQueue {
   head: WaitNode | null = null;
   tail: WaitNode | null = null;
   /** The number of queued nodes. */
   size = 0;
+  /** Held while the queue is non-empty; null for ordinary channels. */
+  keeper: Keeper | null = null;
 
   /** Appends `node` (which must not be in any queue) as the newest waiter. */
   push(node: WaitNode): void {
+    if (this.size === 0 && this.keeper !== null) this.keeper.hold();
     node.queue = this;
     node.prev = this.tail;
     node.next = null;
@@ -85,7 +94,7 @@ export class WaitQueue {
     else this.head.prev = null;
     node.next = null;
     node.queue = null;
-    this.size--;
+    if (--this.size === 0 && this.keeper !== null) this.keeper.release();
     return node;
   }
 
@@ -99,7 +108,7 @@ export class WaitQueue {
     node.prev = null;
     node.next = null;
     node.queue = null;
-    this.size--;
+    if (--this.size === 0 && this.keeper !== null) this.keeper.release();
   }
 }
 
@@ -109,5 +118,6 @@ export const kTake: unique symbol = Symbol('trawl.conc.chan.take');
 export const kPut: unique symbol = Symbol('trawl.conc.chan.put');
 export const kWait: unique symbol = Symbol('trawl.conc.chan.wait');
 export const kWaiting: unique symbol = Symbol('trawl.conc.chan.waiting');
+export const kKeepAlive: unique symbol = Symbol('trawl.conc.chan.keepAlive');
 /** What `[kTake]` returns for a closed, drained channel (a value can never be this symbol). */
 export const CLOSED: unique symbol = Symbol('trawl.conc.chan.closed');

@@ -6,6 +6,7 @@ import {
   CanceledError,
   cause,
   DeadlineExceededError,
+  err,
   isCanceled,
   isDeadlineExceeded,
   liveChildren,
@@ -14,6 +15,7 @@ import {
   withTimeout,
 } from '../../src/conc/context.js';
 import { deadlineKey, signalDeadline } from '../../src/conc/deadline.js';
+import { withContext } from '../../src/conc/errgroup.js';
 import { LimiterDeadlineError, newLimiter } from '../../src/conc/rate.js';
 
 describe('background', () => {
@@ -246,6 +248,27 @@ describe('withDeadline / withTimeout', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('a deadline beyond 2^31-1 ms is armed in chunks (a Node timer would clamp it to 1 ms)', () => {
+    const fake = new FakeClock(0);
+    const delays: number[] = [];
+    const clock = {
+      now: () => fake.now(),
+      setTimeout: (fn: () => void, ms: number) => {
+        delays.push(ms);
+        return fake.setTimeout(fn, ms);
+      },
+      clearTimeout: (h: object) => fake.clearTimeout(h),
+    };
+    const day = 86_400_000;
+    const c = withTimeout(undefined, 30 * day, clock);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
+    fake.advance(29 * day);
+    expect(c.signal.aborted).toBe(false);
+    fake.advance(day);
+    expect(c.signal.reason).toBeInstanceOf(DeadlineExceededError);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+
   it('works on the real clock', async () => {
     const { signal } = withTimeout(undefined, 5);
     await new Promise((resolve) => signal.addEventListener('abort', resolve));
@@ -262,5 +285,118 @@ describe('isCanceled / isDeadlineExceeded', () => {
     expect(isCanceled(new Error('x'))).toBe(false);
     expect(isDeadlineExceeded(undefined)).toBe(false);
     expect(new DeadlineExceededError().timeout).toBe(true);
+  });
+});
+
+describe("err (Go's ctx.Err) next to cause (Go's context.Cause)", () => {
+  // After Go's context tests: TestCause's table (context/x_test.go), TestWithCancelCanceledParent
+  // and errgroup's WithContext. Go keeps ctx.Err() (Canceled or DeadlineExceeded) apart from
+  // context.Cause(ctx) (the error given to the cancel function, or Err() when none was).
+  const why = new Error('Because!');
+
+  it('TestCause: not done → err and cause are both undefined (Go: nil, nil)', () => {
+    const c = withTimeout(undefined, 1000, new FakeClock(0));
+    expect(err(c.signal)).toBeUndefined();
+    expect(cause(c.signal)).toBeUndefined();
+    expect(err(background())).toBeUndefined();
+  });
+
+  it('TestCause "With canceled": cancel() → err and cause are the same CanceledError', () => {
+    const c = withCancel();
+    c.cancel();
+    expect(err(c.signal)).toBeInstanceOf(CanceledError);
+    expect(cause(c.signal)).toBe(err(c.signal));
+  });
+
+  it('TestWithCancelCause: cancel(cause) → err is Canceled, cause is the given error', () => {
+    const c = withCancel();
+    c.cancel(why);
+    expect(err(c.signal)).toBeInstanceOf(CanceledError);
+    expect(isCanceled(err(c.signal))).toBe(true);
+    expect(cause(c.signal)).toBe(why);
+    expect(isCanceled(c.signal.reason)).toBe(false); // the reason is the cause: use err() to decide
+    expect(err(c.signal)).toBe(err(c.signal)); // one object per signal, like Go's sentinel
+  });
+
+  it('TestCause "With timeout": a passed deadline → err and cause are the same DeadlineExceededError', () => {
+    const clock = new FakeClock(0);
+    const c = withTimeout(undefined, 10, clock);
+    clock.advance(10);
+    expect(err(c.signal)).toBeInstanceOf(DeadlineExceededError);
+    expect(isDeadlineExceeded(err(c.signal))).toBe(true);
+    expect(cause(c.signal)).toBe(err(c.signal));
+    const past = withTimeout(undefined, 0, clock);
+    expect(err(past.signal)).toBeInstanceOf(DeadlineExceededError);
+  });
+
+  it('TestCause "With timeout, then cancel cause": cancelling after the deadline changes neither', () => {
+    const clock = new FakeClock(0);
+    const c = withTimeout(undefined, 10, clock);
+    clock.advance(10);
+    c.cancel(why);
+    expect(err(c.signal)).toBeInstanceOf(DeadlineExceededError);
+    expect(cause(c.signal)).toBeInstanceOf(DeadlineExceededError);
+  });
+
+  it('TestCause "With cancel cause, then timeout": a cancel before the deadline wins for both', () => {
+    const clock = new FakeClock(0);
+    const c = withTimeout(undefined, 10, clock);
+    c.cancel(why);
+    clock.advance(10);
+    expect(err(c.signal)).toBeInstanceOf(CanceledError);
+    expect(cause(c.signal)).toBe(why);
+  });
+
+  it('TestWithCancelCanceledParent: a child of a parent cancelled with a cause has err Canceled, cause the parent’s', () => {
+    const parent = withCancel();
+    parent.cancel(why);
+    const born = withCancel(parent.signal); // already aborted at construction
+    expect(err(born.signal)).toBeInstanceOf(CanceledError);
+    expect(cause(born.signal)).toBe(why);
+
+    const p2 = withCancel();
+    const live = withCancel(p2.signal);
+    const grand = withTimeout(live.signal, 1000, new FakeClock(0));
+    p2.cancel(why);
+    for (const s of [live.signal, grand.signal]) {
+      expect(err(s)).toBe(err(p2.signal)); // the parent's err, as in Go
+      expect(cause(s)).toBe(why);
+    }
+  });
+
+  it('TestCause "With parent timeout": a child aborted by its parent’s deadline has err DeadlineExceeded', () => {
+    const clock = new FakeClock(0);
+    const parent = withTimeout(undefined, 10, clock);
+    const child = withCancel(parent.signal);
+    const later = withTimeout(parent.signal, 1000, clock); // the parent's deadline is earlier
+    clock.advance(10);
+    for (const s of [child.signal, later.signal]) {
+      expect(err(s)).toBeInstanceOf(DeadlineExceededError);
+      expect(cause(s)).toBe(parent.signal.reason);
+    }
+  });
+
+  it('errgroup.WithContext: a failing task makes err Canceled and cause the task’s error', async () => {
+    const { group, signal } = withContext();
+    const boom = new Error('boom');
+    group.go(async () => {
+      throw boom;
+    });
+    await expect(group.wait()).rejects.toBe(boom);
+    expect(err(signal)).toBeInstanceOf(CanceledError);
+    expect(isCanceled(err(signal))).toBe(true);
+    expect(cause(signal)).toBe(boom);
+  });
+
+  it('a foreign signal: the kind is read from the reason', () => {
+    const a = new AbortController();
+    a.abort(why);
+    expect(err(a.signal)).toBeInstanceOf(CanceledError);
+    const t = new AbortController();
+    t.abort(new DOMException('t', 'TimeoutError'));
+    expect(err(t.signal)).toBeInstanceOf(DeadlineExceededError);
+    expect(err(t.signal)).toBe(err(t.signal));
+    const child = withCancel(t.signal);
+    expect(err(child.signal)).toBe(err(t.signal));
   });
 });

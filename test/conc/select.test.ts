@@ -1,7 +1,8 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { Channel } from '../../src/conc/channel.js';
-import { flush } from '../../src/conc/clock.js';
+import { FakeClock, flush } from '../../src/conc/clock.js';
+import { DeadlineExceededError, withTimeout } from '../../src/conc/context.js';
 import { ChannelClosedError } from '../../src/conc/errors.js';
 import {
   type AnySelectResult,
@@ -246,6 +247,135 @@ describe('select: nil (null) channels', () => {
     for (let i = 0; i < 5; i++) await flush();
     expect(s.settled).toBe(false);
     expect(empty.settled).toBe(false);
+  });
+});
+
+describe('select: nil channels are null or undefined (Go spec: "a nil channel is never ready")', () => {
+  // The Go spec, Select statements: "Since communication on nil channels can never proceed, a
+  // select with only nil channels and no default case blocks forever." Go has one nil; in
+  // TypeScript both `null` and `undefined` are it, in select and trySelect alike.
+  it('a blocking select skips undefined cases and completes the real one', async () => {
+    const a = new Channel<number>();
+    const s = track(select([recvCase<number>(undefined), sendCase<number>(undefined, 1), recvCase(a)]));
+    await flush();
+    expect(s.settled).toBe(false);
+    await a.send(7);
+    await s.done;
+    expect(s.value).toEqual({ index: 2, value: 7, ok: true });
+    expect(a[kWaiting]).toEqual(idle);
+  });
+
+  it('accepts case objects written by hand with ch: undefined (a JavaScript caller)', async () => {
+    const a = new Channel<string>(1);
+    const cases = [{ op: 'recv', ch: undefined }, { op: 'send', ch: undefined, value: 1 }, recvCase(a)];
+    const s = track(select(cases as SelectCase[]));
+    await flush();
+    expect(s.settled).toBe(false);
+    a.trySend('x');
+    await s.done;
+    expect(s.value).toEqual({ index: 2, value: 'x', ok: true });
+    expect(trySelect(cases as SelectCase[])).toBeUndefined();
+  });
+
+  it('trySelect and select agree: only null/undefined cases are never ready', async () => {
+    const cases = [recvCase(null), recvCase(undefined), sendCase(undefined, 0), sendCase(null, 0)] as const;
+    expect(trySelect(cases)).toBeUndefined();
+    const s = track(select(cases));
+    for (let i = 0; i < 5; i++) await flush();
+    expect(s.settled).toBe(false);
+  });
+
+  it('a select of only nil cases waits for its context, like `select { case <-ctx.Done(): }`', async () => {
+    const clock = new FakeClock(0);
+    const ctx = withTimeout(undefined, 50, clock);
+    const s = track(select([recvCase(undefined), sendCase(null, 1)], ctx.signal));
+    await clock.advanceAsync(49);
+    expect(s.settled).toBe(false);
+    await clock.advanceAsync(1);
+    expect(s.error).toBeInstanceOf(DeadlineExceededError);
+    expect(getEventListeners(ctx.signal, 'abort').length).toBe(0);
+  });
+});
+
+describe('select: same-channel cases are chosen at random (runtime/select.go pollorder)', () => {
+  it('TestPseudoRandomSend (runtime/chan_test.go): two send cases on one channel both get sent, cap 0 and cap n', async () => {
+    const n = 100;
+    for (const chanCap of [0, n]) {
+      const c = new Channel<number>(chanCap);
+      const l: number[] = [];
+      // The receiver "goroutine": runtime.Gosched() before each receive, so that with cap 0 the
+      // sender's select is already waiting when the receive arrives (the path this protects).
+      const receiver = (async () => {
+        for (let i = 0; i < n; i++) {
+          await flush();
+          l.push((await c.recv()).value!);
+        }
+      })();
+      for (let i = 0; i < n; i++) await select([sendCase(c, 1), sendCase(c, 0)]);
+      await receiver;
+      const n1 = l.filter((v) => v === 1).length;
+      const n0 = n - n1;
+      expect(n0, `zeros (chan cap ${chanCap})`).toBeGreaterThan(n / 10);
+      expect(n1, `ones (chan cap ${chanCap})`).toBeGreaterThan(n / 10);
+    }
+  });
+
+  it('TestPseudoRandomSend, waiting path: the receiver completes a uniformly random one of the waiting send cases', async () => {
+    const c = new Channel<number>();
+    const counts = [0, 0];
+    for (let i = 0; i < 4000; i++) {
+      const s = select([sendCase(c, 0), sendCase(c, 1)]);
+      expect(c[kWaiting]).toEqual({ senders: 2, receivers: 0 }); // it is waiting, not ready
+      const got = (await c.recv()).value!;
+      const r = await s;
+      expect(r.index).toBe(got); // the case that completed is the one whose value was received
+      counts[got]!++;
+      expect(c[kWaiting]).toEqual(idle);
+    }
+    expect(Math.abs(counts[0]! / 4000 - 0.5)).toBeLessThan(0.05);
+  });
+
+  it('receive-side analogue: a send completes a uniformly random one of three waiting receive cases', async () => {
+    const c = new Channel<string>();
+    const other = new Channel<string>();
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 6000; i++) {
+      const s = select([recvCase(c), recvCase(other), recvCase(c), recvCase(c)]);
+      await c.send('v');
+      const r = await s;
+      expect(r.value).toBe('v');
+      counts[r.index]!++;
+      expect(c[kWaiting]).toEqual(idle);
+      expect(other[kWaiting]).toEqual(idle);
+    }
+    expect(counts[1]).toBe(0);
+    for (const i of [0, 2, 3]) expect(Math.abs(counts[i]! / 6000 - 1 / 3)).toBeLessThan(0.05);
+  });
+
+  it('a counterpart select (trySelect) completes a random one of a waiting select’s cases on its channel', async () => {
+    const c = new Channel<number>();
+    const counts = [0, 0];
+    for (let i = 0; i < 4000; i++) {
+      const s = select([recvCase(c), recvCase(c)]);
+      expect(trySelect([sendCase(c, i)])).toEqual({ index: 0, value: undefined, ok: true });
+      const r = await s;
+      expect(r.value).toBe(i);
+      counts[r.index]!++;
+    }
+    expect(Math.abs(counts[0]! / 4000 - 0.5)).toBeLessThan(0.05);
+  });
+
+  it('close completes a random one of a waiting select’s receive cases on the closed channel', async () => {
+    const counts = [0, 0];
+    for (let i = 0; i < 4000; i++) {
+      const c = new Channel<number>();
+      const s = select([recvCase(c), recvCase(c)]);
+      c.close();
+      const r = await s;
+      expect(r.ok).toBe(false);
+      counts[r.index]!++;
+    }
+    expect(Math.abs(counts[0]! / 4000 - 0.5)).toBeLessThan(0.05);
   });
 });
 
