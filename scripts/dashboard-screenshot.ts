@@ -21,19 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { startTestSite } from '../src/testsite/server.js';
+import { CHROMIUM_ARGS } from '../test/helpers/chromium.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/** The flags of test/helpers/chromium.ts: headless, offline, no background traffic. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Resolves with the dashboard URL the CLI prints on stderr (`trawl: dashboard at URL ...`). */
 function dashboardUrl(child: ChildProcess): Promise<string> {

@@ -1,10 +1,12 @@
 import { type Command, Option } from 'commander';
 import { type CrawlOptions, DEFAULTS, UsageError } from '../crawl/options.js';
 import { parseCount, parseDuration, parseList, parseRate, parseSize } from './parse-values.js';
+import { repeatable } from './repeated-options.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** Adds every crawl option, with its default shown in --help, to a command. */
+/**
+ * Adds every crawl option, with its default shown in --help, to a command. Options given with
+ * {@link repeatable} may be repeated; any other given twice is refused (see repeated-options.ts).
+ */
 export function addCrawlFlags(cmd: Command): Command {
   const d = DEFAULTS;
   return cmd
@@ -24,22 +26,25 @@ export function addCrawlFlags(cmd: Command): Command {
         .choices(['host', 'domain', 'any'])
         .default(d.scope),
     )
-    .option('--include <pattern>', 'only follow URLs matching (glob or /regex/), repeatable', collect, [])
-    .option('--exclude <pattern>', 'never follow URLs matching (glob or /regex/), repeatable', collect, [])
+    .option('--include <pattern>', 'only follow URLs matching (glob or /regex/), repeatable', repeatable, [])
+    .option('--exclude <pattern>', 'never follow URLs matching (glob or /regex/), repeatable', repeatable, [])
     .option(
       '--strip-params <list>',
       'query parameters removed from URLs (globs, comma-separated)',
       d.stripParams.join(','),
     )
     .option('--max-bytes <size>', 'body cap after decompression', '10MB')
-    .option('--out <file>', 'output file: .jsonl, .csv or .sqlite (default: <name>.jsonl)')
-    .option('--extract <spec>', 'extra field name=css-selector[@attr], repeatable', collect, [])
+    .option(
+      '--out <file>',
+      'output file: .jsonl, .csv or .sqlite, in an existing directory (default: <name>.jsonl)',
+    )
+    .option('--extract <spec>', 'extra field name=css-selector[@attr], repeatable', repeatable, [])
     .option('--user-agent <ua>', 'User-Agent header and robots.txt token', d.userAgent)
     .option('--host-rate <n>', 'per-host requests per second, or inf', 'inf')
     .option('--host-burst <n>', 'per-host burst', String(d.hostBurst))
     .option('--host-concurrency <n>', 'per-host concurrent requests', String(d.hostConcurrency))
     .option('--ignore-robots', 'do not fetch or obey robots.txt', false)
-    .option('--sitemap <url>', 'seed from a sitemap (repeatable)', collect, [])
+    .option('--sitemap <url>', 'seed from a sitemap (repeatable)', repeatable, [])
     .addOption(
       new Option('--sitemaps <mode>', 'also seed from robots.txt Sitemap: lines')
         .choices(['auto', 'off'])
@@ -59,7 +64,10 @@ export function addCrawlFlags(cmd: Command): Command {
     )
     .option('--keep-session-ids', 'keep session-id parameters (jsessionid, PHPSESSID, ...) in URLs', false)
     .option('--allow-private', 'allow hosts on private/loopback addresses', false)
-    .option('--state <file>', 'resumable SQLite state file (default: .trawl/<name>.db)')
+    .option(
+      '--state <file>',
+      'resumable SQLite state file, in an existing directory (default: .trawl/<name>.db, creating .trawl/)',
+    )
     .option('--no-state', 'keep the frontier in memory, not resumable (default: keep state)')
     .option('--name <name>', 'crawl name (default: the first seed host)')
     .option('--fresh', 'start over even if the state file exists', false)
@@ -74,31 +82,41 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--json', 'log progress and the summary as JSON lines', false);
 }
 
+/** `--lease-ttl`'s value when the flag is not given. */
+export const DEFAULT_LEASE_TTL = '30s';
+/** `--wait`'s value when the flag is not given. */
+export const DEFAULT_WAIT = '30s';
+
 /**
- * Adds the distributed-crawl flags: `--redis URL` (crawl in Redis instead of a state file),
- * `--lease-ttl` (how long a dead worker's URLs stay leased) and `--wait` (how long `trawl worker`
- * waits for the crawl to be created).
+ * Adds the distributed-crawl flags: `--redis URL` (crawl in Redis instead of a state file) and
+ * `--lease-ttl` (how long a dead worker's URLs stay leased); for `trawl worker` (`worker: true`)
+ * `--redis` is required and `--wait` (how long it waits for the crawl to be created) is added.
+ * The Redis-only flags have no commander default (their defaults are shown in the help and
+ * applied by the command), so that giving one without `--redis` can be told apart and refused.
  */
-export function addRedisFlags(cmd: Command, opts: { required?: boolean } = {}): Command {
+export function addRedisFlags(cmd: Command, opts: { worker?: boolean } = {}): Command {
   const redis = 'crawl through Redis, shared with other processes (redis://host:port[/db])';
-  return (
-    opts.required
-      ? cmd.requiredOption('--redis <url>', `${redis} (required)`)
-      : cmd.option('--redis <url>', `${redis} (default: none, a local state file)`)
-  )
-    .option(
-      '--lease-ttl <duration>',
-      'with --redis: a leased URL returns to the queue if its worker is silent this long',
-      '30s',
-    )
-    .option('--wait <duration>', 'with --redis: how long a worker waits for the crawl to be created', '30s');
+  (opts.worker
+    ? cmd.requiredOption('--redis <url>', `${redis} (required)`)
+    : cmd.option('--redis <url>', `${redis} (default: none, a local state file)`)
+  ).option(
+    '--lease-ttl <duration>',
+    `with --redis: a leased URL returns to the queue if its worker is silent this long (default: ${DEFAULT_LEASE_TTL})`,
+  );
+  if (opts.worker) {
+    cmd.option(
+      '--wait <duration>',
+      `how long the worker waits for the crawl to be created (default: ${DEFAULT_WAIT})`,
+    );
+  }
+  return cmd;
 }
 
-/** The raw values commander collects for the Redis flags. */
+/** The raw values commander collects for the Redis flags (undefined: not given). */
 export interface RedisFlagValues {
   redis?: string;
-  leaseTtl: string;
-  wait: string;
+  leaseTtl?: string;
+  wait?: string;
 }
 
 /** The raw values commander collects for the crawl flags. */

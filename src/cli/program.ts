@@ -2,6 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../crawl/options.js';
 import { VERSION } from '../version.js';
 import { addCrawlFlags, addRedisFlags, type CrawlFlagValues, type RedisFlagValues } from './crawl-flags.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+import { failureOf } from './failure.js';
+import { refuseRepeatedOptions } from './repeated-options.js';
 
 // Commands load their modules (the crawler, undici, SQLite, ioredis, the dashboard) only when they
 // run: `--help`, `--version` and refused usage stay fast.
@@ -9,6 +12,7 @@ const commands = {
   crawl: () => import('./commands/crawl.js'),
   demo: () => import('./commands/demo.js'),
   state: () => import('./commands/state.js'),
+  status: () => import('./commands/status.js'),
   worker: () => import('./commands/worker.js'),
   dashboard: () => import('./commands/dashboard.js'),
 };
@@ -19,6 +23,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('A fast, polite, resumable concurrent web crawler')
     .version(VERSION, '-V, --version')
     .showHelpAfterError(false)
+    .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     // Commander's errors may span lines ("(Did you mean crawl?)"); bad usage is one line.
     .configureOutput({
@@ -31,6 +36,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       program
         .command('crawl')
         .description('crawl from one or more start URLs')
+        .addHelpText('after', EXIT_CODES_HELP)
         .argument('[url...]', 'start URLs (http or https)'),
     ),
   ).action(async (urls: string[], flags: CrawlFlagValues & RedisFlagValues) =>
@@ -41,9 +47,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     addCrawlFlags(
       program
         .command('worker')
-        .description('join a crawl in Redis (--redis URL --name NAME) without adding seeds'),
+        .description('join a crawl in Redis (--redis URL --name NAME) without adding seeds')
+        .addHelpText('after', EXIT_CODES_HELP),
     ),
-    { required: true },
+    { worker: true },
   ).action(async (flags: CrawlFlagValues & RedisFlagValues) =>
     setExit(await (await commands.worker()).runRedisCrawl([], flags, 'worker')),
   );
@@ -67,11 +74,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('status')
-    .description("print a crawl's progress from its state file")
-    .argument('<state>', 'state file (.trawl/<name>.db)')
+    .description("print a crawl's progress from its state file, or from Redis (works while it runs)")
+    .argument('[state]', 'state file (.trawl/<name>.db), or use --redis URL --name NAME')
     .option('--json', 'print JSON', false)
-    .action(async (state: string, flags: { json: boolean }) =>
-      setExit((await commands.state()).runStatus(state, flags)),
+    .option('--redis <url>', 'the status of crawl --name NAME in this Redis (default: none)')
+    .option('--name <name>', 'with --redis: the crawl (default: none)')
+    .action(async (state: string | undefined, flags: { json: boolean; redis?: string; name?: string }) =>
+      setExit(await (await commands.status()).runStatusCommand(state, flags)),
     );
 
   program
@@ -93,17 +102,24 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (state: string | undefined, flags: { out: string; redis?: string; name?: string }) => {
       if (flags.redis) {
         if (state) throw new UsageError('give a state file or --redis, not both');
+        if (!flags.name) throw new UsageError('trawl export --redis needs --name NAME');
         setExit(await (await commands.worker()).runRedisExport({ ...flags, redis: flags.redis }));
       } else if (!state) {
         throw new UsageError('export needs a state file, or --redis URL --name NAME');
+      } else if (flags.name !== undefined) {
+        throw new UsageError('--name needs --redis (a state file holds one crawl)');
       } else {
         setExit((await commands.state()).runExport(state, flags));
       }
     });
+  refuseRepeatedOptions(program);
   return program;
 }
 
-/** Runs the CLI: bad usage prints one line and exits 2 before any request. */
+/**
+ * Runs the CLI and resolves with its exit status (listed in exit-codes.ts): bad usage prints one
+ * line and exits 2 before any request; a full disk prints one line and exits 74 (see failure.ts).
+ */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = buildProgram((c) => {
@@ -121,17 +137,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       return 2; // commander already printed its one-line error
     }
-    // A state or output file refused at open (foreign, corrupt, unwritable, unknown format) is
-    // bad usage too: it is thrown before any request is made.
-    if (
-      err instanceof UsageError ||
-      (err instanceof Error && (err.name === 'StateError' || err.name === 'SinkError'))
-    ) {
-      process.stderr.write(`trawl: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`trawl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
+    const failure = failureOf(err);
+    process.stderr.write(`${failure.line}\n`);
+    return failure.code;
   }
   return code;
 }

@@ -1,8 +1,10 @@
 import type { Clock } from '../conc/clock.js';
 import { parseFieldSpecs } from './parse/fields.js';
 import type { PageRecord } from './record.js';
+import { storagePathProblem } from './storage-paths.js';
 import { sinkFormatFor } from './store/open-sink.js';
 import { compilePattern } from './url/patterns.js';
+import { UsageError } from './usage-error.js';
 
 /** A user-supplied extraction hook: extra fields for a page's record. */
 export type ExtractHook = (page: {
@@ -140,14 +142,16 @@ export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
   expect: 1_000_000,
 };
 
-/** Bad user input: the CLI prints its message on one line and exits 2 before any request. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+// UsageError lives below every layer (usage-error.ts); re-exported here for existing importers.
+export { UsageError };
 
 /**
  * Fills defaults and validates every option, throwing a {@link UsageError} that names the
- * first problem. Seeds must be absolute http(s) URLs; counts must be integers in range.
+ * first problem. Seeds and sitemaps must be absolute http(s) URLs no longer than
+ * `maxUrlLength`; counts must be integers in range; patterns, field specs and the output format
+ * must parse; the output and state files must go in existing directories, and the output must be
+ * neither the state file nor another crawl's state (see storagePathProblem; the files are looked
+ * at, never created or changed).
  */
 export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[] }): CrawlOptions {
   const o: CrawlOptions = { ...DEFAULTS, ...stripUndefined(input), seeds: input.seeds ?? [] };
@@ -174,6 +178,7 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   intIn('host-burst', o.hostBurst, 1, 1_000_000);
   intIn('host-concurrency', o.hostConcurrency, 1, 10_000);
   intIn('max-url-length', o.maxUrlLength, 16, 1_000_000);
+  checkUrlLengths(o);
   intIn('max-repeated-segments', o.maxRepeatedSegments, 1, 1000);
   intIn('max-path-depth', o.maxPathDepth, 1, 1000);
   intIn('max-query-variants', o.maxQueryVariants, 1, 100_000_000);
@@ -188,6 +193,8 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   }
   usage('extract', () => parseFieldSpecs(o.extract));
   if (o.out !== undefined) usage('out', () => sinkFormatFor(o.out!));
+  const pathProblem = storagePathProblem({ out: o.out, state: o.state });
+  if (pathProblem !== null) throw new UsageError(pathProblem);
   if (o.userAgent.trim() === '' || /[\r\n]/.test(o.userAgent)) {
     throw new UsageError('--user-agent must be a non-empty single line');
   }
@@ -222,6 +229,28 @@ function checkHttpUrl(s: string): void {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new UsageError(`not an http(s) URL: ${JSON.stringify(s)}`);
+  }
+}
+
+/**
+ * The crawler-trap length guard applies to the start URLs too: a seed or sitemap longer than
+ * `maxUrlLength` (as parsed, the form that would be requested) is refused before any request,
+ * with the URL shown cut to 80 characters.
+ */
+function checkUrlLengths(o: CrawlOptions): void {
+  for (const [what, urls] of [
+    ['seed', o.seeds],
+    ['sitemap', o.sitemaps],
+  ] as const) {
+    for (const s of urls) {
+      const length = new URL(s).href.length;
+      if (length > o.maxUrlLength) {
+        const shown = s.length > 80 ? `${s.slice(0, 80)}...` : s;
+        throw new UsageError(
+          `${what} ${JSON.stringify(shown)} is ${length} characters long, over --max-url-length ${o.maxUrlLength}`,
+        );
+      }
+    }
   }
 }
 

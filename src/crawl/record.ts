@@ -17,7 +17,7 @@ export interface PageRecord {
   title: string | null;
   description: string | null;
   canonical: string | null;
-  /** Number of distinct followable links found on the page. */
+  /** Number of distinct links found on the page (`links.length`): off-site and nofollow ones included, followed or not. */
   links_count: number;
   /** The distinct links found (normalized, absolute). */
   links: string[];
@@ -61,3 +61,19 @@ export const RECORD_COLUMNS = [
   'lastmod',
   'fields',
 ] as const satisfies readonly (keyof PageRecord)[];
+
+/** What a stored record comes to: fetched fine, failed, or skipped without a fetch that counts. */
+export type PageOutcome = 'ok' | 'failed' | 'skipped';
+
+/** The error kinds (the text before the colon) of records that were skipped, not failed. */
+export const SKIPPED_KINDS: readonly string[] = ['robots', 'skipped'];
+
+/**
+ * A record's outcome from its `error`: null is ok; `robots: …` (refused by robots.txt) and
+ * `skipped: …` (a budget such as --max-pages-per-host) are skipped; anything else failed. The one
+ * rule the summary, /metrics and `trawl status` all use, so they agree with the records.
+ */
+export function outcomeOf(error: string | null): PageOutcome {
+  if (error === null) return 'ok';
+  return SKIPPED_KINDS.includes(error.slice(0, error.indexOf(':'))) ? 'skipped' : 'failed';
+}

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { CrawlMetrics } from '../crawl/metrics/metrics.js';
 import type { DashboardSnapshot } from '../crawl/metrics/snapshot.js';
+import { parseRequestTarget } from './request-target.js';
 
 /** Produces the dashboard's data on demand (a running crawl's metrics, or a state-file reader). */
 export type DashboardSource = () => DashboardSnapshot;
@@ -105,7 +106,13 @@ function cookie(req: IncomingMessage, name: string): string | null {
   if (header === undefined) return null;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null; // a malformed %-escape is no token (401), not a server error
+      }
+    }
   }
   return null;
 }
@@ -122,8 +129,10 @@ function cookie(req: IncomingMessage, name: string): string | null {
  * loopback), every request must carry it as `?token=`, the `trawl_token_<port>` cookie (set from a
  * valid `?token=` so the page's own requests carry it) or `Authorization: Bearer <token>`
  * (Prometheus scrapes); anything else gets 401. Without a token, requests whose Host header is
- * not a loopback name get 403 (DNS-rebinding guard). Every response carries a strict
- * Content-Security-Policy and `X-Content-Type-Options: nosniff`. Only GET and HEAD are served.
+ * not a loopback name get 403 (DNS-rebinding guard). A request target that is not a path on this
+ * server (`//`, `*`, `%zz`: see parseRequestTarget) gets 400, after those same checks. Every
+ * response carries a strict Content-Security-Policy and `X-Content-Type-Options: nosniff`. Only
+ * GET and HEAD are served (405 otherwise, before any check).
  *
  * Rejects if the address cannot be bound (e.g. EADDRINUSE), naming the address.
  */
@@ -197,13 +206,15 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       res.setHeader('Allow', 'GET, HEAD');
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', false);
     }
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    // A target that is not a path on this server (`//`, `*`, `%zz`...) is still checked for the
+    // token and host first, like any request, and then answered 400.
+    const target = parseRequestTarget(req.url);
     // Browsers ask for an icon on their own, without the token: answer it, empty, before the check.
-    if (url.pathname === '/favicon.ico') return send(res, 204, 'image/x-icon', '', head);
+    if (target?.path === '/favicon.ico') return send(res, 204, 'image/x-icon', '', head);
     const cookieName = `trawl_token_${port}`;
     if (token !== null) {
       const bearer = req.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? null;
-      const query = url.searchParams.get('token');
+      const query = target?.query.get('token') ?? null;
       if (sameToken(query, token)) {
         res.setHeader(
           'Set-Cookie',
@@ -219,14 +230,16 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         );
       }
     } else if (loopback) {
-      const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '');
+      // An absolute-form target's authority stands for the Host header (RFC 9112 §3.2.2).
+      const hostHeader = (target?.authority ?? req.headers.host ?? '').replace(/:\d+$/, '');
       if (!isLoopback(hostHeader))
         return send(res, 403, 'text/plain; charset=utf-8', 'forbidden host\n', head);
     }
+    if (target === null) return send(res, 400, 'text/plain; charset=utf-8', 'bad request target\n', head);
 
-    const asset = assets.get(url.pathname);
+    const asset = assets.get(target.path);
     if (asset !== undefined) return send(res, 200, asset.type, asset.body, head);
-    switch (url.pathname) {
+    switch (target.path) {
       case '/metrics': {
         if (registry === null)
           return send(res, 404, 'text/plain; charset=utf-8', 'no live metrics registry\n', head);
@@ -265,8 +278,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `error: ${String(err)}\n`, false);
+    handle(req, res).catch(() => {
+      // The error's text stays on the server: it may describe internals to an unauthenticated peer.
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', false);
       else res.destroy();
     });
   });

@@ -161,7 +161,15 @@ describe('trawl status and trawl export', () => {
   });
 
   it('export and status work while a crawl runs, without disturbing it', async () => {
-    const site = await startSite({ pages: 400, latencyMs: 20 });
+    // A quarter of the pages answer after a minute: each holds a worker for the 5 s timeout on
+    // every attempt, so the crawl cannot finish before the test stops it, however slowly this
+    // machine runs export and status (a graceful stop waits at most one timeout).
+    const slow = Array.from({ length: 100 }, (_, i) => `/p/${300 + i}`);
+    const site = await startSite({
+      pages: 400,
+      latencyMs: 20,
+      faults: { slow: { paths: slow, delayMs: 60_000 } },
+    });
     const dir = tempDir('trawl-cmd-');
     const state = join(dir, 's.db');
     const out = join(dir, 'out.jsonl');
@@ -232,5 +240,21 @@ describe('--retry-failed', () => {
     const status = JSON.parse((await runCli(['status', state, '--json'])).stdout) as CrawlStatus;
     expect(status.done).toBe(50);
     expect(status.failed).toBe(0);
+  });
+});
+
+describe('the end of a crawl that stopped early', () => {
+  it('says "rerun to resume" only when there is a state file to resume from', async () => {
+    const site = await startSite({ pages: 30 });
+    const dir = tempDir('trawl-end-');
+    const common = ['crawl', site.url, '--rate', 'inf', '--workers', '1', '--max-pages', '2'];
+    const inMemory = await runCli([...common, '--no-state', '--out', join(dir, 'm.jsonl')]);
+    expect(inMemory.code, inMemory.stderr).toBe(0);
+    expect(inMemory.stderr).toMatch(/\(ended: max-pages\)/);
+    expect(inMemory.stderr).not.toMatch(/resume/);
+
+    const withState = await runCli([...common, '--state', join(dir, 's.db'), '--out', join(dir, 's.jsonl')]);
+    expect(withState.code, withState.stderr).toBe(0);
+    expect(withState.stderr).toMatch(/\(ended: max-pages; rerun to resume\)/);
   });
 });

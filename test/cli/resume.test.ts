@@ -125,7 +125,8 @@ describe('resume after interruption', () => {
     const r = await runToEnd(c);
     expect(r.stderr).toMatch(/resuming crawl/);
     expectExactlyOnce(c);
-  });
+    // Eleven CLI processes in a row: a hang guard for a loaded 2-core machine (~40 s alone).
+  }, 180_000);
 
   it('SIGINT, then a rerun: every page stored exactly once', async () => {
     const c = await setup();

@@ -14,6 +14,7 @@ import {
   type CliResult,
   cleanup,
   REPO_ROOT,
+  readJsonl,
   runCli,
   sha256File,
   startSite,
@@ -238,6 +239,110 @@ const ROWS: Row[] = [
     error: /writes its records to .*a\.jsonl/,
     untouched: (c) => join(c.a!, 's.db'),
   },
+  // issue 10 §6: output and state paths, one rule for both (the directory must exist)
+  {
+    name: '--state in a missing directory (nothing is created)',
+    args: (c) => ['crawl', c.url, '--state', join(c.dir, 'missing', 'x.db'), '--out', join(c.dir, 'o.jsonl')],
+    error: /--state .*x\.db: directory .*missing does not exist/,
+    absent: (c) => [join(c.dir, 'missing')],
+  },
+  {
+    name: '--out is the state file of another crawl',
+    setup: async (c) => {
+      c.a = await stateOfCrawlA();
+    },
+    args: (c) => ['crawl', c.url, '--no-state', '--out', join(c.a!, 's.db')],
+    error: /--out .*s\.db is a trawl state file/,
+    untouched: (c) => join(c.a!, 's.db'),
+  },
+  {
+    name: '--out equal to --state',
+    args: (c) => ['crawl', c.url, '--state', join(c.dir, 'same.db'), '--out', join(c.dir, 'same.db')],
+    error: /--out .*same\.db is the state file/,
+    absent: (c) => [join(c.dir, 'same.db')],
+  },
+  {
+    name: 'export --out onto a trawl state file',
+    setup: async (c) => {
+      c.a = await stateOfCrawlA();
+    },
+    args: (c) => ['export', join(c.a!, 's.db'), '--out', join(c.a!, 's.db')],
+    error: /--out .*s\.db is the state file/,
+    untouched: (c) => join(c.a!, 's.db'),
+  },
+  // issue 10 §6: a seed longer than the trap guard's URL length
+  {
+    name: 'a 100,000-character seed',
+    args: (c) => ['crawl', `${c.url}${'a'.repeat(100_000)}`, '--no-state', '--out', join(c.dir, 'o.jsonl')],
+    error:
+      /seed "http:\/\/127\.0\.0\.1:\d+\/a+\.\.\." is 100\d{3} characters long, over --max-url-length 2048/,
+  },
+  {
+    name: 'a seed over --max-url-length 40',
+    args: (c) => [...crawl('--max-url-length', '40')(c), `${c.url}${'b'.repeat(30)}`],
+    error: /seed ".*b{30}" is \d+ characters long, over --max-url-length 40/,
+  },
+  {
+    name: 'a --sitemap URL over --max-url-length',
+    args: (c) => crawl('--max-url-length', '40', '--sitemap', `${c.url}${'s'.repeat(40)}.xml`)(c),
+    error: /sitemap ".*s{40}\.xml" is \d+ characters long, over --max-url-length 40/,
+  },
+  // issue 10 §6: a single-value flag given twice is ambiguous
+  {
+    name: '--rate 5 --rate 10',
+    args: crawl('--rate', '5', '--rate', '10'),
+    error: /option '--rate' given twice/,
+  },
+  {
+    name: '--out given twice',
+    args: (c) => [...crawl()(c), '--out', join(c.dir, 'p.jsonl')],
+    error: /option '--out' given twice/,
+  },
+  {
+    name: '--scope host --scope any',
+    args: crawl('--scope', 'host', '--scope', 'any'),
+    error: /option '--scope' given twice/,
+  },
+  {
+    name: '--state and --no-state together',
+    args: (c) => [
+      'crawl',
+      c.url,
+      '--state',
+      join(c.dir, 's.db'),
+      '--no-state',
+      '--out',
+      join(c.dir, 'o.jsonl'),
+    ],
+    error: /'--state' and '--no-state' conflict/,
+  },
+  {
+    name: 'export --out given twice',
+    args: (c) => [
+      'export',
+      join(c.dir, 's.db'),
+      '--out',
+      join(c.dir, 'a.jsonl'),
+      '--out',
+      join(c.dir, 'b.jsonl'),
+    ],
+    error: /option '--out' given twice/,
+  },
+  // issue 10 §6: Redis-only flags need --redis
+  {
+    name: '--lease-ttl without --redis',
+    args: crawl('--lease-ttl', '5s'),
+    error: /--lease-ttl needs --redis/,
+  },
+  { name: '--wait on trawl crawl', args: crawl('--wait', '5s'), error: /unknown option '--wait'/ },
+  {
+    name: 'export --name without --redis',
+    setup: async (c) => {
+      c.a = await stateOfCrawlA();
+    },
+    args: (c) => ['export', join(c.a!, 's.db'), '--out', join(c.dir, 'x.jsonl'), '--name', 'a'],
+    error: /--name needs --redis/,
+  },
   // conflicting or empty values
   {
     name: '--fresh --no-state',
@@ -285,7 +390,9 @@ describe('bad usage exits 2 with one line, before any request', () => {
     const guarded = row.untouched?.(c);
     const before = guarded === undefined ? null : sha256File(guarded);
     const args = row.args(c);
-    const r = await runCli(args, { timeoutMs: 20_000 });
+    // The hard timeout only catches a hang: on a loaded 2-core machine five concurrent children
+    // can each take well over 20 s to start.
+    const r = await runCli(args, { timeoutMs: 50_000 });
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
     const shown = `trawl ${args.join(' ')}\nstderr:\n${r.stderr}`;
     expect(r.timedOut, shown).toBe(false);
@@ -325,6 +432,49 @@ function helpOptions(help: string): Map<string, string> {
   }
   return entries;
 }
+
+describe('refusing repeated flags leaves repeatable ones alone', () => {
+  it('--include, --exclude, --extract and seeds repeat; a value-less flag may be doubled', async () => {
+    const site = await startSite({ pages: 6 });
+    const dir = tempDir('trawl-usage-repeat-');
+    const out = join(dir, 'o.jsonl');
+    const r = await runCli(
+      [
+        'crawl',
+        site.url,
+        site.pageUrl(1),
+        '--no-state',
+        '--out',
+        out,
+        '--rate',
+        'inf',
+        '--depth',
+        '0',
+        '--include',
+        '**',
+        '--include',
+        '/never/',
+        '--exclude',
+        '/nothing-a/',
+        '--exclude',
+        '/nothing-b/',
+        '--extract',
+        'h=h1',
+        '--extract',
+        't=title',
+        '--quiet',
+        '--quiet',
+      ],
+      { timeoutMs: 30_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const { records } = readJsonl(out);
+    expect(records.map((x) => x.url).sort()).toEqual([site.url, site.pageUrl(1)].sort());
+    // Both --extract fields are there: the second did not replace the first.
+    for (const rec of records) expect(Object.keys(rec.fields as object).sort()).toEqual(['h', 't']);
+  });
+});
 
 describe('--help and --version', () => {
   const program = buildProgram(() => {});

@@ -9,33 +9,18 @@
  * proof that it waited for its timer. Resource checks read `process.getActiveResourcesInfo()`,
  * which lists only ref'd handles (a `Timeout` per ref'd timer), instead of measuring time.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runNode } from '../helpers/run-node.js';
 
 const concPath = JSON.stringify(new URL('../../src/conc/index.ts', import.meta.url).pathname);
 
 /** Runs `code` (an ES module with trawl/conc imported as C) in a fresh Node: stdout lines and exit code. */
-function runNode(code: string): Promise<{ out: string[]; code: number | null }> {
-  const src = `import * as C from ${concPath};
-const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-${code}`;
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    // Far above the ~1 s a run takes: only a process held open by a 60 s timer reaches it, and
-    // then it is killed and the exit code is null.
-    const guard = setTimeout(() => p.kill(), 20_000);
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ out: out.trim().split('\n'), code });
-    });
-  });
+function run(code: string): Promise<{ out: string[]; code: number | null }> {
+  return runNode(
+    `import * as C from ${concPath};
+const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;`,
+    code,
+  );
 }
 
 describe.concurrent('a program blocked on a timer waits for it (as in Go)', () => {
@@ -44,14 +29,14 @@ describe.concurrent('a program blocked on a timer waits for it (as in Go)', () =
 await sem.acquire(1);
 const { signal } = C.withTimeout(C.background(), 50);
 try { await sem.acquire(1, signal); } catch (e) { console.log('acquire: ' + e.name); }`;
-    expect(await runNode(code)).toEqual({ out: ['acquire: DeadlineExceededError'], code: 0 });
+    expect(await run(code)).toEqual({ out: ['acquire: DeadlineExceededError'], code: 0 });
   });
 
   it("like Go's time.After: a program blocked in select on after(50) waits for it", async () => {
     const code = `const never = C.makeChan();
 const r = await C.select([C.recvCase(never), C.recvCase(C.after(50))]);
 console.log('select: case ' + r.index);`;
-    expect(await runNode(code)).toEqual({ out: ['select: case 1'], code: 0 });
+    expect(await run(code)).toEqual({ out: ['select: case 1'], code: 0 });
   });
 
   it("like Go's <-time.After(50) and <-timer.C: a plain receive waits for the timer", async () => {
@@ -60,14 +45,14 @@ console.log('after: ' + r.ok);
 const t = C.newTimer(10_000);
 t.reset(30);
 for await (const _ of t.c) { console.log('timer: fired'); break; }`;
-    expect(await runNode(code)).toEqual({ out: ['after: true', 'timer: fired'], code: 0 });
+    expect(await run(code)).toEqual({ out: ['after: true', 'timer: fired'], code: 0 });
   });
 
   it("like Go's select { case <-ctx.Done(): }: a select of only nil cases under a 50 ms context waits for it", async () => {
     const code = `const { signal } = C.withTimeout(C.background(), 50);
 try { await C.select([C.recvCase(null), C.recvCase(undefined)], signal); }
 catch (e) { console.log('select: ' + e.name + ' ' + C.err(signal).name); }`;
-    expect(await runNode(code)).toEqual({
+    expect(await run(code)).toEqual({
       out: ['select: DeadlineExceededError DeadlineExceededError'],
       code: 0,
     });
@@ -79,7 +64,7 @@ const a = C.withTimeout(C.background(), 40);
 try { await ch.recv(a.signal); } catch (e) { console.log('recv: ' + e.name); }
 const b = C.withTimeout(C.background(), 40);
 try { await ch.send(1, b.signal); } catch (e) { console.log('send: ' + e.name); }`;
-    expect(await runNode(code)).toEqual({
+    expect(await run(code)).toEqual({
       out: ['recv: DeadlineExceededError', 'send: DeadlineExceededError'],
       code: 0,
     });
@@ -95,7 +80,7 @@ const p2 = C.withTimeout(C.background(), 40);
 const { group, signal } = C.withContext(p2.signal);
 group.go((s) => C.select([], s)); // Go's <-ctx.Done(): blocked on the signal through conc
 try { await group.wait(); } catch (e) { console.log('group: ' + e.name + ' ' + C.err(signal).name); }`;
-    expect(await runNode(code)).toEqual({
+    expect(await run(code)).toEqual({
       out: ['wg: DeadlineExceededError', 'group: DeadlineExceededError DeadlineExceededError'],
       code: 0,
     });
@@ -109,7 +94,7 @@ const ctx = C.withTimeout(C.background(), 60_000);
 const child = C.withDeadline(ctx.signal, Date.now() + 120_000);
 C.after(60_000); C.newTimer(60_000); const ticker = C.newTicker(60_000);
 console.log('created ' + timeouts());`;
-    expect(await runNode(code)).toEqual({ out: ['before 0', 'created 0'], code: 0 });
+    expect(await run(code)).toEqual({ out: ['before 0', 'created 0'], code: 0 });
   });
 
   it("a deadline timer is ref'd while something is blocked on the signal and unref'd when the wait ends", async () => {
@@ -133,7 +118,7 @@ console.log('selecting ' + timeouts());
 child.cancel();
 await r.catch(() => {});
 console.log('child cancelled ' + timeouts());`;
-    expect(await runNode(code)).toEqual({
+    expect(await run(code)).toEqual({
       out: ['blocked 1', 'received 0', 'acquiring 1', 'acquired 0', 'selecting 1', 'child cancelled 0'],
       code: 0,
     });
@@ -147,6 +132,6 @@ const s = C.select([C.recvCase(ch), C.recvCase(timeout), C.recvCase(ticker.c)]);
 console.log('waiting ' + timeouts());
 ch.trySend('work');
 console.log('won by ' + (await s).index + ' ' + timeouts());`;
-    expect(await runNode(code)).toEqual({ out: ['waiting 2', 'won by 0 0'], code: 0 });
+    expect(await run(code)).toEqual({ out: ['waiting 2', 'won by 0 0'], code: 0 });
   });
 });

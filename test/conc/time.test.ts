@@ -5,6 +5,7 @@ import { type Clock, FakeClock, systemClock, type TimerHandle } from '../../src/
 import { recvCase, select } from '../../src/conc/select.js';
 // `after` is aliased: Biome would take a bare `after(...)` call for a test hook.
 import { after as afterMs, newTicker, newTimer, sleep, Ticker, Timer } from '../../src/conc/time.js';
+import { runNode } from '../helpers/run-node.js';
 import { track } from '../helpers/track.js';
 
 /** A clock whose timers fire only when the test says, at whatever "now" the test chooses. */
@@ -274,42 +275,26 @@ describe('sleep', () => {
 });
 
 /** Runs `code` (an ES module importing time.ts as TIME) in a fresh Node; returns stdout and exit code. */
-async function runNode(code: string): Promise<{ out: string; code: number | null }> {
-  const { spawn } = await import('node:child_process');
+async function runTime(code: string): Promise<{ out: string; code: number | null }> {
   const timePath = JSON.stringify(new URL('../../src/conc/time.ts', import.meta.url).pathname);
-  const src = `import * as TIME from ${timePath};\n${code}`;
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    // A guard far above the ~1 s this takes: only a process kept alive by a 60 s timer hits it.
-    const guard = setTimeout(() => p.kill(), 20_000);
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ out: out.trim(), code });
-    });
-  });
+  const r = await runNode(`import * as TIME from ${timePath};`, code);
+  return { out: r.out.join('\n'), code: r.code };
 }
 
 describe('liveness (which timers keep Node running)', () => {
   it('a real sleep keeps the process alive until it ends', async () => {
-    expect(await runNode(`await TIME.sleep(50); console.log('woke');`)).toEqual({ out: 'woke', code: 0 });
+    expect(await runTime(`await TIME.sleep(50); console.log('woke');`)).toEqual({ out: 'woke', code: 0 });
   });
 
   it('a real ticker keeps the process alive while it runs', async () => {
     const code = `const t = TIME.newTicker(20); let n = 0;
 for await (const _ of t.c) if (++n === 3) break;
 t.stop(); console.log('ticked ' + n);`;
-    expect(await runNode(code)).toEqual({ out: 'ticked 3', code: 0 });
+    expect(await runTime(code)).toEqual({ out: 'ticked 3', code: 0 });
   });
 
   it('a pending after() timeout does not hold a finished program open', async () => {
     const code = `TIME.after(60_000); TIME.newTimer(60_000); console.log('done');`;
-    expect(await runNode(code)).toEqual({ out: 'done', code: 0 });
+    expect(await runTime(code)).toEqual({ out: 'done', code: 0 });
   });
 });

@@ -7,7 +7,7 @@ import { Crawl } from '../../src/crawl/crawler.js';
 import type { CrawlOptions } from '../../src/crawl/options.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import type { TestSite } from '../../src/testsite/server.js';
-import { settle, startCrawl, until, useSites } from '../helpers/crawl.js';
+import { startCrawl, until, useSites } from '../helpers/crawl.js';
 
 const site = useSites();
 
@@ -138,13 +138,13 @@ describe('crawl', () => {
     });
     // Time stands still: only the burst may go, however long we wait in real time.
     await until(() => s.total() >= 5);
-    await settle();
+    await crawl.idle();
     expect(s.total()).toBe(5);
     // Each simulated second buys exactly `rate` more requests.
     for (let second = 1; second <= 3; second++) {
       await clock.advanceAsync(1000);
       await until(() => s.total() >= 5 + 10 * second);
-      await settle();
+      await crawl.idle();
       expect(s.total()).toBe(5 + 10 * second);
     }
     crawl.abort();

@@ -168,6 +168,58 @@ describe('extractPage fields', () => {
     expect(extractPage('<svg><p>breakout<title>Out</title>', PAGE).title).toBe('Out');
   });
 
+  it('skips everything inside an inert <template>: links, title, meta, base and canonical (as the DOM)', () => {
+    const p = extractPage(
+      `<template><a href="/in-template">x</a><area href="/area-t"><link rel=next href="/next-t">
+        <link rel=canonical href="/canon-t"><meta name=description content="tpl"><meta name=robots content=noindex>
+        <template><a href="/nested"></a></template><a href="/still-in"></a></template>
+       <TEMPLATE shadowrootmode=bogus><a href="/bogus-mode"></a></TEMPLATE>
+       <a href="/outside">o</a><meta name=description content="real">`,
+      PAGE,
+    );
+    expect(p.links.map((l) => l.url)).toEqual(['https://example.org/outside']);
+    expect(p.canonical).toBeNull();
+    expect(p.description).toBe('real');
+    expect(p.robots.noindex).toBe(false);
+  });
+
+  it('keeps links of a declarative shadow root (rendered content), not its title or base', () => {
+    const p = extractPage(
+      `<div><template shadowrootmode="open"><a href="/shadow">s</a><title>No</title><base href="/b/">
+        <template><a href="/inert-in-shadow"></a></template><a href="/shadow-after"></a></template></div>
+       <div><template SHADOWROOTMODE="Closed"><a href="/closed"></a></template></div><title>Yes</title>`,
+      PAGE,
+    );
+    expect(p.links.map((l) => l.url)).toEqual([
+      'https://example.org/shadow',
+      'https://example.org/shadow-after',
+      'https://example.org/closed',
+    ]);
+    expect(p.title).toBe('Yes');
+    expect(p.baseHref).toBeNull();
+  });
+
+  it('treats <template> inside svg as an ordinary element', () => {
+    expect(urls('<svg><template><a href="/svg-template"></a></template></svg><a href="/after">')).toEqual([
+      'https://example.org/svg-template',
+      'https://example.org/after',
+    ]);
+  });
+
+  it('strips only ASCII whitespace from titles and descriptions, as document.title does', () => {
+    const p = extractPage(
+      '<title> \t\u3000第一章\u3000 はじめに \n</title><meta name=description content="\u00a0 indented\u00a0\r\n">',
+      PAGE,
+    );
+    expect(p.title).toBe('\u3000第一章\u3000 はじめに');
+    expect(p.description).toBe('\u00a0 indented\u00a0');
+    expect(extractPage('<title>\u00a0\u00a0</title>', PAGE).title).toBe('\u00a0\u00a0');
+    expect(extractPage('<title>&#x3000;A&nbsp;</title>', PAGE).title).toBe('\u3000A\u00a0');
+    expect(extractPage('<title>\f\r\n\t </title>', PAGE).title).toBe('');
+    // U+000B (vertical tab) is not ASCII whitespace in HTML: kept.
+    expect(extractPage('<title>\u000bX</title>', PAGE).title).toBe('\u000bX');
+  });
+
   it('caps distinct links at maxLinks, keeping the first ones', () => {
     const html = Array.from({ length: 50 }, (_, i) => `<a href="/p${i}">`).join('');
     expect(urls(html).length).toBe(50);

@@ -84,6 +84,24 @@ describe('extractFields', () => {
     });
   });
 
+  it('strips only ASCII whitespace from values, keeping U+3000 and U+00A0', () => {
+    expect(
+      extractFields(
+        '<h1>\n \u3000見出し\u00a0 </h1><p data-x=" \u00a0v ">',
+        parseFieldSpecs(['h=h1', 'x=p@data-x']),
+      ),
+    ).toEqual({ h: '\u3000見出し\u00a0', x: '\u00a0v' });
+  });
+
+  it('does not see into inert <template> content, but does into a declarative shadow root', () => {
+    const page =
+      '<template><b>inert</b></template><div><template shadowrootmode="open"><b>shadow</b></template></div><b>doc</b>';
+    expect(extractFields(page, parseFieldSpecs(['b=b', 't=template']))).toEqual({
+      b: ['shadow', 'doc'],
+      t: ['', 'shadow'],
+    });
+  });
+
   it('compiles hand-made specs on first use and reports bad ones', () => {
     const spec: FieldSpec = { name: 'x', selector: 'b' };
     expect(extractFields('<b>1</b><b>2</b>', [spec])).toEqual({ x: ['1', '2'] });

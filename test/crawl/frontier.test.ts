@@ -3,7 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Completion, FrontierItem } from '../../src/crawl/frontier/frontier.js';
+import {
+  type Completion,
+  type FrontierItem,
+  pausesHosts,
+  requeuesFailed,
+  schedulesHosts,
+} from '../../src/crawl/frontier/frontier.js';
 import { MemoryFrontier } from '../../src/crawl/frontier/memory-frontier.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { SqliteFrontier } from '../../src/crawl/state/sqlite-frontier.js';
@@ -217,19 +223,26 @@ describe.each(open)('Frontier contract: %s', (_name, make) => {
   it('pauses a host until the given time', () => {
     const f = make();
     f.add([item('http://a/1'), item('http://b/1')]);
-    f.pauseHost!('a', 100);
-    expect(f.getHostState!('a')).toMatchObject({ pausedUntil: 100, backoff: 0 });
+    f.pauseHost('a', 100);
     expect(urls(f.lease(10, 50, all))).toEqual(['http://b/1']);
     expect(urls(f.lease(10, 100, all))).toEqual(['http://a/1']);
-    f.setHostState!('a', { robotsStatus: 200, robotsBody: 'User-agent: *', crawlDelay: 2 });
-    expect(f.getHostState!('a')).toMatchObject({
-      robotsStatus: 200,
-      robotsBody: 'User-agent: *',
-      crawlDelay: 2,
-      pausedUntil: 100,
-    });
-    expect(f.getHostState!('zzz')).toBeUndefined();
     f.close();
+  });
+
+  it('answers drained() from its own counts and states its capabilities', () => {
+    const f = make();
+    expect(f.drained()).toBe(true);
+    f.add([item('http://a/1')]);
+    expect(f.drained()).toBe(false);
+    const [got] = f.lease(1, 0, all);
+    expect(f.drained()).toBe(false); // leased, not completed
+    f.complete([{ item: got!, record: record(got!), links: [] }]);
+    expect(f.drained()).toBe(true);
+    expect(f.has('http://a/1')).toBe(true);
+    expect(f.has('http://a/2')).toBe(false);
+    expect([pausesHosts(f), schedulesHosts(f), requeuesFailed(f)]).toEqual([true, false, true]);
+    f.close();
+    f.close(); // idempotent
   });
 
   it('keeps its invariants under random operations (model check)', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/conc/clock.js';
 import type { TestSite } from '../../src/testsite/server.js';
-import { settle, startCrawl, until, useSites } from '../helpers/crawl.js';
+import { startCrawl, until, useSites } from '../helpers/crawl.js';
 
 const site = useSites();
 const start = startCrawl;
@@ -21,7 +21,7 @@ describe('per-host politeness', () => {
       clock,
     });
     await until(() => a.total() >= 2 && b.total() >= 2);
-    await settle();
+    await crawl.idle();
     expect([a.total(), b.total()]).toEqual([2, 2]);
     // A host bucket refills one token per 100 ms at 10/s (idle tokens cap at the burst), so time
     // moves in 100 ms steps: each step must buy each host exactly one more request.
@@ -29,7 +29,7 @@ describe('per-host politeness', () => {
       await clock.advanceAsync(100);
       await until(() => a.total() >= 2 + step && b.total() >= 2 + step);
     }
-    await settle();
+    await crawl.idle();
     expect([a.total(), b.total()]).toEqual([12, 12]);
     crawl.abort();
     await crawl.done;
@@ -66,31 +66,42 @@ describe('per-host politeness', () => {
     const clock = new FakeClock(9_000_000);
     const { crawl } = start({ seeds: [s.url], clock, workers: 4 });
     await until(() => pageRequests(s) >= 1);
-    await settle();
+    await crawl.idle();
     expect(pageRequests(s)).toBe(1);
     await clock.advanceAsync(1000);
-    await settle();
+    await crawl.idle();
     expect(pageRequests(s)).toBe(1);
     await clock.advanceAsync(1000);
     await until(() => pageRequests(s) >= 2);
-    await settle();
+    await crawl.idle();
     expect(pageRequests(s)).toBe(2);
     crawl.abort();
     await crawl.done;
   });
 
-  it('robots.txt 404 allows everything; 5xx disallows everything and nothing else is requested', async () => {
+  it('robots.txt 404 allows everything; 5xx disallows for now: the page fails with that error after its retries, unrequested', async () => {
     const open = await site({ pages: 10, robots: { status: 404 } });
     const a = start({ seeds: [open.url] });
     await a.crawl.done;
     expect(a.records.filter((r) => r.error === null).length).toBe(10);
 
     const broken = await site({ pages: 10, robots: { status: 503 } });
-    const b = start({ seeds: [broken.url] });
+    const b = start({ seeds: [broken.url], retries: 2 });
     await b.crawl.done;
     expect(pageRequests(broken)).toBe(0);
-    expect(b.records.length).toBe(1);
-    expect(b.records[0]!.error).toMatch(/^robots:/);
+    expect(b.records).toHaveLength(1);
+    expect(b.records[0]).toMatchObject({ error: 'http: 503 on robots.txt', attempts: 3, status: null });
+  });
+
+  it('an unreachable seed fails with the connection error after its retries, not "disallowed by robots.txt"', async () => {
+    const dead = await site({ pages: 1 });
+    const url = dead.url;
+    await dead.close(); // nothing listens on its port now
+    const { crawl, records } = start({ seeds: [url], retries: 2 });
+    await crawl.done;
+    expect(records).toHaveLength(1);
+    expect(records[0]!.error).toMatch(/^refused: connection refused/);
+    expect(records[0]).toMatchObject({ attempts: 3, status: null });
   });
 
   it('fetches robots.txt again once it is 24 hours old, keeping the old rules meanwhile', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FetchError } from '../../src/crawl/fetch/errors.js';
 import {
   backoffMs,
+  decide,
   isRetryable,
   MAX_RETRY_AFTER_MS,
   parseRetryAfter,
@@ -104,7 +105,62 @@ describe('retryDelay', () => {
     expect(retryDelay(3, { retryAfterMs: 3_600_000 }, NOW, half)).toBe(120_000);
     expect(retryDelay(3, { retryAfterMs: 3_600_000 }, NOW, { ...half, maxRetryAfterMs: 5000 })).toBe(5000);
     expect(retryDelay(3, { retryAfterMs: null }, NOW, half)).toBe(1000);
-    expect(retryDelay(3, new FetchError('timeout', 'u', 'd'), NOW, half)).toBe(1000);
+    expect(retryDelay(3, {}, NOW, half)).toBe(1000);
     expect(retryDelay(2, null, NOW, half)).toBe(500);
+  });
+});
+
+describe('decide (the retry policy of one attempt)', () => {
+  const policy = { retries: 2, baseMs: 1000, capMs: 30_000, random: () => 0.5 };
+  it('retries a retryable status while attempts ≤ retries, at the host pause or the backoff', () => {
+    expect(decide({ kind: 'response', status: 500 }, 1, NOW, policy)).toEqual({
+      kind: 'retry',
+      at: NOW + 500,
+      reason: '500',
+    });
+    expect(decide({ kind: 'response', status: 503, waitMs: 4000 }, 2, NOW, policy)).toEqual({
+      kind: 'retry',
+      at: NOW + 4000,
+      reason: '503',
+    });
+    expect(decide({ kind: 'response', status: 429, retryAfterMs: 7000 }, 1, NOW, policy)).toMatchObject({
+      at: NOW + 7000,
+    });
+    // Out of retries, or not retryable: the response is the page's answer.
+    expect(decide({ kind: 'response', status: 500 }, 3, NOW, policy)).toEqual({ kind: 'ok' });
+    expect(decide({ kind: 'response', status: 404 }, 1, NOW, policy)).toEqual({ kind: 'ok' });
+    expect(decide({ kind: 'response', status: 200 }, 1, NOW, policy)).toEqual({ kind: 'ok' });
+  });
+
+  it('retries a transient error, fails a permanent one or one out of retries', () => {
+    const timeout = new FetchError('timeout', 'u', 'no response within 5000 ms');
+    expect(decide({ kind: 'error', error: timeout }, 1, NOW, policy)).toEqual({
+      kind: 'retry',
+      at: NOW + 500,
+      reason: 'timeout',
+    });
+    expect(decide({ kind: 'error', error: timeout }, 3, NOW, policy)).toEqual({
+      kind: 'fail',
+      error: 'timeout: no response within 5000 ms',
+    });
+    const tls = new FetchError('tls', 'u', 'TLS failure');
+    expect(decide({ kind: 'error', error: tls }, 1, NOW, policy)).toEqual({
+      kind: 'fail',
+      error: 'tls: TLS failure',
+    });
+  });
+
+  it('treats an unreachable robots.txt as a failed attempt of the page', () => {
+    const down = {
+      kind: 'robots-unreachable',
+      error: 'network: connection refused',
+      retryable: true,
+    } as const;
+    expect(decide(down, 1, NOW, policy)).toEqual({ kind: 'retry', at: NOW + 500, reason: 'robots' });
+    expect(decide(down, 3, NOW, policy)).toEqual({ kind: 'fail', error: 'network: connection refused' });
+    expect(decide({ ...down, retryable: false }, 1, NOW, policy)).toEqual({
+      kind: 'fail',
+      error: 'network: connection refused',
+    });
   });
 });

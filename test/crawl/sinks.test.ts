@@ -9,10 +9,13 @@ import { JsonlSink } from '../../src/crawl/store/jsonl-sink.js';
 import { openSink, sinkFormatFor } from '../../src/crawl/store/open-sink.js';
 import { SinkError } from '../../src/crawl/store/sink.js';
 import { SqliteSink } from '../../src/crawl/store/sqlite-sink.js';
+import { StorageFullError } from '../../src/crawl/store/storage-full.js';
+import { mountTmpfs, type Tmpfs, tmpfsUnavailable, unmountAll } from '../helpers/tmpfs.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  unmountAll();
 });
 function tmp(name: string): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trawl-sink-'));
@@ -284,5 +287,122 @@ describe('openSink', () => {
       s.write([rec(0)]);
       s.close();
     }
+  });
+});
+
+const noTmpfs = tmpfsUnavailable();
+
+describe.skipIf(noTmpfs !== null)(`sinks on a full disk${noTmpfs ? ` (skipped: ${noTmpfs})` : ''}`, () => {
+  /** A record of about 1 KiB, so a batch of 10 straddles the last free page. */
+  const big = (i: number) => rec(i, { description: `${i} `.padEnd(900, 'd') });
+  const batch = (from: number) => Array.from({ length: 10 }, (_, k) => big(from + k));
+
+  /**
+   * Writes batches of 10 into the sink until the disk is full; returns the records the sink took,
+   * the batch it refused and the error it threw.
+   */
+  function writeUntilFull(sink: { write(r: readonly PageRecord[]): { offset: number } }) {
+    const taken: PageRecord[] = [];
+    for (let i = 0; i < 10_000; i += 10) {
+      const b = batch(i);
+      try {
+        sink.write(b);
+      } catch (err) {
+        return { taken, refused: b, err };
+      }
+      taken.push(...b);
+    }
+    throw new Error('the disk never filled');
+  }
+
+  let fsx: Tmpfs;
+  /** A file on a new 256 KiB tmpfs with only `leave` bytes free. */
+  function fullDiskFile(name: string, leave = 40 * 1024): string {
+    fsx = mountTmpfs(256 * 1024);
+    fsx.fill(leave);
+    return path.join(fsx.dir, name);
+  }
+
+  for (const [format, open] of [
+    ['JSONL', (f: string, resumeOffset?: number) => new JsonlSink(f, { resumeOffset })],
+    ['CSV', (f: string, resumeOffset?: number) => new CsvSink(f, { resumeOffset })],
+  ] as const) {
+    const ext = format.toLowerCase();
+    const urls = (file: string) =>
+      format === 'JSONL'
+        ? fs
+            .readFileSync(file, 'utf8')
+            .split('\n')
+            .slice(0, -1)
+            .map((l) => (JSON.parse(l) as PageRecord).url)
+        : parseCsv(fs.readFileSync(file, 'utf8'))
+            .slice(1)
+            .map((r) => r[0]);
+
+    it(`${format}: a full disk throws StorageFullError naming the file and leaves no half-written line`, () => {
+      const file = fullDiskFile(`out.${ext}`);
+      const sink = open(file);
+      const { taken, err } = writeUntilFull(sink);
+      expect(err).toBeInstanceOf(StorageFullError);
+      expect((err as StorageFullError).path).toBe(file);
+      expect((err as Error).message).toBe(`${file}: no space left on device`);
+      // The file is cut back to the end of the last complete batch: the mark did not move.
+      expect(fs.statSync(file).size).toBe(sink.mark().offset);
+      expect(urls(file)).toEqual(taken.map((r) => r.url));
+      sink.close();
+    });
+
+    it(`${format}: after a full disk is freed the same sink takes the refused batch, each record once`, () => {
+      const file = fullDiskFile(`out.${ext}`);
+      const sink = open(file);
+      const { taken, refused } = writeUntilFull(sink);
+      fsx.resize(1024 * 1024);
+      const mark = sink.write(refused);
+      sink.close();
+      expect(fs.statSync(file).size).toBe(mark.offset);
+      expect(urls(file)).toEqual([...taken, ...refused].map((r) => r.url));
+      // And a resume from that mark keeps all of it.
+      open(file, mark.offset).close();
+      expect(urls(file)).toEqual([...taken, ...refused].map((r) => r.url));
+    });
+  }
+
+  it('CSV: a new file on a full disk is refused at open with StorageFullError (header cannot be written)', () => {
+    fsx = mountTmpfs(64 * 1024);
+    fsx.fill(0);
+    const file = path.join(fsx.dir, 'out.csv');
+    expect(() => new CsvSink(file)).toThrow(StorageFullError);
+    expect(() => new CsvSink(file)).toThrow(`${file}: no space left on device`);
+    expect(fs.statSync(file).size).toBe(0);
+  });
+
+  it('SQLite: a full disk throws StorageFullError naming the file; the failed batch is rolled back and the mark stays', () => {
+    // SQLite needs room for its -wal and a 32 KiB -shm before the first row.
+    const file = fullDiskFile('out.sqlite', 128 * 1024);
+    const sink = new SqliteSink(file);
+    const { taken, refused, err } = writeUntilFull(sink);
+    expect(err).toBeInstanceOf(StorageFullError);
+    expect((err as StorageFullError).path).toBe(file);
+    expect((err as Error).message).toBe(`${file}: database or disk is full`);
+    expect(sink.mark().offset).toBe(taken.length);
+    fsx.resize(1024 * 1024);
+    const mark = sink.write(refused);
+    sink.close();
+    expect(mark.offset).toBe(taken.length + refused.length);
+    const db = new Database(file, { readonly: true });
+    const rows = db.prepare('SELECT rowid, url FROM pages ORDER BY rowid').all() as Array<{
+      rowid: number;
+      url: string;
+    }>;
+    db.close();
+    expect(rows.map((r) => r.url)).toEqual([...taken, ...refused].map((r) => r.url));
+    expect(rows.map((r) => r.rowid)).toEqual(rows.map((_, i) => i + 1));
+  });
+
+  it('SQLite: a new output on a full disk is refused at open with StorageFullError', () => {
+    fsx = mountTmpfs(64 * 1024);
+    fsx.fill(0);
+    const file = path.join(fsx.dir, 'out.sqlite');
+    expect(() => new SqliteSink(file)).toThrow(StorageFullError);
   });
 });

@@ -5,11 +5,11 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Completion, FrontierItem } from '../../src/crawl/frontier/frontier.js';
 import type { PageRecord } from '../../src/crawl/record.js';
+import { exportState } from '../../src/crawl/state/export.js';
 import { SCHEMA_VERSION } from '../../src/crawl/state/schema.js';
 import { SqliteFrontier } from '../../src/crawl/state/sqlite-frontier.js';
 import { openState, removeState, StateError } from '../../src/crawl/state/state-db.js';
 import { formatStatus, readStatus } from '../../src/crawl/state/status.js';
-import { exportState } from '../../src/crawl/store/export.js';
 import { openSink } from '../../src/crawl/store/open-sink.js';
 
 const dirs: string[] = [];
@@ -76,7 +76,7 @@ describe('state file', () => {
       name: 'test',
       seeds: ['http://a/'],
       options: { depth: 3 },
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
     });
     f.close();
     const again = openState(file, { create: true, name: 'ignored' });
@@ -177,35 +177,55 @@ describe('state file', () => {
     openState(file, { create: true, name: 'test' }).close();
   });
 
-  it('persists queue, seen set, results and host state across reopen', () => {
+  it("persists queue, seen set, results and a host's pause across reopen", () => {
     const file = path.join(tmpDir(), 's.state');
     const f = open(file);
     f.add([item('http://a/1'), item('http://a/2'), item('http://b/1')]);
     const got = f.lease(2, 0, all);
     f.complete([{ item: got[0]!, record: record(got[0]!), links: [item('http://a/3')] }]);
-    f.setHostState('a', {
-      robotsStatus: 200,
-      robotsBody: 'User-agent: *\nDisallow: /x',
-      backoff: 2,
-      crawlDelay: 1.5,
-    });
     f.pauseHost('b', 9e12);
     f.close();
     const g = open(file);
     // The unfinished lease came back: 1 leased → queued.
     expect(g.stats()).toEqual({ queued: 3, leased: 0, done: 1, failed: 0, seen: 4 });
     expect(g.add([item('http://a/1'), item('http://a/3'), item('http://b/1')])).toBe(0);
-    expect(g.getHostState('a')).toEqual({
-      robotsStatus: 200,
-      robotsBody: 'User-agent: *\nDisallow: /x',
-      robotsFetchedAt: null,
-      robotsExpires: null,
-      pausedUntil: 0,
-      backoff: 2,
-      crawlDelay: 1.5,
-    });
     // b is still paused after the reopen.
     expect(g.lease(10, Date.now(), all).map((i) => i.host)).toEqual(['a', 'a']);
+  });
+
+  it('migrates a version 1 state file: keeps its pauses, drops the never-written host columns', () => {
+    const file = path.join(tmpDir(), 'v1.state');
+    const raw = new Database(file);
+    raw.pragma('application_id = 0x7472776c');
+    raw.pragma('user_version = 1');
+    raw.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE frontier (url TEXT PRIMARY KEY, host TEXT NOT NULL, depth INTEGER NOT NULL, referrer TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0, not_before INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL DEFAULT 0,
+        seq INTEGER NOT NULL, lastmod TEXT);
+      CREATE INDEX frontier_queue ON frontier (host, seq) WHERE state = 0;
+      CREATE INDEX frontier_leased ON frontier (state) WHERE state = 1;
+      CREATE INDEX frontier_delayed ON frontier (not_before) WHERE state = 0 AND not_before > 0;
+      CREATE TABLE results (url TEXT NOT NULL UNIQUE, host TEXT NOT NULL, error INTEGER NOT NULL, error_kind TEXT,
+        record TEXT NOT NULL, done_at INTEGER NOT NULL);
+      CREATE TABLE hosts (host TEXT PRIMARY KEY, robots_status INTEGER, robots_body TEXT, robots_fetched_at INTEGER,
+        robots_expires INTEGER, paused_until INTEGER NOT NULL DEFAULT 0, backoff INTEGER NOT NULL DEFAULT 0,
+        crawl_delay REAL) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('application', 'trawl'), ('schema_version', '1'), ('name', 'test'),
+        ('seeds', '["http://a/"]'), ('options', '{}'), ('created_at', '2026-01-01T00:00:00.000Z');
+      INSERT INTO frontier (url, host, depth, seq) VALUES ('http://a/1', 'a', 0, 0), ('http://b/1', 'b', 0, 1);
+      INSERT INTO hosts (host, paused_until) VALUES ('b', 9000000000000), ('a', 0);
+    `);
+    raw.close();
+    // A read-only open (status, export) reads it as it is.
+    expect(readStatus(file, 1000)).toMatchObject({ queued: 2 });
+    const f = open(file);
+    expect(f.state.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(f.state.meta.schemaVersion).toBe(SCHEMA_VERSION);
+    const cols = f.state.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('hosts');
+    expect(cols).toEqual(['host', 'paused_until']);
+    // b's pause survived the migration: only a is leased.
+    expect(f.lease(10, Date.now(), all).map((i) => i.host)).toEqual(['a']);
   });
 
   it('returns leased rows to the queue on reopen after a crash (second connection, first never closed)', () => {
@@ -337,21 +357,34 @@ describe('state file', () => {
       { item: got[1]!, record: record(got[1]!, 'timeout: no response within 5000 ms'), links: [] },
       { item: got[2]!, record: record(got[2]!, 'http: 404 Not Found'), links: [] },
     ]);
+    // A robots.txt refusal is a skip, not a failure, as in the crawl's summary.
+    f.add([item('http://e/1')]);
+    const [refused] = f.lease(1, 0, (h) => h === 'e');
+    f.complete([{ item: refused!, record: record(refused!, 'robots: disallowed by robots.txt'), links: [] }]);
     f.add([item('http://c/1')]);
     f.pauseHost('c', 8e12);
     const s = readStatus(file, 1000);
-    expect(s).toMatchObject({ name: 'demo', seeds: ['http://a/'], queued: 2, leased: 0, done: 3, failed: 2 });
-    expect(s.byKind).toEqual({ http: 1, timeout: 1 });
+    expect(s).toMatchObject({
+      name: 'demo',
+      seeds: ['http://a/'],
+      queued: 2,
+      leased: 0,
+      done: 4,
+      failed: 2,
+      skipped: 1,
+    });
+    expect(s.byKind).toEqual({ http: 1, timeout: 1, robots: 1 });
     expect(s.hosts).toEqual([
-      { host: 'a', done: 2, failed: 1, queued: 0, pausedUntil: null },
-      { host: 'b', done: 1, failed: 1, queued: 1, pausedUntil: null },
-      { host: 'c', done: 0, failed: 0, queued: 1, pausedUntil: 8e12 },
+      { host: 'a', done: 2, failed: 1, skipped: 0, queued: 0, pausedUntil: null },
+      { host: 'b', done: 1, failed: 1, skipped: 0, queued: 1, pausedUntil: null },
+      { host: 'e', done: 1, failed: 0, skipped: 1, queued: 0, pausedUntil: null },
+      { host: 'c', done: 0, failed: 0, skipped: 0, queued: 1, pausedUntil: 8e12 },
     ]);
     expect(s.updatedAt).not.toBeNull();
     const text = formatStatus(s);
     expect(text).toContain('crawl    demo');
     expect(text).toMatch(/timeout\s+1/);
-    expect(text).toMatch(/done\s+3 \(1 ok, 2 failed\)/);
+    expect(text).toMatch(/done\s+4 \(1 ok, 2 failed, 1 skipped\)/);
     const out = path.join(dir, 'export.jsonl');
     expect(exportState(file, out)).toEqual({ path: out, offset: fs.statSync(out).size });
     const lines = fs
@@ -359,19 +392,19 @@ describe('state file', () => {
       .trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l) as PageRecord);
-    expect(lines.map((r) => r.url)).toEqual(got.map((i) => i.url));
+    expect(lines.map((r) => r.url)).toEqual([...got, refused!].map((i) => i.url));
     expect(lines[1]!.error).toBe('timeout: no response within 5000 ms');
     const csv = path.join(dir, 'export.csv');
     exportState(file, csv);
-    expect(fs.readFileSync(csv, 'utf8').split('\r\n')).toHaveLength(5);
+    expect(fs.readFileSync(csv, 'utf8').split('\r\n')).toHaveLength(6);
     // The writer keeps working after readers came and went.
     f.complete([{ item: got[0]!, record: record(got[0]!), links: [item('http://d/1')] }]);
-    expect(readStatus(file)).toMatchObject({ queued: 3, leased: 0, done: 3 });
+    expect(readStatus(file)).toMatchObject({ queued: 3, leased: 0, done: 4 });
     // A lease shows in the file from the next commit (here: close) on.
     f.lease(1, 0, all);
     expect(readStatus(file)).toMatchObject({ queued: 3, leased: 0 });
     f.close();
-    expect(readStatus(file)).toMatchObject({ queued: 2, leased: 1, done: 3 });
+    expect(readStatus(file)).toMatchObject({ queued: 2, leased: 1, done: 4 });
     expect(() => readStatus(path.join(dir, 'missing.state'))).toThrow(StateError);
   });
 

@@ -5,6 +5,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl } from '../../src/crawl/crawler.js';
+import { CrawlMetrics } from '../../src/crawl/metrics/metrics.js';
 import { startDashboard } from '../../src/dashboard/server.js';
 import { stateDashboardSource } from '../../src/dashboard/state-source.js';
 import { startTestSite } from '../../src/testsite/server.js';
@@ -15,6 +16,11 @@ declare const document: {
   getElementById(id: string): { textContent: string | null } | null;
   querySelectorAll(selector: string): { length: number };
 };
+declare const MutationObserver: new (
+  callback: () => void,
+) => { observe(target: unknown, options: Record<string, boolean>): void };
+/** Where the page records every text the pages counter showed (set up by the test). */
+declare const shownCounts: string[];
 
 interface Family {
   name: string;
@@ -99,8 +105,10 @@ describe('metrics and dashboard on a real crawl', () => {
       // one included, stays in the dashboard's list of latest pages.
       const site = await startTestSite({ pages: 15 });
       const xss = new URL('/fault/xss-title', site.url).href;
-      const crawl = new Crawl({ seeds: [site.url, xss], rate: 5, burst: 2, parsers: 0 });
-      const dash = await startDashboard({ port: 0, metrics: crawl.metrics, intervalMs: 100 });
+      // The dashboard is up and the page connected before the crawl starts, so the page cannot
+      // miss the crawl however slowly this machine opens it: it sees the count go up from 0.
+      const metrics = new CrawlMetrics();
+      const dash = await startDashboard({ port: 0, metrics, intervalMs: 100 });
       const page = await browser.newPage();
       const problems: string[] = [];
       page.on('console', (m) => {
@@ -113,22 +121,34 @@ describe('metrics and dashboard on a real crawl', () => {
       });
       try {
         await page.goto(dash.url);
-        const read = () => page.evaluate(() => document.getElementById('t-pages')?.textContent ?? '');
-        await page.waitForFunction(
-          () => Number(document.getElementById('t-pages')?.textContent?.replace(/\D/g, '') || 0) > 0,
-        );
-        const first = await read();
-        await page.waitForFunction(
-          (before) => document.getElementById('t-pages')?.textContent !== before,
-          first,
-        );
-        const hostRows = await page.evaluate(() => document.querySelectorAll('#hosts tr').length);
-        expect(hostRows).toBeGreaterThan(0);
+        await page.waitForFunction(() => document.getElementById('conn')?.textContent === 'live');
+        // Every text the counter shows from now on, in order (each SSE frame is a task of its own,
+        // and the observer runs after each, so no value is skipped).
+        await page.evaluate(() => {
+          const el = document.getElementById('t-pages');
+          const seen: string[] = [];
+          (globalThis as unknown as { shownCounts: string[] }).shownCounts = seen;
+          new MutationObserver(() => seen.push(el?.textContent ?? '')).observe(el, {
+            childList: true,
+            characterData: true,
+            subtree: true,
+          });
+        });
+        const crawl = new Crawl({ seeds: [site.url, xss], rate: 5, burst: 2, parsers: 0 }, { metrics });
         const summary = await crawl.done;
         await page.waitForFunction(
           (n) => document.getElementById('t-pages')?.textContent?.replace(/\D/g, '') === String(n),
           summary.pages,
         );
+        // It updated live: between 0 and the end it showed counts in between (the crawl is rate
+        // limited to 5 pages/s with a burst of 2, so it takes several frames to store 16 pages).
+        const counts = (await page.evaluate(() => shownCounts)).map((t) => Number(t.replace(/\D/g, '')));
+        expect(
+          counts.some((n) => n > 0 && n < summary.pages),
+          `counts shown: ${counts}`,
+        ).toBe(true);
+        const hostRows = await page.evaluate(() => document.querySelectorAll('#hosts tr').length);
+        expect(hostRows).toBeGreaterThan(0);
         // The XSS page's title shows as characters, and no element was injected.
         const shown = await page.evaluate(() => document.querySelectorAll('#pages img').length);
         expect(shown).toBe(0);
@@ -138,6 +158,7 @@ describe('metrics and dashboard on a real crawl', () => {
         await page.close();
         await dash.close();
         await site.close();
+        metrics.close();
       }
     });
   });

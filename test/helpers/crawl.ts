@@ -40,8 +40,3 @@ export function startCrawl(opts: Partial<CrawlOptions> & { seeds: string[] }): {
 export async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 5));
 }
-
-/** Gives in-flight work a moment, so an over-limit request would have arrived. */
-export function settle(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 150));
-}

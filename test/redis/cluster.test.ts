@@ -2,6 +2,7 @@
  * Several trawl processes on one crawl through a real redis-server: exactly-once records, the
  * crawl-wide politeness budget counted at the server, a SIGKILLed worker, a Redis restart.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestSite } from '../../src/testsite/server.js';
 import {
@@ -25,13 +26,27 @@ afterEach(async () => {
 
 const common = ['--allow-private', '--quiet', '--json', '--parsers', '0', '--max-connections', '64'];
 
-/** One `trawl crawl` with the seed and `workers` × `trawl worker`, all on crawl `t`. */
-function cluster(site: TestSite, r: TestRedis, workers: number, flags: string[]): CliProcess[] {
+/**
+ * `workers` × `trawl worker` and one `trawl crawl` with the seed, all on crawl `t`. The workers
+ * start first and the crawl only once every one of them is a live member of it (they register
+ * while waiting for the crawl to be created): a process's start-up (seconds on a loaded machine)
+ * then cannot eat into its share of the crawl. Returns the crawl first, then the workers.
+ */
+async function cluster(
+  site: TestSite,
+  r: TestRedis,
+  workers: number,
+  flags: string[],
+): Promise<CliProcess[]> {
   const join = ['--redis', r.url, '--name', 't', ...common, ...flags];
-  return [
-    spawnCli(['crawl', site.url, ...join], { timeoutMs: 50_000 }),
-    ...Array.from({ length: workers }, () => spawnCli(['worker', ...join], { timeoutMs: 50_000 })),
-  ];
+  const ws = Array.from({ length: workers }, () => spawnCli(['worker', ...join], { timeoutMs: 60_000 }));
+  const c = r.client();
+  const deadline = performance.now() + 40_000;
+  while ((await c.zcard('trawl:{t}:workers')) < workers) {
+    if (performance.now() > deadline) throw new Error('timed out waiting for every worker to register');
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  return [spawnCli(['crawl', site.url, ...join], { timeoutMs: 50_000 }), ...ws];
 }
 
 /** Exports crawl `t` and checks every site page is there exactly once. */
@@ -64,12 +79,15 @@ function maxInWindow(times: readonly number[], w: number): number {
 }
 
 describe('distributed crawl on Redis', () => {
-  it('three processes store every page of a 3,000-page site once and together keep the rate', async () => {
+  it('three processes store every page of a 1,000-page site once and together keep the rate', async () => {
     redis = await startRedis();
-    const site = await startSite({ pages: 3000, latencyMs: 3 });
-    const rate = 300;
+    const site = await startSite({ pages: 1000, latencyMs: 3 });
+    // 100/s, not 300/s: three processes on a 2-core machine shared with other test runs managed
+    // only 133-230 requests in their best second at 300/s (load average 20-26), so the floor
+    // below measured the machine, not the limiter. At 100/s they outrun the budget with margin.
+    const rate = 100;
     const burst = 10;
-    const procs = cluster(site, redis, 2, [
+    const procs = await cluster(site, redis, 2, [
       '--rate',
       String(rate),
       '--burst',
@@ -79,30 +97,40 @@ describe('distributed crawl on Redis', () => {
       '--host-concurrency',
       '64',
     ]);
+    // The site server runs in this process: while this process is not scheduled, requests queue
+    // in the kernel and are then time-stamped together. Its longest stall is the measuring
+    // instrument's error, measured here and added to the bound below.
+    const stalls = monitorEventLoopDelay({ resolution: 5 });
+    stalls.enable();
     const results = await Promise.all(procs.map((p) => p.exited));
+    stalls.disable();
+    const serverStallMs = stalls.max / 1e6;
     for (const r of results) expect(r.code, r.stderr).toBe(0);
-    // Everyone took part (a worker that idled would make the budget check vacuous). Not "> 100":
-    // on a loaded machine a worker's start-up can take most of the 10 s crawl.
-    for (const r of results) expect(pagesOf(r.stdout)).toBeGreaterThan(0);
-    expect(results.reduce((s, r) => s + pagesOf(r.stdout), 0)).toBe(3000);
+    // Everyone took part (a worker that idled would make the budget check vacuous); every process
+    // was running before the crawl was created (see cluster()), so none can miss most of it.
+    for (const r of results) expect(pagesOf(r.stdout)).toBeGreaterThan(100);
+    expect(results.reduce((s, r) => s + pagesOf(r.stdout), 0)).toBe(1000);
     await expectExactlyOnce(site, redis);
     // Token bucket at the server: at most burst + rate·W in any window W, plus the three
-    // robots.txt fetches (not rate-limited) and 50 ms of timer/loopback jitter on a busy machine
-    // (three processes with their own limiters would show ~3× the rate).
-    const slack = 3 + rate * 0.05;
+    // robots.txt fetches (not rate-limited), 30 ms of timer/loopback jitter (a worker that acts
+    // on its slot later than that gives it up: redis-rate-gate.ts) and the requests of the
+    // server's own longest stall (measured at load average 7-10 on 2 cores: stalls up to 156 ms;
+    // after one of 51 ms, five requests were stamped within the same millisecond). Three
+    // processes with their own limiters would show ~3× the rate.
+    const slack = 3 + rate * 0.03 + (rate * serverStallMs) / 1000;
     for (const w of [100, 500, 1000, 3000]) {
       expect(maxInWindow(site.requestTimes, w), `window ${w} ms`).toBeLessThanOrEqual(
         burst + (rate * w) / 1000 + slack,
       );
     }
     // ... and the rate was actually the binding limit (not a vacuous bound).
-    expect(maxInWindow(site.requestTimes, 1000)).toBeGreaterThan(rate * 0.5);
+    expect(maxInWindow(site.requestTimes, 1000)).toBeGreaterThan(rate * 0.6);
   });
 
   it('finishes with every page once after a worker is SIGKILLed holding leases', async () => {
     redis = await startRedis();
     const site = await startSite({ pages: 800, latencyMs: 25 });
-    const procs = cluster(site, redis, 2, [
+    const procs = await cluster(site, redis, 2, [
       '--rate',
       'inf',
       '--host-concurrency',
@@ -127,7 +155,14 @@ describe('distributed crawl on Redis', () => {
   it('a worker stopped with SIGTERM hands its unfinished work back at once (no lease has to expire)', async () => {
     redis = await startRedis();
     const site = await startSite({ pages: 1200, latencyMs: 20 });
-    const procs = cluster(site, redis, 1, ['--rate', 'inf', '--host-concurrency', '64', '--workers', '16']);
+    const procs = await cluster(site, redis, 1, [
+      '--rate',
+      'inf',
+      '--host-concurrency',
+      '64',
+      '--workers',
+      '16',
+    ]);
     await until(() => site.total() > 300, 'the crawl to get going', 30_000);
     procs[1]!.kill('SIGTERM');
     const results = await Promise.all(procs.map((p) => p.exited));
@@ -141,7 +176,7 @@ describe('distributed crawl on Redis', () => {
   it('rides out a redis-server restart mid-crawl (AOF persistence) and finishes', async () => {
     redis = await startRedis();
     const site = await startSite({ pages: 1500, latencyMs: 5 });
-    const procs = cluster(site, redis, 2, [
+    const procs = await cluster(site, redis, 2, [
       '--rate',
       '400',
       '--burst',

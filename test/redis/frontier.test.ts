@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Completion, FrontierItem } from '../../src/crawl/frontier/frontier.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { connectRedis, RedisConnectError } from '../../src/crawl/redis/connect.js';
 import { exportRedis } from '../../src/crawl/redis/export.js';
 import { RedisFrontier, type RedisFrontierOptions } from '../../src/crawl/redis/redis-frontier.js';
-import { RedisRateGate } from '../../src/crawl/redis/redis-rate-gate.js';
+import { MAX_STALE_SLOTS, RedisRateGate } from '../../src/crawl/redis/redis-rate-gate.js';
 import { cleanup, readJsonl, tempDir } from '../helpers/cli.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -211,6 +211,28 @@ describe('RedisRateGate', () => {
     await g1.wait();
     // The fourth slot is ~1 s away: a 150 ms deadline aborts the wait.
     await expect(g2.wait(AbortSignal.timeout(150))).rejects.toThrow();
+  });
+
+  it('gives up a slot this process was too stalled to use on time and reserves another', async () => {
+    // A client of its own: the spy must not count other scripts (lease renewals of open frontiers).
+    const own = await connectRedis(redis.url);
+    const g = new RedisRateGate(own, { name, rate: 10, burst: 1 });
+    const reservations = vi.spyOn(own, 'evalsha');
+    try {
+      const waiting = g.wait();
+      // A stall (CPU starvation, a GC pause) between reserving the slot and acting on it: the
+      // reply (slot: now, the bucket is full) is handled ≥ 100 ms later, past STALE_SLOT_MS.
+      const until = performance.now() + 100;
+      while (performance.now() < until) {
+        // busy: the event loop cannot run
+      }
+      await waiting;
+      expect(reservations.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(reservations.mock.calls.length).toBeLessThanOrEqual(MAX_STALE_SLOTS + 1);
+    } finally {
+      reservations.mockRestore();
+      own.disconnect();
+    }
   });
 
   it('does not touch Redis with an infinite rate', async () => {

@@ -1,5 +1,7 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Crawl } from '../../crawl/crawler.js';
-import { type CrawlOptions, defaultName, resolveOptions } from '../../crawl/options.js';
+import { type CrawlOptions, defaultName, resolveOptions, UsageError } from '../../crawl/options.js';
 import type { CrawlSummary } from '../../crawl/summary.js';
 import { formatSummary } from '../../crawl/summary.js';
 import { startDashboard } from '../../dashboard/server.js';
@@ -9,20 +11,30 @@ import {
   type RedisFlagValues,
   toCrawlOptions,
 } from '../crawl-flags.js';
+import { endOfCrawl } from '../end-of-crawl.js';
+import { EXIT } from '../exit-codes.js';
 import { startProgress } from '../progress.js';
+import { onShutdownSignals } from '../shutdown-signals.js';
 import { runRedisCrawl } from './worker.js';
+
+/** Where a crawl's state file goes unless --state or --no-state says otherwise. */
+export const DEFAULT_STATE_DIR = '.trawl';
 
 /**
  * Runs one crawl from the CLI: resolves defaults that depend on the crawl's name (state file,
- * output file), wires SIGINT/SIGTERM to the two-level shutdown, shows progress and prints the
- * summary. Resolves with the process exit code.
+ * output file), wires SIGINT/SIGTERM/SIGHUP to the two-level shutdown, shows progress and prints
+ * the summary and how to go on. Resolves with the process exit status: 0, or 74 when a full disk
+ * stopped the crawl (see exit-codes.ts; a second signal exits 130 at once).
  */
 export async function runCrawl(
   seeds: string[],
   flags: CrawlFlagValues & Partial<RedisFlagValues>,
   extra: Partial<CrawlOptions> = {},
 ): Promise<number> {
-  if (flags.redis) return runRedisCrawl(seeds, { leaseTtl: '30s', wait: '30s', ...flags }, 'crawl', extra);
+  if (flags.redis) return runRedisCrawl(seeds, flags, 'crawl', extra);
+  // A Redis-only flag without --redis would be silently ignored: refuse it.
+  if (flags.leaseTtl !== undefined)
+    throw new UsageError('--lease-ttl needs --redis (it is how long a Redis lease lasts)');
   const opts = { ...toCrawlOptions(seeds, flags), ...extra };
   resolveOptions(opts); // refuse bad input before anything else happens
   const serveAt = flags.dashboard ?? flags.metrics;
@@ -32,8 +44,13 @@ export async function runCrawl(
       : parseListenAddress(flags.dashboard ? 'dashboard' : 'metrics', serveAt);
   const name = defaultName({ seeds: opts.seeds, sitemaps: opts.sitemaps ?? [], name: opts.name });
   // Every crawl has a state file unless --no-state (commander leaves `state` undefined when
-  // neither --state nor --no-state is given).
-  if (flags.state !== false && opts.state === undefined) opts.state = `.trawl/${name}.db`;
+  // neither --state nor --no-state is given). An explicit --state must be in an existing
+  // directory (resolveOptions checks it, as for --out); the default .trawl/ is trawl's own and
+  // created here.
+  if (flags.state !== false && opts.state === undefined) {
+    opts.state = join(DEFAULT_STATE_DIR, `${name}.db`);
+    mkdirSync(DEFAULT_STATE_DIR, { recursive: true });
+  }
   opts.out ??= `${name}.jsonl`;
   const crawl = new Crawl(opts);
   const log = (line: string) => {
@@ -48,22 +65,19 @@ export async function runCrawl(
   }
   if (crawl.resumed)
     log(`trawl: resuming crawl "${crawl.name}" from ${opts.state} (use --fresh to start over)`);
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
+  const removeSignals = onShutdownSignals({
+    first(sig) {
       log(`\ntrawl: ${sig}: finishing in-flight requests and flushing output (send again to abort now)`);
       crawl.stop();
-    } else {
+    },
+    again(sig) {
       crawl.abort();
-      process.stderr.write(
-        `trawl: ${sig} again: aborted; stored records are kept, the rest resumes next run\n`,
-      );
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+      // Only a state file can resume the rest (--no-state keeps the frontier in memory).
+      const rest = opts.state === undefined ? '' : ', the rest resumes next run';
+      process.stderr.write(`trawl: ${sig} again: aborted; stored records are kept${rest}\n`);
+      process.exit(EXIT.aborted);
+    },
+  });
   const progress = flags.quiet ? null : startProgress(crawl, { json: flags.json });
   let summary: CrawlSummary;
   try {
@@ -71,11 +85,12 @@ export async function runCrawl(
   } finally {
     progress?.stop();
     await dashboard?.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeSignals();
   }
   if (flags.json)
     process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary, out: opts.out })}\n`);
   else if (!flags.quiet) process.stderr.write(`${formatSummary(summary)}\nresults: ${opts.out}\n`);
-  return 0;
+  const end = endOfCrawl(summary);
+  for (const line of end.errors) process.stderr.write(`${line}\n`);
+  return end.code;
 }

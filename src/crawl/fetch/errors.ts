@@ -28,10 +28,6 @@ export interface FetchErrorInit {
   cause?: unknown;
   /** The Node/undici error code that decided the kind, e.g. 'ECONNREFUSED', 'EAI_AGAIN'. */
   code?: string;
-  /** How many requests were made before giving up (set by the retry loop). */
-  attempts?: number;
-  /** Server-requested delay from a Retry-After header, in ms. */
-  retryAfterMs?: number;
 }
 
 /**
@@ -47,8 +43,6 @@ export class FetchError extends Error {
   readonly url: string;
   status?: number;
   code?: string;
-  attempts?: number;
-  retryAfterMs?: number;
 
   constructor(kind: FetchErrorKind, url: string, detail: string, init: FetchErrorInit = {}) {
     super(`${kind}: ${detail}`, init.cause === undefined ? undefined : { cause: init.cause });
@@ -56,8 +50,6 @@ export class FetchError extends Error {
     this.url = url;
     if (init.status !== undefined) this.status = init.status;
     if (init.code !== undefined) this.code = init.code;
-    if (init.attempts !== undefined) this.attempts = init.attempts;
-    if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
   }
 }
 

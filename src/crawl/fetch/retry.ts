@@ -111,3 +111,65 @@ export function retryDelay(
   if (ra !== null) return Math.min(ra, max);
   return backoffMs(attempt, opts);
 }
+
+/** What one attempt at a page came to, as the retry policy sees it. */
+export type AttemptOutcome =
+  /** A response arrived. `waitMs`: a pause the host's politeness already chose (429/503). */
+  | { kind: 'response'; status: number; retryAfterMs?: number | null; waitMs?: number }
+  /** No response: the request failed. */
+  | { kind: 'error'; error: FetchError }
+  /**
+   * robots.txt could not be fetched (network error or 5xx): the page may not be fetched for now
+   * and the attempt counts as failed with `error` (e.g. `network: connection refused`).
+   */
+  | { kind: 'robots-unreachable'; error: string; retryable: boolean };
+
+/** The retry policy's answer for one attempt. */
+export type RetryDecision =
+  /** Keep the result: store the response (a 4xx/5xx is stored as the page's `http:` error). */
+  | { kind: 'ok' }
+  /** Try again at `at` (clock ms); `reason` labels the retry metric (the status, or the error kind). */
+  | { kind: 'retry'; at: number; reason: string }
+  /** Give up: store a failed record with `error`. */
+  | { kind: 'fail'; error: string };
+
+/** The retry policy of a crawl: how many retries after the first attempt, and their backoff. */
+export interface RetryPolicy extends RetryDelayOptions {
+  retries: number;
+}
+
+/**
+ * Decides what to do after attempt number `attempts` (1 = the first) of a page ended with
+ * `outcome`, at clock time `now`. A retry is allowed while `attempts ≤ policy.retries`:
+ * - a response: retry a RETRYABLE_STATUSES status at `now + waitMs` when the host's politeness
+ *   chose a pause (429/503), else after retryDelay (Retry-After, else backoff); every other
+ *   status, and a retryable one out of retries, is 'ok' (stored as the page's answer);
+ * - an error: retry an isRetryable one after backoffMs; otherwise (or out of retries) 'fail'
+ *   with the error's message;
+ * - robots.txt unreachable: retry after backoffMs when `retryable`; otherwise 'fail' with its
+ *   error.
+ * Pure: no clock or randomness besides `policy.random` (backoff jitter).
+ */
+export function decide(
+  outcome: AttemptOutcome,
+  attempts: number,
+  now: number,
+  policy: RetryPolicy,
+): RetryDecision {
+  const more = attempts <= policy.retries;
+  switch (outcome.kind) {
+    case 'response': {
+      if (!more || !isRetryable(outcome.status)) return { kind: 'ok' };
+      const wait = outcome.waitMs ?? retryDelay(attempts, outcome, now, policy);
+      return { kind: 'retry', at: now + wait, reason: String(outcome.status) };
+    }
+    case 'error':
+      if (more && isRetryable(outcome.error))
+        return { kind: 'retry', at: now + backoffMs(attempts, policy), reason: outcome.error.kind };
+      return { kind: 'fail', error: outcome.error.message };
+    case 'robots-unreachable':
+      if (more && outcome.retryable)
+        return { kind: 'retry', at: now + backoffMs(attempts, policy), reason: 'robots' };
+      return { kind: 'fail', error: outcome.error };
+  }
+}

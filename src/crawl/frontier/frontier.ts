@@ -4,8 +4,6 @@ import type { SinkMark } from '../store/sink.js';
 /** A value, or a promise of it: the memory and SQLite frontiers answer synchronously, Redis doesn't. */
 export type MaybePromise<T> = T | Promise<T>;
 
-import type { HostState } from './host-state.js';
-
 /** A URL waiting in (or leased from) the frontier. */
 export interface FrontierItem {
   /** Normalized absolute URL; the frontier's identity key. */
@@ -49,6 +47,9 @@ export interface FrontierStats {
 /**
  * The crawl's to-do list and its memory of what it has seen. Implementations: in memory
  * (memory-frontier.ts), SQLite (state/sqlite-frontier.ts, resumable), Redis (distributed).
+ * Every method is required; what a frontier cannot know is answered as documented below. What
+ * only some frontiers can do is a capability of its own ({@link PausesHosts},
+ * {@link SchedulesHosts}, {@link RequeuesFailed}), tested with its type guard.
  *
  * Contract:
  * - `add` and `complete` deduplicate: a URL is accepted at most once per crawl, whatever path
@@ -66,8 +67,9 @@ export interface Frontier {
   /**
    * Leases up to `max` queued items whose `notBefore` ≤ `now` and whose host passes `ready`,
    * rotating across hosts so one host's backlog can't starve the others; [] when none can go.
-   * Implementations call `ready` at most once per host per call, so it must be a pure predicate
-   * (a host that passes may receive several items when few hosts have work).
+   * Implementations call `ready` at most once per host per call, in any order, and may skip it
+   * for hosts they know cannot go: `ready` must be a pure predicate with no side effect (a host
+   * that passes may receive several items when few hosts have work).
    */
   lease(max: number, now: number, ready: (host: string) => boolean): MaybePromise<FrontierItem[]>;
   /** The earliest `notBefore` among queued items, or undefined when nothing is queued. */
@@ -83,33 +85,57 @@ export interface Frontier {
   complete(batch: readonly Completion[], sinkMark?: SinkMark): MaybePromise<number>;
   /**
    * Whether `url` was ever accepted by this crawl, answered synchronously (used to refuse a
-   * redirect hop into an already-crawled URL). Optional: a shared frontier may not know at once.
+   * redirect hop into an already-crawled URL). A frontier that cannot know at once (Redis)
+   * answers false: the hop is then followed and its target deduplicated by `add` as usual.
    */
-  has?(url: string): boolean;
+  has(url: string): boolean;
   /** Queued/leased/done counts (a shared frontier may answer from a recent cache). */
   stats(): FrontierStats;
   /**
-   * For a frontier shared by several processes: true when the crawl is finished everywhere
-   * (nothing queued, no live lease in any process). Local frontiers don't implement it: the
-   * engine's own in-flight count and `stats()` decide.
+   * True when no work is left anywhere: nothing queued and no live lease held by any process.
+   * The engine asks only once its own ledger is empty. A local frontier answers from its own
+   * counts (`queued === 0 && leased === 0`); a shared one asks every process's state.
    */
-  drained?(): Promise<boolean>;
+  drained(): MaybePromise<boolean>;
   /**
-   * Pauses a host until `until` (Retry-After, 429 backoff) in the frontier itself, so a durable
-   * or shared frontier keeps the pause across restarts and processes. Optional.
+   * Flushes and releases resources; leased items stay leased in a durable store (they come back
+   * on reopen). Idempotent. May be async (Redis).
    */
-  pauseHost?(host: string, until: number): MaybePromise<void>;
+  close(): MaybePromise<void>;
+}
+
+/** A frontier that can keep a host paused (Retry-After, 429/503 backoff) itself. */
+export interface PausesHosts {
   /**
-   * Sets the minimum spacing between two requests to a host (robots.txt Crawl-delay, the
-   * per-host rate) for frontiers that schedule hosts themselves (Redis). Optional.
+   * `lease` skips `host` while `now < until`; 0 unpauses. A durable frontier keeps the pause
+   * across a resume (SQLite: the hosts table); a shared one across processes (Redis).
    */
-  setHostInterval?(host: string, intervalMs: number): MaybePromise<void>;
-  /** Flushes and releases resources; leased items stay leased in a durable store (they come back on reopen). */
-  close(): void;
-  /** Politeness state of a host (robots cache, pause, backoff), or undefined if none was stored. */
-  getHostState?(host: string): HostState | undefined;
-  /** Merges `patch` into a host's politeness state (durable in a durable frontier). */
-  setHostState?(host: string, patch: Partial<HostState>): void;
-  /** Puts every failed URL back in the queue and forgets its record (for --retry-failed); returns how many. */
-  requeueFailed?(): number;
+  pauseHost(host: string, until: number): MaybePromise<void>;
+}
+
+/** A frontier that schedules hosts itself (crawl-wide per-host rate: Redis). */
+export interface SchedulesHosts extends PausesHosts {
+  /** Sets the minimum spacing between two requests to a host (robots.txt Crawl-delay). */
+  setHostInterval(host: string, intervalMs: number): MaybePromise<void>;
+}
+
+/** A frontier that can put its failed URLs back in the queue (--retry-failed). */
+export interface RequeuesFailed {
+  /** Puts every failed URL back in the queue and forgets its record; returns how many. */
+  requeueFailed(): number;
+}
+
+/** Whether `f` can pause hosts itself. */
+export function pausesHosts(f: Frontier): f is Frontier & PausesHosts {
+  return typeof (f as Partial<PausesHosts>).pauseHost === 'function';
+}
+
+/** Whether `f` schedules hosts itself (and so wants robots.txt Crawl-delay). */
+export function schedulesHosts(f: Frontier): f is Frontier & SchedulesHosts {
+  return pausesHosts(f) && typeof (f as Partial<SchedulesHosts>).setHostInterval === 'function';
+}
+
+/** Whether `f` can requeue its failed URLs. */
+export function requeuesFailed(f: Frontier): f is Frontier & RequeuesFailed {
+  return typeof (f as Partial<RequeuesFailed>).requeueFailed === 'function';
 }

@@ -1,8 +1,14 @@
 import type { SinkMark } from '../store/sink.js';
 import { Deque } from './deque.js';
-import type { Completion, Frontier, FrontierItem, FrontierStats } from './frontier.js';
+import type {
+  Completion,
+  Frontier,
+  FrontierItem,
+  FrontierStats,
+  PausesHosts,
+  RequeuesFailed,
+} from './frontier.js';
 import { HostRing } from './host-ring.js';
-import { EMPTY_HOST_STATE, type HostState } from './host-state.js';
 import { MinHeap } from './min-heap.js';
 
 /** Options of {@link MemoryFrontier}. */
@@ -42,12 +48,11 @@ function newHostQueue(host: string): HostQueue {
  * are not kept (they go to the sink); only the items of failed completions are kept, for
  * requeueFailed.
  */
-export class MemoryFrontier implements Frontier {
+export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
   private readonly seen = new Map<string, UrlState>();
   private readonly ring = new HostRing<HostQueue>((q) => q.queue.length === 0);
   private readonly delayed = new MinHeap<FrontierItem>();
   private readonly failedItems = new Map<string, FrontierItem>();
-  private readonly hostStates = new Map<string, HostState>();
   private queuedN = 0;
   private leasedN = 0;
   private doneN = 0;
@@ -188,22 +193,14 @@ export class MemoryFrontier implements Frontier {
     };
   }
 
-  /** The host's politeness state, or undefined when none was set. */
-  getHostState(host: string): HostState | undefined {
-    const s = this.hostStates.get(host);
-    return s === undefined ? undefined : { ...s };
-  }
-
-  /** Merges `patch` into the host's state (missing fields keep their value or default). */
-  setHostState(host: string, patch: Partial<HostState>): void {
-    const s = { ...(this.hostStates.get(host) ?? EMPTY_HOST_STATE), ...patch };
-    this.hostStates.set(host, s);
-    this.ring.pause(host, s.pausedUntil);
+  /** Exact: nothing queued and nothing leased (this frontier serves one process). */
+  drained(): boolean {
+    return this.queuedN === 0 && this.leasedN === 0;
   }
 
   /** Lease skips the host while `now < until`; 0 unpauses. */
   pauseHost(host: string, until: number): void {
-    this.setHostState(host, { pausedUntil: until });
+    this.ring.pause(host, until);
   }
 
   /**

@@ -2,12 +2,14 @@ import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../../conc/clock.js';
 import { systemClock } from '../../conc/clock.js';
+import { outcomeOf } from '../record.js';
 import { LiveStats, RecentRing } from './live-stats.js';
 import {
   type DashboardSnapshot,
   type ErrorRow,
   type HostRow,
   type MetricsSnapshot,
+  type PageOutcome,
   type PageRow,
   QUEUE_STAGES,
   type QueueStage,
@@ -115,6 +117,8 @@ export class CrawlMetrics {
   readonly #errors = new Map<string, number>();
   #errorsTotal = 0;
   #pagesStored = 0;
+  readonly #outcomes: Record<PageOutcome, number> = { ok: 0, failed: 0, skipped: 0 };
+  readonly #skippedByKind = new Map<string, number>();
   #fetchCount = 0;
   #fetchSum = 0;
   #parseCount = 0;
@@ -221,6 +225,14 @@ export class CrawlMetrics {
     });
     counter('trawl_pages_stored_total', 'Page records written to the output.', [], (c) =>
       c.inc(this.#pagesStored),
+    );
+    counter(
+      'trawl_page_outcomes_total',
+      'Page records written, by outcome (ok, failed, skipped: refused by robots.txt or a per-host limit).',
+      ['outcome'],
+      (c) => {
+        for (const [outcome, n] of Object.entries(this.#outcomes)) if (n > 0) c.inc({ outcome }, n);
+      },
     );
     counter('trawl_store_records_total', 'Records in store batches.', [], (c) => c.inc(this.#storeRecords));
 
@@ -357,15 +369,25 @@ export class CrawlMetrics {
     this.#recentErrors.push({ at, kind, host, url, message });
   }
 
-  /** Records one page record written to the output (ok or failed): trawl_pages_stored_total and the latest-pages list. */
+  /**
+   * Records one page record written to the output: trawl_pages_stored_total, its outcome
+   * (trawl_page_outcomes_total; when not given, read from `error`: none → `ok`, kind `robots` or
+   * `skipped` → `skipped`, any other → `failed`; a skipped record is also counted by its error
+   * kind) and the latest-pages list. A failed record's error is counted separately, through
+   * {@link error}.
+   */
   pageStored(rec: {
     url: string;
     status: number | null;
     title: string | null;
     error: string | null;
     host: string;
+    outcome?: PageOutcome;
   }): void {
     this.#pagesStored++;
+    const outcome = rec.outcome ?? outcomeOf(rec.error);
+    this.#outcomes[outcome]++;
+    if (outcome === 'skipped') bump(this.#skippedByKind, rec.error?.split(':')[0] ?? 'skipped');
     const at = this.#clock.now();
     this.#live.page(at);
     this.#pages.push({
@@ -473,6 +495,7 @@ export class CrawlMetrics {
       retries: { total: this.#retriesTotal, byReason: Object.fromEntries(this.#retries) },
       errors: { total: this.#errorsTotal, byKind: Object.fromEntries(this.#errors) },
       pagesStored: this.#pagesStored,
+      pages: { ...this.#outcomes, skippedByKind: Object.fromEntries(this.#skippedByKind) },
       fetch: { count: this.#fetchCount, sumSeconds: this.#fetchSum },
       parse: { count: this.#parseCount, sumSeconds: this.#parseSum },
       store: { count: this.#storeCount, sumSeconds: this.#storeSum, records: this.#storeRecords },

@@ -12,6 +12,15 @@ export type QueueStage = (typeof QUEUE_STAGES)[number];
 export const ROBOTS_STATES = ['ok', 'allow-all', 'disallow-all', 'pending', 'ignored'] as const;
 export type RobotsState = (typeof ROBOTS_STATES)[number];
 
+/**
+ * What a stored page record came to: `ok` (no error), `failed` (its error says why), or
+ * `skipped` (no request was made for a reason of the crawl's rules: refused by robots.txt, or its
+ * host's --max-pages-per-host was used up).
+ */
+export type { PageOutcome } from '../record.js';
+
+import type { PageOutcome } from '../record.js';
+
 /** Count and sum (in seconds) of a duration histogram. */
 export interface DurationTotals {
   count: number;
@@ -34,6 +43,8 @@ export interface MetricsSnapshot {
   retries: { total: number; byReason: Record<string, number> };
   errors: { total: number; byKind: Record<string, number> };
   pagesStored: number;
+  /** `pagesStored` by outcome (ok + failed + skipped = pagesStored), skipped ones by error kind. */
+  pages: Record<PageOutcome, number> & { skippedByKind: Record<string, number> };
   /** Fetch latency, one sample per finished request. */
   fetch: DurationTotals;
   /** Parse time, one sample per parsed page. */

@@ -6,6 +6,7 @@
  */
 import { Tokenizer } from 'htmlparser2';
 import { type NormalizeOptions, normalizeUrl } from '../url/normalize.js';
+import { stripAndCollapse, stripAscii } from './ascii-whitespace.js';
 
 /** Options of {@link extractPage}. */
 export interface ExtractOptions {
@@ -83,11 +84,6 @@ for (const t of 'b big blockquote body br center code dd div dl dt em embed h1 h
   TAGS.set(t, Tag.Breakout);
 }
 
-/** Collapse ASCII whitespace runs to one space and trim, as `document.title` does. */
-function collapse(s: string): string {
-  return s.replace(/[\t\n\f\r ]+/g, ' ').trim();
-}
-
 /** Lower-case ASCII-whitespace-separated tokens of a `rel` attribute. */
 function relTokens(rel: string | undefined): string[] {
   if (!rel) return [];
@@ -99,6 +95,7 @@ interface Attrs {
   rel?: string;
   name?: string;
   content?: string;
+  shadowrootmode?: string;
 }
 
 /**
@@ -107,11 +104,12 @@ interface Attrs {
  * decoded, tags and attribute names case-insensitive, first of duplicate attributes wins).
  *
  * - `title`: text of the first `<title>` outside SVG/MathML and `<template>`, with ASCII
- *   whitespace collapsed and trimmed (as `document.title`); `""` for an empty title, null when
+ *   whitespace stripped and collapsed (as `document.title`; U+00A0, U+3000 and other non-ASCII
+ *   spaces are kept); `""` for an empty title, null when
  *   there is none. Title content is raw text (RCDATA): tags inside it are text; an unclosed title
  *   runs to the end of the input. At most 64 KiB of raw title text is kept.
  * - `description`: `content` of the first `<meta name=description>` (name case-insensitive),
- *   whitespace collapsed and trimmed; null when absent.
+ *   ASCII whitespace stripped and collapsed as for the title; null when absent.
  * - `baseHref`: the first `<base>` with an `href`, resolved against `pageUrl` (null when absent or
  *   unresolvable). As in browsers it applies to every link of the page, also those before it.
  * - `canonical`: first `<link rel~=canonical href>`, resolved against the base and normalized;
@@ -127,6 +125,12 @@ interface Attrs {
  *   browsers; `<noscript>` content is parsed (the page as seen without scripting).
  *   Until the `<base>` is known, raw hrefs wait in a list of at most 4×maxLinks distinct
  *   strings; further ones are dropped.
+ * - `<template>`: its content is inert and not part of the document (browsers' `document.links`,
+ *   `document.title` and `querySelectorAll` do not see it), so nothing inside it counts: no
+ *   links, title, meta, base or canonical. The exception is a declarative shadow root
+ *   (`<template shadowrootmode="open|closed">`), whose content the browser renders as part of
+ *   the page: its links are kept (a title, meta, base or canonical in it still does not apply
+ *   to the document). In SVG/MathML, `template` is an ordinary foreign element.
  *
  * Never throws on any `html`; an unparseable `pageUrl` only makes relative links (and a relative
  * base) unresolvable.
@@ -154,7 +158,11 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
   const pending = new Map<string, boolean>(); // raw href -> nofollow, while the base is unknown
 
   let foreignDepth = 0;
+  // Open HTML <template>s: any of them hides title/meta/base/canonical; an inert one (not a
+  // declarative shadow root) also hides links. `templates` remembers which kind each one is.
   let templateDepth = 0;
+  let inertDepth = 0;
+  const templates: boolean[] = [];
   let rawTextEnd: string | null = null; // in iframe/noembed/noframes: ignore markup until its end tag
   let plaintext = false;
 
@@ -198,10 +206,11 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
     switch (tag) {
       case Tag.A:
       case Tag.Area:
-        if (attrs.href !== undefined) addLink(attrs.href, relTokens(attrs.rel).includes('nofollow'));
+        if (attrs.href !== undefined && inertDepth === 0)
+          addLink(attrs.href, relTokens(attrs.rel).includes('nofollow'));
         return;
       case Tag.Link: {
-        if (attrs.href === undefined) return;
+        if (attrs.href === undefined || inertDepth > 0) return;
         const rels = relTokens(attrs.rel);
         if (rels.includes('alternate') || rels.includes('next') || rels.includes('prev')) {
           addLink(attrs.href, rels.includes('nofollow'));
@@ -224,14 +233,14 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
         return;
       case Tag.Meta: {
         if (templateDepth > 0 || attrs.name === undefined) return;
-        const name = attrs.name.trim().toLowerCase();
+        const name = stripAscii(attrs.name).toLowerCase();
         if (name === 'description') {
           if (description === null && attrs.content !== undefined) {
-            description = collapse(attrs.content.slice(0, MAX_TEXT));
+            description = stripAndCollapse(attrs.content.slice(0, MAX_TEXT));
           }
         } else if (name === 'robots' || (uaToken !== undefined && name === uaToken)) {
           for (const tok of (attrs.content ?? '').toLowerCase().split(',')) {
-            const t = tok.trim();
+            const t = stripAscii(tok);
             if (t === 'noindex') noindex = true;
             else if (t === 'nofollow') nofollow = true;
             else if (t === 'none') noindex = nofollow = true;
@@ -248,9 +257,15 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
       case Tag.Foreign:
         foreignDepth++;
         return;
-      case Tag.Template:
+      case Tag.Template: {
+        if (foreignDepth > 0) return;
+        const mode = attrs.shadowrootmode?.toLowerCase();
+        const inert = mode !== 'open' && mode !== 'closed';
+        templates.push(inert);
         templateDepth++;
+        if (inert) inertDepth++;
         return;
+      }
       case Tag.RawText:
         rawTextEnd = tagName;
         return;
@@ -267,7 +282,7 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
     if (inTitle) {
       inTitle = false;
       titleDone = true;
-      title = collapse(title!);
+      title = stripAndCollapse(title!);
     }
   };
 
@@ -279,10 +294,15 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
       onopentagname(start, end) {
         tagName = lowerName(start, end);
         tag = TAGS.get(tagName) ?? Tag.Other;
-        if (tag >= Tag.A && tag <= Tag.Meta) attrs = {};
+        if (tag <= Tag.Meta ? tag >= Tag.A : tag === Tag.Template) attrs = {};
         attrName = null;
       },
       onattribname(start, end) {
+        if (tag === Tag.Template) {
+          attrName = lowerName(start, end) === 'shadowrootmode' ? 'shadowrootmode' : null;
+          attrValue = '';
+          return;
+        }
         if (tag < Tag.A || tag > Tag.Meta) return;
         const n = lowerName(start, end);
         attrName = n === 'href' || n === 'rel' || n === 'name' || n === 'content' ? n : null;
@@ -318,7 +338,10 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
         else if (name === 'svg' || name === 'math') {
           if (foreignDepth > 0) foreignDepth--;
         } else if (name === 'template') {
-          if (templateDepth > 0) templateDepth--;
+          if (templateDepth > 0 && foreignDepth === 0) {
+            templateDepth--;
+            if (templates.pop()) inertDepth--;
+          }
         }
       },
       ontext(start, end) {

@@ -6,6 +6,7 @@ import { compile, selectAll } from 'css-select';
 import type { AnyNode, Element } from 'domhandler';
 import { hasChildren, isTag, isText } from 'domhandler';
 import { parseDocument } from 'htmlparser2';
+import { stripAscii } from './ascii-whitespace.js';
 
 /** One parsed `name=selector[@attr]` spec. */
 export interface FieldSpec {
@@ -94,9 +95,33 @@ function textContent(node: AnyNode): string {
 }
 
 /**
+ * Empties every inert `<template>` (one that is not a declarative shadow root), as extract.ts
+ * ignores them: template content is not part of the document, and browsers' querySelectorAll
+ * does not see it.
+ */
+function dropTemplateContent(root: AnyNode): void {
+  const stack: AnyNode[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (!hasChildren(n)) continue;
+    if (isTag(n) && n.name === 'template') {
+      const mode = n.attribs.shadowrootmode?.toLowerCase();
+      if (mode !== 'open' && mode !== 'closed') {
+        for (const c of n.children) c.parent = null;
+        n.children = [];
+        continue;
+      }
+    }
+    for (const c of n.children) stack.push(c);
+  }
+}
+
+/**
  * Applies `specs` to `html` and returns one entry per spec name: for each element the selector
  * matches (document order), the value is its `attr` attribute when the spec has one (elements
- * without that attribute are skipped) or else its text content, trimmed. One value gives a
+ * without that attribute are skipped) or else its text content, with leading and trailing ASCII
+ * whitespace stripped (U+00A0, U+3000 and other non-ASCII spaces are kept, as in extract.ts).
+ * Content of inert `<template>` elements is not searched (see extract.ts). One value gives a
  * string, several give an array, none gives null. With no specs, returns `{}` without parsing.
  * Specs that did not come from parseFieldSpec are compiled on first use (and may throw there).
  * A later spec with the same name overwrites an earlier one.
@@ -108,6 +133,7 @@ export function extractFields(
   const result: Record<string, string | string[] | null> = {};
   if (specs.length === 0) return result;
   const doc = parseDocument(html);
+  dropTemplateContent(doc);
   for (const spec of specs) {
     let query = compiled.get(spec);
     if (!query) {
@@ -119,9 +145,9 @@ export function extractFields(
       if (spec.attr !== undefined) {
         if (!isTag(el)) continue;
         const v = el.attribs[spec.attr];
-        if (v !== undefined) values.push(v.trim());
+        if (v !== undefined) values.push(stripAscii(v));
       } else {
-        values.push(textContent(el).trim());
+        values.push(stripAscii(textContent(el)));
       }
     }
     result[spec.name] = values.length === 0 ? null : values.length === 1 ? values[0]! : values;

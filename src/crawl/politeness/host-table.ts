@@ -1,19 +1,36 @@
 import { type Clock, systemClock } from '../../conc/clock.js';
 import { Limiter } from '../../conc/rate.js';
 
-/** What the crawl knows about robots.txt for a host. */
+/**
+ * What the crawl knows about robots.txt for a host: `pending` (first fetch not settled), `ok`
+ * (rules from a 2xx), `allow-all` (4xx but 429, or redirect trouble), `disallow-all` (unreachable
+ * for now: 429, 5xx or no response; fetched again, see robots-gate.ts) or `ignored`.
+ */
 export type RobotsStatus = 'pending' | 'ok' | 'allow-all' | 'disallow-all' | 'ignored';
 
-/** Per-host politeness state: its own token bucket, concurrency count, pause and robots. */
-export interface HostState {
+/**
+ * One host's politeness state: its own token bucket, concurrency count, pause, adaptive
+ * concurrency cap and robots. The engine reads these fields; only {@link HostTable} writes the
+ * backoff ones (`pausedUntil`, `backoffLevel`, `throttledAt`, `concurrencyCap`).
+ */
+export interface HostPoliteness {
   readonly host: string;
   readonly limiter: Limiter;
   /** Requests to this host now in flight. */
   active: number;
-  /** No request before this time (Retry-After, 429 backoff). */
+  /** No request before this time (Retry-After, 429/503 backoff). */
   pausedUntil: number;
-  /** Consecutive 429/503 responses, for exponential backoff. */
+  /** Consecutive throttle events (not responses: one overloaded burst is one event), for exponential backoff. */
   backoffLevel: number;
+  /** Clock time the last throttle event began (-Infinity before the first). */
+  throttledAt: number;
+  /**
+   * The host's effective concurrency cap, 1 ≤ cap ≤ policy.concurrency: halved by each throttle
+   * event, grown back by one per `cap` successes (see {@link HostTable.succeeded}).
+   */
+  concurrencyCap: number;
+  /** Successes counted towards the next +1 of `concurrencyCap`. */
+  successesToGrow: number;
   robots: RobotsStatus;
   /** Crawl-delay from robots.txt in seconds, if any. */
   crawlDelay?: number;
@@ -21,18 +38,21 @@ export interface HostState {
   pages: number;
   /** Pages leased and not yet finished, counted against the per-host budget. */
   reserved: number;
+  /** Requests made to this host (the engine counts them). */
   requests: number;
-  errors: number;
 }
 
 /** Politeness settings shared by every host. */
 export interface HostPolicy {
   rate: number;
   burst: number;
+  /** Most requests in flight per host; a host's adaptive cap starts here and never exceeds it. */
   concurrency: number;
   maxPages: number;
-  /** Cap of the exponential 429 backoff, ms. */
+  /** Cap of the exponential 429/503 backoff, ms. */
   maxBackoffMs: number;
+  /** The first backoff step, ms (doubling per event up to maxBackoffMs). Default 1000. */
+  backoffBaseMs?: number;
 }
 
 /**
@@ -40,9 +60,16 @@ export interface HostPolicy {
  * concurrency cap, a pause (Retry-After, backoff) and a page budget. The scheduler asks
  * {@link HostTable.ready} before leasing a host's URL, so one throttled host never blocks the
  * others; {@link HostTable.nextReadyAt} tells it how long to sleep when no host can go.
+ *
+ * Overload (429/503) is handled per *event*, not per response: the responses to requests that
+ * were already in flight when the host's pause began belong to that one event (a burst of 56
+ * 503s is one signal, not 56). Each event doubles the pause and halves the host's concurrency
+ * cap; successes grow the cap back by one per round of answers (AIMD, as TCP congestion
+ * control), so after a pause the host comes back at the concurrency it coped with, not at full
+ * burst.
  */
 export class HostTable {
-  readonly #hosts = new Map<string, HostState>();
+  readonly #hosts = new Map<string, HostPoliteness>();
   readonly #policy: HostPolicy;
   readonly #clock: Clock;
 
@@ -53,7 +80,7 @@ export class HostTable {
   }
 
   /** The state of `host`, created on first use with robots `pending` (or as given). */
-  get(host: string, robots: RobotsStatus = 'pending'): HostState {
+  get(host: string, robots: RobotsStatus = 'pending'): HostPoliteness {
     let s = this.#hosts.get(host);
     if (!s) {
       s = {
@@ -62,11 +89,13 @@ export class HostTable {
         active: 0,
         pausedUntil: 0,
         backoffLevel: 0,
+        throttledAt: Number.NEGATIVE_INFINITY,
+        concurrencyCap: Math.max(1, this.#policy.concurrency),
+        successesToGrow: 0,
         robots,
         pages: 0,
         reserved: 0,
         requests: 0,
-        errors: 0,
       };
       this.#hosts.set(host, s);
     }
@@ -79,18 +108,19 @@ export class HostTable {
   }
 
   /** All hosts, for metrics and status. */
-  all(): IterableIterator<HostState> {
+  all(): IterableIterator<HostPoliteness> {
     return this.#hosts.values();
   }
 
   /**
-   * True when a request to `host` may start at `now`: robots known, under the concurrency cap,
-   * not paused, a token available and page budget left. Does not take the token.
+   * True when a request to `host` may start at `now`: robots known, under the host's current
+   * (adaptive) concurrency cap, not paused, a token available and page budget left. Does not
+   * take the token.
    */
-  ready(s: HostState, now: number): boolean {
+  ready(s: HostPoliteness, now: number): boolean {
     return (
       s.robots !== 'pending' &&
-      s.active < this.#policy.concurrency &&
+      s.active < s.concurrencyCap &&
       s.pausedUntil <= now &&
       s.pages + s.reserved < this.#policy.maxPages &&
       s.limiter.tokensAt(now) >= 1
@@ -98,26 +128,26 @@ export class HostTable {
   }
 
   /** True when the host's page budget is used up (its remaining URLs are skipped). */
-  exhausted(s: HostState): boolean {
+  exhausted(s: HostPoliteness): boolean {
     return s.pages + s.reserved >= this.#policy.maxPages;
   }
 
   /** Takes the host's token and a concurrency slot for one request starting at `now`. */
-  take(s: HostState, now: number): void {
+  take(s: HostPoliteness, now: number): void {
     s.limiter.allowN(now, 1);
     s.active++;
     s.reserved++;
   }
 
   /** Gives back the concurrency slot; `stored` says whether a record was written. */
-  finish(s: HostState, stored: boolean): void {
+  finish(s: HostPoliteness, stored: boolean): void {
     s.active--;
     s.reserved--;
     if (stored) s.pages++;
   }
 
   /** Applies robots.txt's Crawl-delay: at most one request per `delaySec` seconds, burst 1. */
-  applyCrawlDelay(s: HostState, delaySec: number): void {
+  applyCrawlDelay(s: HostPoliteness, delaySec: number): void {
     s.crawlDelay = delaySec;
     if (delaySec <= 0) return;
     const now = this.#clock.now();
@@ -127,28 +157,64 @@ export class HostTable {
   }
 
   /**
-   * Pauses the host after a 429/503: for the Retry-After when given, else exponentially
-   * (1 s, 2 s, 4 s ... capped) in the number of consecutive throttling responses.
+   * Records a 429/503 from the host and returns how long to wait before retrying that request,
+   * ms (the host's remaining pause).
+   *
+   * `sentAt` is the clock time the request was sent (taken before it started). A response to a
+   * request sent at or before the time the current event began belongs to that event: it does
+   * not raise the backoff level, halve the cap again or extend the pause — except that a longer
+   * Retry-After is honoured. Without `sentAt`, a response that arrives while the host is still
+   * paused counts as the same event (no request is admitted during a pause, so it was sent
+   * before the event); one arriving after the pause ends counts as a new event.
+   *
+   * A new event: the backoff level goes up by one, the host pauses for the Retry-After when
+   * given, else `backoffBaseMs · 2^(level-1)` capped at maxBackoffMs, and its concurrency cap
+   * halves (floor 1), so that after the pause it resumes with fewer requests in flight.
    */
-  throttle(s: HostState, retryAfterMs: number | null): number {
+  throttle(s: HostPoliteness, retryAfterMs: number | null, sentAt?: number): number {
+    const now = this.#clock.now();
+    const sameEvent = sentAt !== undefined ? sentAt <= s.throttledAt : now < s.pausedUntil;
+    if (sameEvent) {
+      if (retryAfterMs !== null) s.pausedUntil = Math.max(s.pausedUntil, now + retryAfterMs);
+      return Math.max(0, s.pausedUntil - now);
+    }
+    s.throttledAt = now;
     s.backoffLevel++;
-    const backoff = Math.min(this.#policy.maxBackoffMs, 1000 * 2 ** (s.backoffLevel - 1));
+    s.concurrencyCap = Math.max(1, Math.floor(s.concurrencyCap / 2));
+    s.successesToGrow = 0;
+    const base = this.#policy.backoffBaseMs ?? 1000;
+    const backoff = Math.min(this.#policy.maxBackoffMs, base * 2 ** (s.backoffLevel - 1));
     const wait = retryAfterMs ?? backoff;
-    s.pausedUntil = Math.max(s.pausedUntil, this.#clock.now() + wait);
-    return wait;
+    s.pausedUntil = Math.max(s.pausedUntil, now + wait);
+    return Math.max(0, s.pausedUntil - now);
   }
 
-  /** A successful response ends the host's backoff streak. */
-  succeeded(s: HostState): void {
+  /**
+   * Records a response that shows the host coping (the engine calls it for status < 400).
+   * `sentAt` as for {@link throttle}: a success of a request sent at or before the last throttle
+   * event began (without `sentAt`: one arriving while the host is still paused) says nothing
+   * about the host after that event and is ignored. Otherwise it ends the backoff streak (the
+   * next event pauses for the first step again) and counts towards growing the concurrency cap:
+   * +1 once `concurrencyCap` successes have been seen (one per round of answers: additive
+   * increase), up to policy.concurrency.
+   */
+  succeeded(s: HostPoliteness, sentAt?: number): void {
+    const stale = sentAt !== undefined ? sentAt <= s.throttledAt : this.#clock.now() < s.pausedUntil;
+    if (stale) return;
     s.backoffLevel = 0;
+    if (s.concurrencyCap >= this.#policy.concurrency) return;
+    if (++s.successesToGrow >= s.concurrencyCap) {
+      s.successesToGrow = 0;
+      s.concurrencyCap++;
+    }
   }
 
   /**
    * The earliest time after `now` at which `s` could become ready by time alone (pause or
    * token refill), or undefined if only an event (a request finishing, robots) can free it.
    */
-  nextReadyAt(s: HostState, now: number): number | undefined {
-    if (s.robots === 'pending' || s.active >= this.#policy.concurrency) return undefined;
+  nextReadyAt(s: HostPoliteness, now: number): number | undefined {
+    if (s.robots === 'pending' || s.active >= s.concurrencyCap) return undefined;
     let at = Math.max(now, s.pausedUntil);
     const tokens = s.limiter.tokensAt(at);
     if (tokens < 1) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { sleep } from '../../conc/time.js';
-import { UsageError } from '../options.js';
+import { UsageError } from '../usage-error.js';
 
 /** Redis could not be reached when a command started: the CLI prints the one-line message and exits 2. */
 export class RedisConnectError extends UsageError {

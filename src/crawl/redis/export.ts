@@ -32,25 +32,3 @@ export async function exportRedis(
     sink.close();
   }
 }
-
-/** Crawl-wide counters of Redis crawl `name` (for `trawl status --redis` and the tests). */
-export async function redisCrawlStats(
-  client: Redis,
-  name: string,
-): Promise<{ queued: number; leased: number; done: number; failed: number; seen: number; exists: boolean }> {
-  const k = crawlKeys(name);
-  const [s, leased, seen, spec] = await Promise.all([
-    client.hmget(k.stats, 'queued', 'done', 'failed'),
-    client.zcard(k.leases),
-    client.scard(k.seen),
-    client.exists(k.spec),
-  ]);
-  return {
-    queued: Number(s[0] ?? 0),
-    done: Number(s[1] ?? 0),
-    failed: Number(s[2] ?? 0),
-    leased,
-    seen,
-    exists: spec === 1,
-  };
-}

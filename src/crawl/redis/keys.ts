@@ -17,6 +17,7 @@
  * | `stats` | hash | counters: `queued`, `done`, `failed`, `reaped` |
  * | `rate` | string | the global rate limit's GCRA state |
  * | `spec` | string | the crawl's shared options (JSON), written by the first `trawl crawl` |
+ * | `workers` | zset | live processes of the crawl (presence.ts), scored by heartbeat expiry (ms) |
  */
 export function crawlPrefix(name: string): string {
   return `trawl:{${name}}:`;
@@ -38,6 +39,7 @@ export function crawlKeys(name: string) {
     stats: `${p}stats`,
     rate: `${p}rate`,
     spec: `${p}spec`,
+    workers: `${p}workers`,
   };
 }
 

@@ -1,10 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import type { Completion, Frontier, FrontierItem, FrontierStats } from '../frontier/frontier.js';
+import type {
+  Completion,
+  Frontier,
+  FrontierItem,
+  FrontierStats,
+  SchedulesHosts,
+} from '../frontier/frontier.js';
 import type { SinkMark } from '../store/sink.js';
 import { LuaScript, withRedisRetry } from './connect.js';
 import { type CrawlKeys, crawlKeys } from './keys.js';
+import { type Presence, processId } from './presence.js';
 import * as S from './scripts.js';
 
 /** Options of {@link RedisFrontier}. */
@@ -21,6 +26,10 @@ export interface RedisFrontierOptions {
   signal?: AbortSignal;
   /** Quit the client on close() (default false: the caller owns it). */
   ownsClient?: boolean;
+  /** Lease owner id (default: a new {@link processId}); pass the {@link Presence} id to match them. */
+  owner?: string;
+  /** This process's registration in the crawl's live members, stopped by close(). */
+  presence?: Presence;
   /** Hosts the lease step considers per call (default 64). */
   candidates?: number;
   /** Poll interval (ms) while other workers hold the only work (default 50). */
@@ -89,7 +98,7 @@ function fromJson(s: string): FrontierItem {
  * - Connection loss: every method waits and retries until Redis is back (bounded only by
  *   `signal`), so the engine sees a slow frontier, never a failed one.
  */
-export class RedisFrontier implements Frontier {
+export class RedisFrontier implements Frontier, SchedulesHosts {
   readonly keys: CrawlKeys;
   /** This process's lease owner id (host:pid:random). */
   readonly owner: string;
@@ -117,6 +126,7 @@ export class RedisFrontier implements Frontier {
   /** Hosts that could go at the last lease (candidates for the next one). */
   #due: string[] = [];
   #closed = false;
+  readonly #presence: Presence | null;
 
   constructor(client: Redis, opts: RedisFrontierOptions) {
     this.#client = client;
@@ -131,7 +141,8 @@ export class RedisFrontier implements Frontier {
     this.#candidates = opts.candidates ?? 64;
     this.#pollMs = opts.pollMs ?? 50;
     this.#prefetch = Math.max(1, opts.prefetch ?? 1);
-    this.owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.owner = opts.owner ?? processId();
+    this.#presence = opts.presence ?? null;
   }
 
   /** Runs a frontier script with the shared ARGV header, retrying through connection loss. */
@@ -265,6 +276,14 @@ export class RedisFrontier implements Frontier {
     return Number(rest[0]);
   }
 
+  /**
+   * Always false: the seen set lives in Redis and this answer must be synchronous, so a redirect
+   * hop into a known URL is followed and its target deduplicated by `add` as usual.
+   */
+  has(_url: string): boolean {
+    return false;
+  }
+
   /** Crawl-wide counters as of the last script reply (no round trip). */
   stats(): FrontierStats {
     return { ...this.#stats };
@@ -297,15 +316,17 @@ export class RedisFrontier implements Frontier {
 
   /**
    * Releases prefetched items not handed out (one attempt each), stops renewing (leases the
-   * engine still holds expire and return to the queue) and, if it owns the client, quits it.
-   * Idempotent.
+   * engine still holds expire and return to the queue), stops the presence it was given and, if
+   * it owns the client, quits it. With Redis unreachable it sends nothing (the leases and the
+   * presence expire on their own) and drops the connection, so close never waits for a server
+   * that may not come back. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopRenewing();
     // Prefetched items never handed out go back now rather than after their lease expires.
-    const left = this.#buffer;
+    const left = this.#client.status === 'ready' ? this.#buffer : [];
     this.#buffer = [];
     for (const it of left) {
       const argv = [
@@ -321,7 +342,11 @@ export class RedisFrontier implements Frontier {
       ];
       await scripts.release.run(this.#client, this.#fkeys, argv).catch(() => undefined);
     }
-    if (this.#owns) await this.#client.quit().catch(() => this.#client.disconnect());
+    await this.#presence?.stop();
+    if (!this.#owns) return;
+    // QUIT on a lost connection would sit in the offline queue until Redis is back.
+    if (this.#client.status === 'ready') await this.#client.quit().catch(() => this.#client.disconnect());
+    else this.#client.disconnect();
   }
 
   #startRenewing(): void {

@@ -1,10 +1,13 @@
 /**
  * The layout of a trawl state file (an SQLite database). Version history:
  * 1 — first release.
+ * 2 — `hosts` keeps only a host's pause (`paused_until`); version 1's robots.txt cache, backoff
+ *     and crawl-delay columns were never written and are dropped (MIGRATE_1_TO_2).
  * A state file records its SCHEMA_VERSION in `PRAGMA user_version` (and in meta); trawl opens
- * files of this or an older version it can migrate, and refuses newer ones.
+ * files of this or an older version it can migrate (a writable open migrates them; a read-only
+ * open reads them as they are), and refuses newer ones.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * `PRAGMA application_id` of a trawl state file: the bytes 'trwl' read as a big-endian int32.
@@ -33,9 +36,10 @@ export const DONE = 2;
  * results: one row per finished URL with the whole PageRecord as JSON, in completion order
  * (rowid); `error` 0/1 and `error_kind` (the `<kind>` prefix of record.error) serve status.
  *
- * hosts: per-host politeness state (robots.txt cache, pause/backoff, crawl-delay).
+ * hosts: a host's pause (Retry-After, 429/503 backoff) set through SqliteFrontier.pauseHost, so
+ * a resumed crawl still skips the host until then. Nothing else about hosts is persisted.
  */
-export const SCHEMA_V1 = `
+export const SCHEMA = `
 CREATE TABLE meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -68,12 +72,20 @@ CREATE INDEX results_failed ON results (host) WHERE error = 1;
 
 CREATE TABLE hosts (
   host TEXT PRIMARY KEY,
-  robots_status INTEGER,
-  robots_body TEXT,
-  robots_fetched_at INTEGER,
-  robots_expires INTEGER,
-  paused_until INTEGER NOT NULL DEFAULT 0,
-  backoff INTEGER NOT NULL DEFAULT 0,
-  crawl_delay REAL
+  paused_until INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+`;
+
+/**
+ * Version 1 → 2: rebuilds `hosts` with only `host` and `paused_until` (pauses still in force are
+ * kept; the other columns were never written). Run in one transaction with the version bump.
+ */
+export const MIGRATE_1_TO_2 = `
+CREATE TABLE hosts_v2 (
+  host TEXT PRIMARY KEY,
+  paused_until INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO hosts_v2 (host, paused_until) SELECT host, paused_until FROM hosts WHERE paused_until > 0;
+DROP TABLE hosts;
+ALTER TABLE hosts_v2 RENAME TO hosts;
 `;

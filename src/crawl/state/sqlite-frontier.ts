@@ -1,9 +1,15 @@
 import type Database from 'better-sqlite3';
 import { RecentSet } from '../dedup/recent-set.js';
 import { SeenSet } from '../dedup/seen-set.js';
-import type { Completion, Frontier, FrontierItem, FrontierStats } from '../frontier/frontier.js';
+import type {
+  Completion,
+  Frontier,
+  FrontierItem,
+  FrontierStats,
+  PausesHosts,
+  RequeuesFailed,
+} from '../frontier/frontier.js';
 import { HostRing } from '../frontier/host-ring.js';
-import { EMPTY_HOST_STATE, type HostState } from '../frontier/host-state.js';
 import type { SinkMark } from '../store/sink.js';
 import { DONE, LEASED, QUEUED } from './schema.js';
 import { type StateDb, StateError } from './state-db.js';
@@ -85,7 +91,7 @@ function errorKind(error: string): string {
  *
  * Not safe for two processes at once (openState refuses a file in use by another live process).
  */
-export class SqliteFrontier implements Frontier {
+export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
   readonly state: StateDb;
   private readonly db: Database.Database;
   private readonly opts: SqliteFrontierOptions;
@@ -126,8 +132,7 @@ export class SqliteFrontier implements Frontier {
   private readonly sInsertDone: Database.Statement;
   private readonly sResult: Database.Statement;
   private readonly sMinDelayed: Database.Statement;
-  private readonly sGetHost: Database.Statement;
-  private readonly sPutHost: Database.Statement;
+  private readonly sPutPause: Database.Statement;
   private readonly txAdd: (items: readonly FrontierItem[]) => number;
   private readonly txMark: () => void;
   private readonly txComplete: (batch: readonly Completion[], mark: SinkMark | undefined) => number;
@@ -167,10 +172,7 @@ export class SqliteFrontier implements Frontier {
     this.sMinDelayed = db
       .prepare('SELECT min(not_before) FROM frontier WHERE state = 0 AND not_before > 0')
       .pluck();
-    this.sGetHost = db.prepare('SELECT * FROM hosts WHERE host = ?');
-    this.sPutHost = db.prepare(
-      'INSERT OR REPLACE INTO hosts (host, robots_status, robots_body, robots_fetched_at, robots_expires, paused_until, backoff, crawl_delay) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.sPutPause = db.prepare('INSERT OR REPLACE INTO hosts (host, paused_until) VALUES (?, ?)');
     this.txAdd = db.transaction((items: readonly FrontierItem[]) => {
       const fresh = this.insertNew(items);
       this.applyFresh(fresh);
@@ -587,52 +589,15 @@ export class SqliteFrontier implements Frontier {
     };
   }
 
-  /**
-   * Stored politeness state of `host`, or undefined when nothing was stored.
-   */
-  getHostState(host: string): HostState | undefined {
-    const r = this.sGetHost.get(host) as
-      | {
-          robots_status: number | null;
-          robots_body: string | null;
-          robots_fetched_at: number | null;
-          robots_expires: number | null;
-          paused_until: number;
-          backoff: number;
-          crawl_delay: number | null;
-        }
-      | undefined;
-    if (r === undefined) return undefined;
-    return {
-      robotsStatus: r.robots_status,
-      robotsBody: r.robots_body,
-      robotsFetchedAt: r.robots_fetched_at,
-      robotsExpires: r.robots_expires,
-      pausedUntil: r.paused_until,
-      backoff: r.backoff,
-      crawlDelay: r.crawl_delay,
-    };
-  }
-
-  /** Merges `patch` into the host's stored state (missing fields keep their value or default). */
-  setHostState(host: string, patch: Partial<HostState>): void {
-    const s = { ...(this.getHostState(host) ?? EMPTY_HOST_STATE), ...patch };
-    this.sPutHost.run(
-      host,
-      s.robotsStatus,
-      s.robotsBody,
-      s.robotsFetchedAt,
-      s.robotsExpires,
-      s.pausedUntil,
-      s.backoff,
-      s.crawlDelay,
-    );
-    this.ring.pause(host, s.pausedUntil);
+  /** Exact for this process: nothing queued and nothing leased (one process owns the file). */
+  drained(): boolean {
+    return this.queuedN === 0 && this.leasedN === 0;
   }
 
   /** Pauses the host until `until` (durably); lease skips it while `now < until`. 0 unpauses. */
   pauseHost(host: string, until: number): void {
-    this.setHostState(host, { pausedUntil: until });
+    this.sPutPause.run(host, until);
+    this.ring.pause(host, until);
   }
 
   /**

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { sinkFormatFor } from '../store/open-sink.js';
 import type { SinkMark } from '../store/sink.js';
-import { APPLICATION_ID, APPLICATION_NAME, SCHEMA_V1, SCHEMA_VERSION } from './schema.js';
+import { APPLICATION_ID, APPLICATION_NAME, MIGRATE_1_TO_2, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 /**
  * A state file could not be opened or does not belong to this crawl. The message names the
@@ -144,7 +144,7 @@ export function openState(path: string, opts: OpenStateOptions = {}): StateDb {
       db.exec('BEGIN');
       db.pragma(`application_id = ${APPLICATION_ID}`);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      db.exec(SCHEMA_V1);
+      db.exec(SCHEMA);
       const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       put.run('application', APPLICATION_NAME);
       put.run('schema_version', String(SCHEMA_VERSION));
@@ -173,6 +173,7 @@ export function openState(path: string, opts: OpenStateOptions = {}): StateDb {
     if (app?.value !== APPLICATION_NAME) {
       throw new StateError(`${path} is not a trawl state file: its meta table lacks application=trawl`);
     }
+    if (version < SCHEMA_VERSION && !opts.readonly) migrate(db, version);
     const state = new StateDb(path, db, found !== 'ok', opts.readonly === true);
     if (!opts.readonly) state.claim();
     return state;
@@ -181,6 +182,19 @@ export function openState(path: string, opts: OpenStateOptions = {}): StateDb {
     if (err instanceof StateError) throw err;
     throw new StateError(`state file ${path} is unreadable or corrupt: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Brings an older state file up to SCHEMA_VERSION in one transaction (schema and version number
+ * together, so a crash leaves it at one version or the other). Version 1 → 2 drops the host
+ * columns that were never written (schema.ts).
+ */
+function migrate(db: Database.Database, from: number): void {
+  db.transaction(() => {
+    if (from < 2) db.exec(MIGRATE_1_TO_2);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+  })();
 }
 
 /** The sink format a path's extension names, or undefined. */

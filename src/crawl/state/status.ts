@@ -1,12 +1,15 @@
+import { SKIPPED_KINDS } from '../record.js';
 import { openState } from './state-db.js';
 
 /** One host's progress in a {@link CrawlStatus}. */
 export interface HostStatus {
   host: string;
-  /** URLs with a record (ok or failed). */
+  /** URLs with a record (ok, failed or skipped). */
   done: number;
-  /** URLs whose record has an error. */
+  /** URLs whose record has an error that is not a skip (see outcomeOf in record.ts). */
   failed: number;
+  /** URLs skipped without a fetch that counts (robots.txt refusals, --max-pages-per-host). */
+  skipped: number;
   /** URLs waiting in the queue. */
   queued: number;
   /** Paused until this time (ms since epoch), or null when not paused now. */
@@ -19,10 +22,11 @@ export interface CrawlStatus {
   seeds: string[];
   queued: number;
   leased: number;
-  /** URLs with a record (ok or failed). */
+  /** URLs with a record (ok, failed or skipped). */
   done: number;
   failed: number;
-  /** Failed URLs by error kind (the `<kind>` before the colon of the record's error). */
+  skipped: number;
+  /** Failed and skipped URLs by error kind (the `<kind>` before the colon of the record's error). */
   byKind: Record<string, number>;
   /** Per-host progress, most done first (ties by host name). */
   hosts: HostStatus[];
@@ -55,7 +59,7 @@ export function readStatus(statePath: string, now = Date.now()): CrawlStatus {
     const host = (h: string) => {
       let s = hosts.get(h);
       if (s === undefined) {
-        s = { host: h, done: 0, failed: 0, queued: 0, pausedUntil: null };
+        s = { host: h, done: 0, failed: 0, skipped: 0, queued: 0, pausedUntil: null };
         hosts.set(h, s);
       }
       return s;
@@ -70,14 +74,21 @@ export function readStatus(statePath: string, now = Date.now()): CrawlStatus {
     }
     let done = 0;
     let failed = 0;
+    let skipped = 0;
+    // The summary's rule (outcomeOf in record.ts): robots refusals and budget skips are not failures.
+    const skip = `error_kind IN (${SKIPPED_KINDS.map((k) => `'${k}'`).join(', ')})`;
     for (const r of db
-      .prepare('SELECT host, count(*) AS n, sum(error) AS f FROM results GROUP BY host')
-      .iterate() as Iterable<{ host: string; n: number; f: number }>) {
+      .prepare(
+        `SELECT host, count(*) AS n, sum(error AND NOT ${skip}) AS f, sum(error AND ${skip}) AS k FROM results GROUP BY host`,
+      )
+      .iterate() as Iterable<{ host: string; n: number; f: number; k: number }>) {
       const s = host(r.host);
       s.done = r.n;
       s.failed = r.f;
+      s.skipped = r.k;
       done += r.n;
       failed += r.f;
+      skipped += r.k;
     }
     for (const r of db
       .prepare('SELECT host, paused_until FROM hosts WHERE paused_until > ?')
@@ -102,6 +113,7 @@ export function readStatus(statePath: string, now = Date.now()): CrawlStatus {
       leased: counts.find((c) => c.state === 1)?.n ?? 0,
       done,
       failed,
+      skipped,
       byKind,
       hosts: [...hosts.values()].sort(
         (a, b) => b.done - a.done || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0),
@@ -128,14 +140,16 @@ export function formatStatus(s: CrawlStatus, maxHosts = 20): string {
   lines.push(`seeds    ${s.seeds.join(' ')}`);
   lines.push(`started  ${s.startedAt}`);
   lines.push(`updated  ${s.updatedAt ?? '-'}`);
-  lines.push(`done     ${s.done} (${s.done - s.failed} ok, ${s.failed} failed)`);
+  lines.push(
+    `done     ${s.done} (${s.done - s.failed - s.skipped} ok, ${s.failed} failed, ${s.skipped} skipped)`,
+  );
   lines.push(`queued   ${s.queued}`);
   lines.push(`leased   ${s.leased}`);
   if (s.out !== null)
     lines.push(`output   ${s.out.path} (${s.out.offset} ${s.out.format === 'sqlite' ? 'rows' : 'bytes'})`);
   const kinds = Object.entries(s.byKind);
   if (kinds.length > 0) {
-    lines.push('', 'failures by kind');
+    lines.push('', 'failed and skipped by kind');
     for (const [k, n] of kinds) lines.push(`  ${k.padEnd(20)} ${n}`);
   }
   if (s.hosts.length > 0) {

@@ -74,7 +74,14 @@ export class CsvSink extends LineSink {
         ? undefined
         : 'it is not the CSV this crawl wrote (header or row end differs at the committed offset; use --fresh to start over)',
     );
-    if (this.file.size === 0) this.file.append(Buffer.from(HEADER, 'utf8'));
+    if (this.file.size === 0) {
+      try {
+        this.file.append(Buffer.from(HEADER, 'utf8'));
+      } catch (err) {
+        this.file.close();
+        throw err;
+      }
+    }
   }
 
   protected line(r: PageRecord): string {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { SinkError } from './sink.js';
+import { asStorageFull } from './storage-full.js';
 
 /**
  * An append-only file written with synchronous `write(2)` calls on a raw descriptor, the shared
@@ -51,7 +52,9 @@ export class AppendFile {
     try {
       this.fd = fs.openSync(path, existing < 0 ? 'w' : 'r+');
     } catch (err) {
-      throw new SinkError(`cannot open output ${path}: ${(err as Error).message}`);
+      throw (
+        asStorageFull(err, path) ?? new SinkError(`cannot open output ${path}: ${(err as Error).message}`)
+      );
     }
     this.size = keep;
     const problem = keep > 0 && check !== undefined ? check(this, keep) : undefined;
@@ -75,12 +78,33 @@ export class AppendFile {
     return buf.subarray(0, n);
   }
 
-  /** Appends the whole buffer at the end (looping over short writes); returns the new size. */
+  /**
+   * Appends the whole buffer at the end (looping over short writes) and returns the new size.
+   * All or nothing: when a write fails part-way (a full disk typically accepts a short write and
+   * then fails the next one with ENOSPC) the file is cut back to its size before the call, so it
+   * never ends in a half-written record, `size` is unchanged and a later append (after space was
+   * freed) continues from the same place. A full disk or quota (ENOSPC, EDQUOT, EFBIG) throws a
+   * StorageFullError naming the file; any other error is rethrown as it is. If even the cut-back
+   * fails, the file is closed, so nothing can be appended after the torn tail (a resume cuts it
+   * away at the committed mark).
+   */
   append(buf: Buffer): number {
     const fd = this.requireFd();
     let done = 0;
-    while (done < buf.length) {
-      done += fs.writeSync(fd, buf, done, buf.length - done, this.size + done);
+    try {
+      while (done < buf.length) {
+        done += fs.writeSync(fd, buf, done, buf.length - done, this.size + done);
+      }
+    } catch (err) {
+      if (done > 0) {
+        try {
+          // Shrinking needs no space, so this works on a full disk.
+          fs.ftruncateSync(fd, this.size);
+        } catch {
+          this.close();
+        }
+      }
+      throw asStorageFull(err, this.path) ?? err;
     }
     this.size += buf.length;
     return this.size;

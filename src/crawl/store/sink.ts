@@ -38,8 +38,12 @@ export interface Sink {
   readonly replaced: number;
   /**
    * Appends the records (in order) and returns the mark just after them. An empty array writes
-   * nothing and returns the current mark. Throws on an I/O error, after which the sink's state is
-   * unknown: stop the crawl (the committed mark in the state file is still correct).
+   * nothing and returns the current mark. All or nothing: when the disk or quota is full it
+   * throws a StorageFullError naming the file, and the output is exactly as before the call (no
+   * half-written record; the mark has not moved), so the crawl can stop as a graceful stop does,
+   * leaving the batch unmarked, and the same records can be written again once space is freed.
+   * Any other I/O error is rethrown; the sink's state is then unknown: stop the crawl (the
+   * committed mark in the state file is still correct, and a resume cuts back to it).
    */
   write(records: readonly PageRecord[]): SinkMark;
   /** The mark after everything written so far. */

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { type PageRecord, RECORD_COLUMNS } from '../record.js';
 import { type Sink, SinkError, type SinkMark, type SinkOpenOptions } from './sink.js';
+import { asStorageFull } from './storage-full.js';
 
 /** SQL type of each output column (links and fields are stored as JSON text). */
 const COLUMN_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
@@ -84,14 +85,19 @@ export class SqliteSink implements Sink {
         `cannot resume output ${path}: the file is missing but the state file records ${resume} committed rows (use --fresh to start over)`,
       );
     }
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec(CREATE);
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(CREATE);
     } catch (err) {
-      throw new SinkError(`cannot open output ${path}: ${(err as Error).message}`);
+      db?.close();
+      throw (
+        asStorageFull(err, path) ?? new SinkError(`cannot open output ${path}: ${(err as Error).message}`)
+      );
     }
+    this.db = db;
     const max = (this.db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM pages').get() as { n: number }).n;
     if (resume !== undefined && max < resume) {
       this.db.close();
@@ -100,7 +106,12 @@ export class SqliteSink implements Sink {
       );
     }
     const keep = resume ?? 0;
-    if (max > keep) this.db.prepare('DELETE FROM pages WHERE rowid > ?').run(keep);
+    try {
+      if (max > keep) this.db.prepare('DELETE FROM pages WHERE rowid > ?').run(keep);
+    } catch (err) {
+      this.db.close();
+      throw asStorageFull(err, path) ?? err;
+    }
     this.replaced = resume === undefined ? max : 0;
     this.rows = keep;
     this.insert = this.db.prepare(INSERT);
@@ -109,10 +120,23 @@ export class SqliteSink implements Sink {
     });
   }
 
-  /** Inserts the records in one transaction; see Sink.write. */
+  /**
+   * Inserts the records in one transaction; see Sink.write. A failed transaction is rolled back
+   * whole (the mark stays where it was); a full disk (SQLITE_FULL) throws a StorageFullError
+   * naming the file.
+   */
   write(records: readonly PageRecord[]): SinkMark {
     if (!this.db.open) throw new SinkError(`output ${this.path} is closed`);
-    if (records.length > 0) this.writeBatch(records);
+    if (records.length > 0) {
+      const before = this.rows;
+      try {
+        this.writeBatch(records);
+      } catch (err) {
+        // The rowids counted inside the rolled-back transaction were never committed.
+        this.rows = before;
+        throw asStorageFull(err, this.path) ?? err;
+      }
+    }
     return this.mark();
   }
 

@@ -1,14 +1,13 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import type { CrawlOptions } from '../options.js';
-import { UsageError } from '../options.js';
+import { resolve } from 'node:path';
+import type { Frontier } from '../frontier/frontier.js';
+import { MemoryFrontier } from '../frontier/memory-frontier.js';
+import { type CrawlOptions, UsageError } from '../options.js';
+import { exportState } from '../state/export.js';
 import { SqliteFrontier } from '../state/sqlite-frontier.js';
 import { inspectStateFile, openState, removeState } from '../state/state-db.js';
-import { exportState } from '../store/export.js';
 import { openSink } from '../store/open-sink.js';
 import type { Sink } from '../store/sink.js';
-import type { Frontier } from './frontier.js';
-import { MemoryFrontier } from './memory-frontier.js';
+import { ensureWritableSpace } from '../store/writable-space.js';
 
 /** A crawl's storage: where its URLs wait and where its records go. */
 export interface OpenedStorage {
@@ -16,12 +15,12 @@ export interface OpenedStorage {
   sink: Sink | null;
   /** True when an existing state file was resumed. */
   resumed: boolean;
-  /** Failed URLs re-queued by --retry-failed. */
-  requeued: number;
+  /** True when the frontier is durable (a state file): a stopped crawl can be resumed. */
+  durable: boolean;
 }
 
 /**
- * Opens the frontier and output for a crawl, synchronously, so every problem (unwritable
+ * Opens the frontier and output for a crawl (memory or SQLite, as the options say), synchronously, so every problem (unwritable
  * output, a foreign or newer state file, a state file of another crawl, an output that doesn't
  * match the one the state was writing) is thrown before any request is made.
  *
@@ -31,12 +30,13 @@ export interface OpenedStorage {
  */
 export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
   if (!o.state) {
+    ensureWritableSpace([o.out]); // a full disk is refused before any request (StorageFullError)
     const sink = o.out ? openSink(o.out) : null;
-    return { frontier: new MemoryFrontier({ expected: o.expect }), sink, resumed: false, requeued: 0 };
+    return { frontier: new MemoryFrontier({ expected: o.expect }), sink, resumed: false, durable: false };
   }
   const path = o.state;
-  mkdirSync(dirname(resolve(path)), { recursive: true });
   if (o.fresh) removeState(path);
+  ensureWritableSpace([path, o.out]); // a full disk is refused before any request (StorageFullError)
   const existed = inspectStateFile(path) === 'ok';
   if (existed) refuseMismatch(path, name, o.out);
   const state = openState(path, { create: true, name, seeds: o.seeds, options: persistable(o) });
@@ -49,10 +49,9 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
       );
     }
     const frontier = new SqliteFrontier(state, { expected: o.expect });
-    let requeued = 0;
     let sink: Sink | null = null;
     if (o.retryFailed) {
-      requeued = frontier.requeueFailed();
+      frontier.requeueFailed();
       if (o.out) {
         // The failed records must leave the output too: rewrite it from the state's results.
         const mark = exportState(path, o.out);
@@ -63,7 +62,7 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
       const resumeOffset = existed && meta.outPath ? (meta.outOffset ?? 0) : undefined;
       sink = openSink(o.out, { resumeOffset });
     }
-    return { frontier, sink, resumed: existed, requeued };
+    return { frontier, sink, resumed: existed, durable: true };
   } catch (err) {
     state.close();
     // A refused start (e.g. an unwritable --out) must not leave a new, empty state behind.

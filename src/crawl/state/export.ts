@@ -1,8 +1,8 @@
 import type { PageRecord } from '../record.js';
-import { openState } from '../state/state-db.js';
-import type { CsvSinkOptions } from './csv-sink.js';
-import { openSink } from './open-sink.js';
-import type { SinkMark } from './sink.js';
+import type { CsvSinkOptions } from '../store/csv-sink.js';
+import { openSink } from '../store/open-sink.js';
+import type { SinkMark } from '../store/sink.js';
+import { openState } from './state-db.js';
 
 /**
  * Writes every record of a state file's results (in completion order) to `outPath`, in the format

@@ -1,0 +1,149 @@
+import { LimiterDeadlineError } from '../../conc/rate.js';
+import { classifyError } from '../fetch/errors.js';
+import { type FetchResult, fetchPage } from '../fetch/fetch-page.js';
+import { type AttemptOutcome, decide, MAX_RETRY_AFTER_MS, type RetryPolicy } from '../fetch/retry.js';
+import { pausesHosts } from '../frontier/frontier.js';
+import type { CrawlOptions } from '../options.js';
+import type { EngineContext } from './context.js';
+import type { IdleWatch } from './idle-watch.js';
+import type { FetchJob, Outcome } from './outcome.js';
+
+/** The retry policy the crawl's options give (Retry-After honoured up to a day). */
+export function retryPolicyOf(o: CrawlOptions): RetryPolicy {
+  return {
+    retries: o.retries,
+    baseMs: o.retryBaseMs,
+    capMs: o.retryCapMs,
+    maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+  };
+}
+
+/**
+ * The fetch worker's job: one request for a leased URL, under the crawl's connection cap and
+ * global rate, and the retry policy's decision on its result (fetch/retry.ts `decide`). Never
+ * rejects for a failure it expects: a stop before the request gives 'unstarted', a failure
+ * 'retry' or 'failed', a response 'retry' or 'fetched'. A 429/503 also pauses the host (and the
+ * frontier's copy of the pause, when it keeps one). `watch` learns when a worker waits for a
+ * rate token (idle-watch.ts); `onDeadline` when a token would come after --max-time.
+ */
+export function fetchStep(
+  d: EngineContext,
+  onDeadline: () => void,
+  watch: Pick<IdleWatch, 'tokenWait'>,
+): (job: FetchJob, signal: AbortSignal) => Promise<Outcome> {
+  const o = d.options;
+  const policy = retryPolicyOf(o);
+  return async (job, signal) => {
+    const { item, host } = job;
+    if (d.stop.aborted) return { kind: 'unstarted', item, host };
+    const attempts = item.attempts + 1;
+    const started = performance.now();
+    try {
+      // The token is taken last, right before the request, so the server sees the bucket's rate
+      // (a token taken earlier could wait in a queue and arrive bunched with later ones).
+      await d.connections.acquire(1, signal);
+    } catch {
+      return { kind: 'unstarted', item, host };
+    }
+    try {
+      const waitStart = performance.now();
+      watch.tokenWait(true);
+      try {
+        await d.limiter.wait(d.stop);
+      } finally {
+        watch.tokenWait(false);
+      }
+      d.metrics.limiterWait(performance.now() - waitStart);
+    } catch (err) {
+      // Stopped, or this request's token would come after the crawl's deadline: no request is
+      // made. Tokens are reserved in order, so no URL leased later could go in time either.
+      d.connections.release(1);
+      if (err instanceof LimiterDeadlineError) onDeadline(); // stop leasing: no later token is in time
+      return { kind: 'unstarted', item, host };
+    }
+    let res: FetchResult;
+    const sentAt = d.clock.now();
+    try {
+      host.requests++;
+      res = await fetchPage(item.url, {
+        decodeText: false, // decoded on a parse thread
+        dispatcher: d.agent,
+        timeoutMs: o.timeoutMs,
+        maxBytes: o.maxBytes,
+        userAgent: o.userAgent,
+        signal,
+        checkRedirect: (next) => d.redirectRefusal(next, item.url),
+      });
+    } catch (err) {
+      const durationMs = performance.now() - started;
+      if (signal.aborted) return { kind: 'unstarted', item, host };
+      d.metrics.requestFinished(item.host, null, durationMs, 0);
+      const error = classifyError(err, item.url);
+      return settle(d, policy, job, { kind: 'error', error }, attempts, durationMs)!;
+    } finally {
+      d.connections.release(1);
+    }
+    d.metrics.requestFinished(item.host, res.status, res.durationMs, res.bytes);
+    let waitMs: number | undefined;
+    if (res.status === 429 || res.status === 503) {
+      // sentAt: responses to requests already in flight when a pause began count as one event.
+      waitMs = d.hosts.throttle(host, res.retryAfterMs, sentAt);
+      if (pausesHosts(d.frontier)) void d.frontier.pauseHost(item.host, host.pausedUntil);
+      d.metrics.setHostState(item.host, { backoffUntil: host.pausedUntil });
+    } else if (res.status < 400) {
+      d.hosts.succeeded(host, sentAt);
+    }
+    const outcome: AttemptOutcome = {
+      kind: 'response',
+      status: res.status,
+      retryAfterMs: res.retryAfterMs,
+      ...(waitMs === undefined ? {} : { waitMs }),
+    };
+    const decided = settle(d, policy, job, outcome, attempts, res.durationMs);
+    return decided ?? { kind: 'fetched', item, host, res, attempts };
+  };
+}
+
+/**
+ * Applies the retry policy to attempt `attempts` of `job`: a 'retry' outcome (counted in the
+ * retry metric), a 'failed' one, or null when the policy keeps a response ('ok': only ever for a
+ * response, so callers with an error or robots outcome always get an Outcome).
+ */
+function settle(
+  ctx: EngineContext,
+  policy: RetryPolicy,
+  job: FetchJob,
+  outcome: AttemptOutcome,
+  attempts: number,
+  durationMs: number,
+): Outcome | null {
+  const { item, host } = job;
+  const decision = decide(outcome, attempts, ctx.clock.now(), policy);
+  if (decision.kind === 'retry') {
+    ctx.metrics.retry(item.host, decision.reason);
+    return { kind: 'retry', item: { ...item, attempts }, host, at: decision.at };
+  }
+  if (decision.kind === 'ok') return null;
+  return { kind: 'failed', item, host, error: decision.error, attempts, status: null, durationMs };
+}
+
+/**
+ * The outcome of a page whose host's robots.txt is unreachable (network error or 5xx): a failed
+ * attempt of the page, retried by the normal policy (robots.txt is asked again before the next
+ * attempt), then a failed record with `error` and the attempts made. No request was made.
+ */
+export function robotsUnreachable(
+  d: EngineContext,
+  job: FetchJob,
+  error: string,
+  retryable: boolean,
+): Outcome {
+  return settle(
+    d,
+    retryPolicyOf(d.options),
+    job,
+    { kind: 'robots-unreachable', error, retryable },
+    job.item.attempts + 1,
+    0,
+  )!;
+}

@@ -1,0 +1,125 @@
+import type { FetchResult } from '../fetch/fetch-page.js';
+import type { Completion, FrontierItem } from '../frontier/frontier.js';
+import type { PageOutcome } from '../metrics/snapshot.js';
+import type { CrawlOptions } from '../options.js';
+import type { PageRecord } from '../record.js';
+import { normalizeUrl } from '../url/normalize.js';
+import { QueryVariantGuard } from '../url/traps.js';
+import type { Parsed } from './outcome.js';
+
+/** A finished URL as the store writes it: its completion and what it came to. */
+export interface Built {
+  completion: Completion;
+  outcome: PageOutcome;
+}
+
+/**
+ * Builds the record of every finished URL and the links it hands to the frontier. Owns the
+ * query-variant trap guard (distinct query strings per path, counted over the links it admits).
+ */
+export class RecordBuilder {
+  readonly #o: CrawlOptions;
+  readonly #queryVariants: QueryVariantGuard;
+  readonly #noteHost: (host: string, url: string) => void;
+
+  /** `noteHost` learns one URL per host (robots.txt needs its scheme). */
+  constructor(options: CrawlOptions, noteHost: (host: string, url: string) => void) {
+    this.#o = options;
+    this.#queryVariants = new QueryVariantGuard(options.maxQueryVariants);
+    this.#noteHost = noteHost;
+  }
+
+  /**
+   * The record of a finished URL (`parsed.outcome` is fetched, failed or skipped; retry and
+   * unstarted have no record) with its outcome: `skipped` for a URL the crawl's rules refused,
+   * `failed` when its record carries an error (network, `http:` status ≥ 400, parse), else `ok`.
+   * Links are the page's followable ones that pass the query-variant guard, at depth + 1.
+   */
+  build(parsed: Parsed): Built {
+    const o = parsed.outcome;
+    const item = o.item;
+    if (o.kind === 'skipped') {
+      const record = baseRecord(item, item.attempts);
+      record.error = o.reason;
+      return { completion: { item, record, links: [] }, outcome: 'skipped' };
+    }
+    if (o.kind === 'failed') {
+      const record = baseRecord(item, o.attempts);
+      record.error = o.error;
+      record.status = o.status;
+      record.duration_ms = Math.round(o.durationMs);
+      return { completion: { item, record, links: [] }, outcome: 'failed' };
+    }
+    if (o.kind !== 'fetched') throw new Error(`no record for a ${o.kind} outcome`);
+    const record = this.#fetched(item, o.res, o.attempts, parsed);
+    const links: FrontierItem[] = [];
+    const page = parsed.page;
+    if (page) {
+      const all = record.links;
+      const nextDepth = item.depth + 1;
+      for (let i = 0; i < page.follow.length; i++) {
+        const url = all[page.follow[i]!]!;
+        const host = page.hosts[page.followHost[i]!]!;
+        if (this.#queryVariants.admit(url) !== null) continue; // trap guard: distinct query strings per path
+        this.#noteHost(host, url);
+        links.push({ url, host, depth: nextDepth, referrer: item.url, attempts: 0 });
+      }
+    }
+    return { completion: { item, record, links }, outcome: record.error === null ? 'ok' : 'failed' };
+  }
+
+  #fetched(item: FrontierItem, res: FetchResult, attempts: number, p: Parsed): PageRecord {
+    const record = baseRecord(item, attempts);
+    record.final_url = normalizeUrl(res.finalUrl) ?? res.finalUrl;
+    record.status = res.status;
+    record.content_type = res.contentType;
+    record.bytes = res.bytes;
+    record.duration_ms = Math.round(res.durationMs);
+    if (res.status >= 400) record.error = `http: ${res.status}`;
+    if (p.parseError) record.error = p.parseError;
+    const page = p.page;
+    if (!page) return record;
+    record.title = page.title;
+    record.description = page.description;
+    record.canonical = page.canonical;
+    record.noindex = page.robots.noindex;
+    if (page.fields) record.fields = page.fields;
+    const all = page.links === '' ? [] : page.links.split('\n');
+    record.links = all;
+    record.links_count = all.length;
+    if (this.#o.extractFn && page.html !== null) {
+      const extra = this.#o.extractFn({
+        url: item.url,
+        finalUrl: res.finalUrl,
+        status: res.status,
+        html: page.html,
+        title: page.title,
+      });
+      if (extra) record.fields = { ...record.fields, ...extra };
+    }
+    return record;
+  }
+}
+
+/** A record with only what is known before any response: the URL, its depth and referrer. */
+function baseRecord(item: FrontierItem, attempts: number): PageRecord {
+  return {
+    url: item.url,
+    final_url: null,
+    status: null,
+    depth: item.depth,
+    referrer: item.referrer,
+    title: null,
+    description: null,
+    canonical: null,
+    links_count: 0,
+    links: [],
+    content_type: null,
+    bytes: 0,
+    fetched_at: new Date().toISOString(),
+    duration_ms: 0,
+    attempts,
+    error: null,
+    lastmod: item.lastmod ?? null,
+  };
+}

@@ -1,0 +1,81 @@
+import type { Channel } from '../../conc/channel.js';
+import { fanOut, merge, stage } from '../../conc/pipeline.js';
+import type { JobResult } from '../../conc/pool.js';
+import type { FetchResult } from '../fetch/fetch-page.js';
+import type { CrawlMetrics } from '../metrics/metrics.js';
+import { createParser, type ParseConfig, type ParseJob, type ParseOutput } from '../parse/parse-job.js';
+import type { ParseThread } from '../parse/parse-thread.js';
+import type { FetchJob, Outcome, Parsed } from './outcome.js';
+
+/**
+ * The parse stage: fan-out of the fetch workers' results to K parse threads (or the main thread
+ * when there are none), fan-in to one channel for the store. Only a fetched HTML page with a
+ * status below 400 is parsed; everything else passes through. A fetch job the pool did not run
+ * because of the hard stop (`abort`) is 'unstarted'; one that rejected otherwise (a bug: the
+ * fetch step catches what it expects) becomes a failed outcome with an `internal:` error.
+ */
+export function parseStage(
+  input: Channel<JobResult<FetchJob, Outcome>>,
+  threads: ParseThread[],
+  config: ParseConfig,
+  metrics: CrawlMetrics,
+  abort: AbortSignal,
+): Channel<Parsed> {
+  const parseOn =
+    (parse: (job: ParseJob) => Promise<ParseOutput>) =>
+    async (result: JobResult<FetchJob, Outcome>): Promise<Parsed> => {
+      const outcome: Outcome = result.ok
+        ? result.value
+        : abort.aborted // a hard stop delivers queued jobs unrun: back to the frontier, not failed
+          ? { kind: 'unstarted', item: result.job.item, host: result.job.host }
+          : {
+              kind: 'failed',
+              item: result.job.item,
+              host: result.job.host,
+              error: `internal: ${String(result.error)}`,
+              attempts: result.job.item.attempts + 1,
+              status: null,
+              durationMs: 0,
+            };
+      if (outcome.kind !== 'fetched' || !isHtml(outcome.res) || outcome.res.status >= 400) {
+        return { outcome, page: null, parseError: null };
+      }
+      const res = outcome.res;
+      const job: ParseJob = {
+        body: res.body,
+        mime: res.mime,
+        charset: res.charset,
+        url: res.finalUrl,
+        depth: outcome.item.depth,
+      };
+      try {
+        const page = await parse(job);
+        metrics.parseTime(page.parseMs);
+        return { outcome, page, parseError: null };
+      } catch (err) {
+        return { outcome, page: null, parseError: `parse: ${(err as Error).message}` };
+      }
+    };
+  if (threads.length === 0) {
+    const parse = createParser(config);
+    return stage(
+      input,
+      parseOn(async (job) => parse(job)),
+      { buffer: 64 },
+    );
+  }
+  const lanes = fanOut(input, threads.length);
+  return merge(
+    ...lanes.map((lane, i) =>
+      stage(
+        lane,
+        parseOn((job) => threads[i]!.parse(job)),
+        { concurrency: 32, buffer: 32 },
+      ),
+    ),
+  );
+}
+
+function isHtml(res: FetchResult): boolean {
+  return res.mime === 'text/html' || res.mime === 'application/xhtml+xml';
+}

@@ -1,0 +1,20 @@
+import { Limiter } from '../../conc/rate.js';
+import type { EngineContext } from './context.js';
+
+/**
+ * Reports queue depths (the frontier's, and the given lengths of the queues in front of the
+ * fetch, parse and store steps), in-flight work, open connections and limiter tokens to the
+ * metrics (sampled every 250 ms and once at the end, not per page: cheap).
+ */
+export function sampleMetrics(ctx: EngineContext, fetch: number, parse: number, store: number): void {
+  const m = ctx.metrics;
+  const stats = ctx.frontier.stats();
+  m.setQueueDepth('frontier', stats.queued);
+  m.setQueueDepth('fetch', fetch);
+  m.setQueueDepth('parse', parse);
+  m.setQueueDepth('store', store);
+  m.setInFlight(ctx.ledger.outstanding);
+  m.setOpenConnections(ctx.agent.connections.open, ctx.options.maxConnections);
+  if (ctx.limiter instanceof Limiter) m.setLimiterTokens(ctx.limiter.tokens());
+  m.setFrontier(stats);
+}
