@@ -119,7 +119,7 @@ describe('trawl status and trawl export', () => {
 
     const text = await runCli(['status', state]);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^done\s+40 \(38 ok, 2 failed\)$/m);
+    expect(text.stdout).toMatch(/^done\s+40 \(38 ok, 2 failed, 0 skipped\)$/m);
     expect(text.stdout).toMatch(/^queued\s+0$/m);
     expect(text.stdout).toMatch(/^\s+http\s+2$/m); // failures by kind
     const hostLine = text.stdout.split('\n').find((l) => l.trim().startsWith(host));
@@ -133,7 +133,7 @@ describe('trawl status and trawl export', () => {
     expect(s.failed).toBe(2);
     expect(s.queued).toBe(0);
     expect(s.byKind).toEqual({ http: 2 });
-    expect(s.hosts).toEqual([{ host, done: 40, failed: 2, queued: 0, pausedUntil: null }]);
+    expect(s.hosts).toEqual([{ host, done: 40, failed: 2, skipped: 0, queued: 0, pausedUntil: null }]);
   });
 
   it('export writes every record as JSONL (identical to the crawl output) and as CSV', async () => {
