@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flush } from '../../src/conc/clock.js';
 import {
   matches,
   normalizePath,
@@ -8,7 +7,6 @@ import {
   productToken,
   robotsForStatus,
 } from '../../src/crawl/robots/robots.js';
-import { RobotsCache } from '../../src/crawl/robots/robots-cache.js';
 import { readConformanceJson } from '../helpers/conformance.js';
 
 interface GoogleCase {
@@ -234,84 +232,5 @@ describe('robots.txt: properties', () => {
         expect(normalizePath(n)).toBe(n);
       }),
     );
-  });
-});
-
-describe('robots.txt: RobotsCache', () => {
-  const setup = (status = 200, body = 'User-agent: *\nDisallow: /no\n') => {
-    const clock = new FakeClock(1000);
-    const calls: string[] = [];
-    let gate: (() => void) | undefined;
-    const fetch = async (url: string) => {
-      calls.push(url);
-      await new Promise<void>((r) => {
-        gate = r;
-      });
-      if (status < 0) throw new Error('ECONNREFUSED');
-      return { status, body };
-    };
-    const cache = new RobotsCache({ fetch, clock, ttlMs: 10_000, errorTtlMs: 1000, maxEntries: 2 });
-    return { clock, calls, cache, release: () => gate?.() };
-  };
-
-  it('fetches once per origin for concurrent askers and caches until the TTL', async () => {
-    const { clock, calls, cache, release } = setup();
-    const asks = [
-      cache.isAllowed('http://a.example/no/1', 'trawl'),
-      cache.isAllowed('http://a.example/yes', 'trawl'),
-      cache.isAllowed('http://a.example:80/no', 'trawl'),
-    ];
-    await flush();
-    release();
-    expect(await Promise.all(asks)).toEqual([false, true, false]);
-    expect(calls).toEqual(['http://a.example/robots.txt']);
-    clock.advance(9_999);
-    await cache.get('http://a.example/');
-    expect(calls).toHaveLength(1);
-    clock.advance(1);
-    const again = cache.get('http://a.example/');
-    await flush();
-    release();
-    await again;
-    expect(calls).toHaveLength(2);
-  });
-  it('maps failures by status and retries them after the error TTL', async () => {
-    for (const [status, allowed] of [
-      [404, true],
-      [503, false],
-      [-1, false],
-    ] as const) {
-      const { clock, calls, cache, release } = setup(status);
-      const p = cache.isAllowed('https://b.example/x', 'trawl');
-      await flush();
-      release();
-      expect(await p).toBe(allowed);
-      clock.advance(1000);
-      const q = cache.get('https://b.example/');
-      await flush();
-      release();
-      await q;
-      expect(calls).toHaveLength(status === 404 ? 1 : 2);
-    }
-  });
-  it('evicts the least recently used origin', async () => {
-    const { calls, cache, release } = setup();
-    for (const o of ['http://1.example/', 'http://2.example/', 'http://1.example/', 'http://3.example/']) {
-      const p = cache.get(o);
-      await flush();
-      release();
-      await p;
-    }
-    expect(cache.size).toBe(2);
-    const p = cache.get('http://1.example/');
-    await flush();
-    release();
-    await p;
-    expect(calls).toEqual([
-      'http://1.example/robots.txt',
-      'http://2.example/robots.txt',
-      'http://3.example/robots.txt',
-    ]);
-    expect(() => cache.get('ftp://x.example/')).toThrow(TypeError);
   });
 });
