@@ -42,6 +42,11 @@ export interface Dashboard {
   /** The access token, or null when none is required. */
   token: string | null;
   /**
+   * True while the SSE timer runs, i.e. while at least one `/events` client is connected: with no
+   * client the dashboard reads no snapshot at all (its source may be a state file on disk).
+   */
+  readonly streaming: boolean;
+  /**
    * Stops the SSE timer, ends every open event stream and connection, and closes the listener.
    * Resolves once the server is closed; calling it again resolves immediately.
    */
@@ -301,6 +306,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     host,
     port,
     token,
+    get streaming() {
+      return timer !== undefined;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         closed = true;

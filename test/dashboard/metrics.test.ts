@@ -15,6 +15,7 @@ import { FakeClock } from '../../src/conc/clock.js';
 import { CrawlMetrics } from '../../src/crawl/metrics/metrics.js';
 import type { DashboardSnapshot } from '../../src/crawl/metrics/snapshot.js';
 import { type Dashboard, startDashboard } from '../../src/dashboard/server.js';
+import { until } from '../helpers/crawl.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -405,6 +406,7 @@ describe('dashboard server', () => {
     };
     const d = await start({ metrics: source, intervalMs: 100 });
     expect(calls).toBe(0);
+    expect(d.streaming).toBe(false);
     const t0 = performance.now();
     const { frames, res } = await readEvents(`${base(d)}/events`, (fr) => fr.length >= 3);
     const elapsed = performance.now() - t0;
@@ -412,15 +414,16 @@ describe('dashboard server', () => {
     expect(frames[0]!.metrics.requests.total).toBe(1);
     // One frame on connect, then at most one per interval.
     expect(frames.length).toBeLessThanOrEqual(2 + Math.floor(elapsed / 100));
+    expect(d.streaming).toBe(true);
     res.destroy();
-    await new Promise((r) => setTimeout(r, 300)); // let the server see the disconnect
+    // Once the server has seen the disconnect its timer is gone: nothing can read the source.
+    await until(() => !d.streaming);
     const after = calls;
-    await new Promise((r) => setTimeout(r, 400)); // four intervals with nobody listening
-    expect(calls).toBe(after);
     // A source-function dashboard has no registry to serve.
     expect((await fetch(`${base(d)}/metrics`)).status).toBe(404);
     const api = (await (await fetch(`${base(d)}/api/snapshot`)).json()) as DashboardSnapshot;
     expect(api.metrics.requests.total).toBe(1);
+    expect(calls).toBe(after + 1); // the /api/snapshot request, and nothing else
   });
 
   it('leaves no timer or monitor that keeps the process alive after close()', async () => {
