@@ -53,11 +53,13 @@ async function crawlMidWay(r: TestRedis): Promise<string> {
   });
   closers.push(() => f.close());
   expect(await f.add([1, 2, 3, 4, 5].map(item))).toBe(5);
-  const leased = await f.lease(4, Date.now(), () => true);
-  expect(leased).toHaveLength(4);
+  const leased = await f.lease(5, Date.now(), () => true);
+  expect(leased).toHaveLength(5);
   await f.complete([
     { item: leased[0]!, record: record(leased[0]!.url, null), links: [] },
     { item: leased[1]!, record: record(leased[1]!.url, 'http: 500'), links: [] },
+    // A robots.txt refusal is a skip, not a failure, as in the crawl's summary.
+    { item: leased[2]!, record: record(leased[2]!.url, 'robots: disallowed by robots.txt'), links: [] },
   ]);
   return presence.id;
 }
@@ -71,11 +73,12 @@ describe('trawl status --redis', () => {
     const s = JSON.parse(json.stdout) as RedisCrawlStatus & { spec: { hostRate: unknown } };
     expect(s).toMatchObject({
       name: 'shop',
-      queued: 1,
+      queued: 0,
       leased: 2,
       expired: 0,
-      done: 2,
+      done: 3,
       failed: 1,
+      skipped: 1,
       seen: 5,
       reaped: 0,
       members: [{ id, leases: 2 }],
@@ -92,8 +95,8 @@ describe('trawl status --redis', () => {
     const text = await runCli(['status', '--redis', redis.url, '--name', 'shop']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(`crawl    shop (Redis ${redis.url})`);
-    expect(text.stdout).toContain('done     2 (1 ok, 1 failed)');
-    expect(text.stdout).toContain('queued   1\n');
+    expect(text.stdout).toContain('done     3 (1 ok, 1 failed, 1 skipped)');
+    expect(text.stdout).toContain('queued   0\n');
     expect(text.stdout).toContain('leased   2\n');
     expect(text.stdout).toContain('seen     5\n');
     expect(text.stdout).toContain('workers  1 live\n');

@@ -6,11 +6,15 @@ import type {
   FrontierStats,
   SchedulesHosts,
 } from '../frontier/frontier.js';
+import { outcomeOf, type PageOutcome } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
 import { LuaScript, withRedisRetry } from './connect.js';
 import { type CrawlKeys, crawlKeys } from './keys.js';
 import { type Presence, processId } from './presence.js';
 import * as S from './scripts.js';
+
+/** A record's outcome as COMPLETE takes it: failed and skipped both count as records with an error. */
+const OUTCOME_CODE: Record<PageOutcome, number> = { ok: 0, failed: 1, skipped: 2 };
 
 /** Options of {@link RedisFrontier}. */
 export interface RedisFrontierOptions {
@@ -267,7 +271,12 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
     if (batch.length === 0) return 0;
     const args: (string | number)[] = [batch.length];
     for (const c of batch) {
-      args.push(c.item.url, JSON.stringify(c.record), c.record.error ? 1 : 0, c.links.length);
+      args.push(
+        c.item.url,
+        JSON.stringify(c.record),
+        OUTCOME_CODE[outcomeOf(c.record.error)],
+        c.links.length,
+      );
       for (const l of c.links) args.push(l.url, l.host, toJson(l));
     }
     const rest = this.#header(await this.#run(scripts.complete, args));

@@ -20,10 +20,12 @@ export interface RedisCrawlStatus {
   leased: number;
   /** Of `leased`, leases whose holder stopped renewing them: the next lease call re-queues them. */
   expired: number;
-  /** URLs with a record (ok or failed). */
+  /** URLs with a record (ok, failed or skipped). */
   done: number;
-  /** URLs whose record has an error. */
+  /** URLs whose record has an error that is not a skip (outcomeOf in record.ts). */
   failed: number;
+  /** URLs skipped without a fetch that counts (robots.txt refusals, --max-pages-per-host). */
+  skipped: number;
   /** URLs ever accepted (the crawl-wide dedup set). */
   seen: number;
   /** Leases that expired and were crawled again (a process died or hung). */
@@ -42,7 +44,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local spec = redis.call('GET', KEYS[1])
 if not spec then return false end
-local s = redis.call('HMGET', KEYS[2], 'queued', 'done', 'failed', 'reaped')
+local s = redis.call('HMGET', KEYS[2], 'queued', 'done', 'failed', 'reaped', 'skipped')
 local live = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. string.format('%.3f', now), '+inf')
 local owners = {}
 for _, url in ipairs(live) do
@@ -53,7 +55,7 @@ local flat = {}
 for o, n in pairs(owners) do flat[#flat + 1] = o; flat[#flat + 1] = n end
 local members = redis.call('ZRANGEBYSCORE', KEYS[6], '(' .. math.floor(now), '+inf')
 return { spec, s[1] or '0', s[2] or '0', s[3] or '0', s[4] or '0', redis.call('SCARD', KEYS[3]),
-  redis.call('ZCARD', KEYS[4]), #live, flat, members }
+  redis.call('ZCARD', KEYS[4]), #live, flat, members, s[5] or '0' }
 `);
 
 /**
@@ -66,10 +68,10 @@ return { spec, s[1] or '0', s[2] or '0', s[3] or '0', s[4] or '0', redis.call('S
 export async function readRedisStatus(client: Redis, name: string): Promise<RedisCrawlStatus | null> {
   const k = crawlKeys(name);
   const r = (await STATUS.run(client, [k.spec, k.stats, k.seen, k.leases, k.lease, k.workers], [])) as
-    | [string, string, string, string, string, number, number, number, (string | number)[], string[]]
+    | [string, string, string, string, string, number, number, number, (string | number)[], string[], string]
     | null;
   if (!r) return null;
-  const [spec, queued, done, failed, reaped, seen, leased, live, flat, ids] = r;
+  const [spec, queued, done, failed, reaped, seen, leased, live, flat, ids, skipped] = r;
   const byOwner = new Map<string, number>();
   for (let i = 0; i < flat.length; i += 2) byOwner.set(String(flat[i]), Number(flat[i + 1]));
   const members = [...ids].sort().map((id) => ({ id, leases: byOwner.get(id) ?? 0 }));
@@ -80,7 +82,8 @@ export async function readRedisStatus(client: Redis, name: string): Promise<Redi
     leased: Number(leased),
     expired: Number(leased) - Number(live),
     done: Number(done),
-    failed: Number(failed),
+    failed: Number(failed) - Number(skipped),
+    skipped: Number(skipped),
     seen: Number(seen),
     reaped: Number(reaped),
     members,
@@ -104,7 +107,9 @@ export function formatRedisStatus(s: RedisCrawlStatus, where: string): string {
   const lines: string[] = [];
   lines.push(`crawl    ${s.name} (Redis ${where})`);
   lines.push(`seeds    ${p.seeds.join(' ')}`);
-  lines.push(`done     ${s.done} (${s.done - s.failed} ok, ${s.failed} failed)`);
+  lines.push(
+    `done     ${s.done} (${s.done - s.failed - s.skipped} ok, ${s.failed} failed, ${s.skipped} skipped)`,
+  );
   lines.push(`queued   ${s.queued}`);
   lines.push(`leased   ${s.leased}${s.expired > 0 ? ` (${s.expired} expired, returning to the queue)` : ''}`);
   lines.push(`seen     ${s.seen}`);

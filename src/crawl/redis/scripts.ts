@@ -201,7 +201,8 @@ return out
 `;
 
 /**
- * ARGV[6]: n; then per completion: url, record JSON, failed (0/1), link count, and that many
+ * ARGV[6]: n; then per completion: url, record JSON, outcome (0 ok, 1 failed, 2 skipped — both
+ * counted in `failed`, the records with an error; skips also in `skipped`), link count, and that many
  * (url, host, item JSON) triples. Drops the caller's leases, stores each record iff its URL is
  * not done yet, enqueues unseen links; returns stats + [links added].
  */
@@ -216,7 +217,8 @@ for _ = 1, tonumber(ARGV[6]) do
   if redis.call('SADD', K_DONE, url) == 1 then
     redis.call('RPUSH', K_RECORDS, rec)
     redis.call('HINCRBY', K_STATS, 'done', 1)
-    if failed == '1' then redis.call('HINCRBY', K_STATS, 'failed', 1) end
+    if failed ~= '0' then redis.call('HINCRBY', K_STATS, 'failed', 1) end
+    if failed == '2' then redis.call('HINCRBY', K_STATS, 'skipped', 1) end
   end
   for _ = 1, nl do
     if redis.call('SADD', K_SEEN, ARGV[i]) == 1 then
