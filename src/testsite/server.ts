@@ -5,7 +5,7 @@
  * `trawl demo` and the crawl benchmark.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import {
   FAULT_ENDPOINTS,
@@ -17,6 +17,9 @@ import {
   serveFaultEndpoint,
   trickle,
 } from './faults.js';
+import { type GenerationDiff, type GenerationOptions, Generations, serveVersioned } from './generations.js';
+import { listen } from './listen.js';
+import { createMembersArea, type MembersArea, type MembersOptions } from './members.js';
 import { buildSite, escapeHtml, mix, type Site } from './site.js';
 import { serveTrap } from './traps.js';
 
@@ -57,6 +60,16 @@ export interface TestSiteOptions {
   sitemap?: { perFile?: number };
   /** Record every request's receive time in `requestTimes`. Default true. */
   recordTimes?: boolean;
+  /**
+   * Recrawl support (generations.ts): pages carry a strong `ETag` and `Last-Modified`, answer
+   * conditional GET/HEAD with 304, and change, disappear (404/410) or appear by `advance()`.
+   * `true` means default options. Off by default: pages then carry no validators.
+   */
+  recrawl?: GenerationOptions | boolean;
+  /** The members area (members.ts): /login, /members/*, a per-session guard. Off by default. */
+  members?: MembersOptions;
+  /** Every response carries `Set-Cookie: trawl_visit=<n>; Path=/` (n = request number). */
+  setCookieEveryResponse?: boolean;
 }
 
 /** A running test site. */
@@ -83,6 +96,15 @@ export interface TestSite {
   readonly errorPages: readonly number[];
   /** URL of page `id`. */
   pageUrl(id: number): string;
+  /** The changing site when the `recrawl` option is set, else undefined. */
+  readonly generations: Generations | undefined;
+  /**
+   * Moves the site to its next generation (see Generations.advance) and returns what changed;
+   * sitemaps follow. Throws if the site was started without `recrawl`.
+   */
+  advance(): GenerationDiff;
+  /** The members area when the `members` option is set, else undefined. */
+  readonly members: MembersArea | undefined;
   /** Clears counts, times and fault hit counters; peaks restart from the current values. */
   reset(): void;
   /** A one-paragraph human description (for `trawl demo` and logs). */
@@ -107,8 +129,17 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     linksPerPage: opts.linksPerPage,
     pageBytes: opts.pageBytes,
     seed: opts.seed,
-    homeExtraLinks: faults.link === true ? FAULT_ENDPOINTS : [],
+    homeExtraLinks: [
+      ...(faults.link === true ? FAULT_ENDPOINTS : []),
+      ...(opts.members ? ['/members/'] : []),
+    ],
   });
+  const gens =
+    opts.recrawl === undefined || opts.recrawl === false
+      ? undefined
+      : new Generations(site, opts.recrawl === true ? {} : opts.recrawl);
+  const members = opts.members === undefined ? undefined : createMembersArea(opts.members);
+  const setCookie = opts.setCookieEveryResponse === true;
   const latency = Math.max(0, opts.latencyMs ?? 0);
   const perFile = Math.max(1, opts.sitemap?.perFile ?? 1000);
   const recordTimes = opts.recordTimes ?? true;
@@ -158,12 +189,17 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
   };
 
   const render = (
+    req: IncomingMessage,
     path: string,
     res: ServerResponse,
-    deliver: (status: number, type: string, body: Buffer) => void,
+    deliver: (status: number, type: string, body: Buffer, headers?: Record<string, string>) => void,
   ) => {
-    const id = site.idOfPath(path);
-    if (id !== undefined) return deliver(200, 'text/html; charset=utf-8', site.render(id));
+    if (gens !== undefined) {
+      if (serveVersioned(gens, req, res, path, deliver)) return;
+    } else {
+      const id = site.idOfPath(path);
+      if (id !== undefined) return deliver(200, 'text/html; charset=utf-8', site.render(id));
+    }
     if (path === '/robots.txt') {
       const r = opts.robots ?? {};
       if (r.reset === true) return resetMidBody(res);
@@ -179,7 +215,7 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     if (m !== null) {
       const k = Number(m[1]);
       const gz = m[2] !== undefined;
-      if (site.pages > perFile && k * perFile < site.pages && gz === (k % 2 === 1)) {
+      if (idLimit() > perFile && k * perFile < idLimit() && gz === (k % 2 === 1)) {
         const xml = childSitemap(k);
         return deliver(
           200,
@@ -191,7 +227,16 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     return deliver(404, 'text/html; charset=utf-8', Buffer.from(notFound(path)));
   };
 
+  // With generations, sitemaps list the pages ever created minus the gone ones, and are rebuilt
+  // once per generation.
+  const idLimit = (): number => gens?.size ?? site.pages;
+  const listed = (id: number): boolean => gens === undefined || gens.isLive(id);
+  let cachedGeneration = 0;
   const cached = (key: string, make: () => Buffer): Buffer => {
+    if (gens !== undefined && gens.generation !== cachedGeneration) {
+      sitemapCache.clear();
+      cachedGeneration = gens.generation;
+    }
     let b = sitemapCache.get(key);
     if (b === undefined) {
       b = make();
@@ -200,10 +245,15 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     return b;
   };
   const lastmod = (id: number): string =>
-    new Date(Date.UTC(2024, 0, 1) + (mix(site.seed, id, 5) % 365) * 86_400_000).toISOString().slice(0, 10);
+    gens !== undefined
+      ? gens.lastmodText(id)
+      : new Date(Date.UTC(2024, 0, 1) + (mix(site.seed, id, 5) % 365) * 86_400_000)
+          .toISOString()
+          .slice(0, 10);
   const urlEntries = (from: number, to: number): string => {
     let s = '';
     for (let id = from; id < to; id++) {
+      if (!listed(id)) continue;
       s += `<url><loc>${origin}${site.pathOf(id)}</loc><lastmod>${lastmod(id)}</lastmod></url>\n`;
     }
     return s;
@@ -212,11 +262,11 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
   const NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"';
   const sitemapXml = (): Buffer =>
     cached('/sitemap.xml', () => {
-      if (site.pages <= perFile) {
-        return Buffer.from(`${XML_HEAD}<urlset ${NS}>\n${urlEntries(0, site.pages)}</urlset>\n`);
+      if (idLimit() <= perFile) {
+        return Buffer.from(`${XML_HEAD}<urlset ${NS}>\n${urlEntries(0, idLimit())}</urlset>\n`);
       }
       let s = `${XML_HEAD}<sitemapindex ${NS}>\n`;
-      for (let k = 0; k * perFile < site.pages; k++) {
+      for (let k = 0; k * perFile < idLimit(); k++) {
         s += `<sitemap><loc>${origin}/sitemaps/${k}.xml${k % 2 === 1 ? '.gz' : ''}</loc></sitemap>\n`;
       }
       return Buffer.from(`${s}</sitemapindex>\n`);
@@ -224,17 +274,18 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
   const childSitemap = (k: number): Buffer =>
     cached(`/sitemaps/${k}.xml`, () =>
       Buffer.from(
-        `${XML_HEAD}<urlset ${NS}>\n${urlEntries(k * perFile, Math.min(site.pages, (k + 1) * perFile))}</urlset>\n`,
+        `${XML_HEAD}<urlset ${NS}>\n${urlEntries(k * perFile, Math.min(idLimit(), (k + 1) * perFile))}</urlset>\n`,
       ),
     );
   const sitemapTxt = (): Buffer =>
     cached('/sitemap.txt', () => {
       let s = '';
-      for (let id = 0; id < site.pages; id++) s += `${origin}${site.pathOf(id)}\n`;
+      for (let id = 0; id < idLimit(); id++) if (listed(id)) s += `${origin}${site.pathOf(id)}\n`;
       return Buffer.from(s);
     });
 
   const handle = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    if (members?.handle(req, res, path)) return;
     if (path.startsWith('/fault/')) {
       if (!serveFaultEndpoint(ctx, req, res, path))
         send(res, 404, 'text/html; charset=utf-8', notFound(path));
@@ -266,23 +317,25 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
         return;
       }
     }
-    const deliver = (status: number, type: string, body: Buffer): void => {
+    const deliver = (status: number, type: string, body: Buffer, headers?: Record<string, string>): void => {
+      // A trickled response goes without validators (trickle writes its own head).
       if (trickled.has(path)) trickle(ctx, res, type, body, faults.trickle?.intervalMs ?? 100);
-      else send(res, status, type, body);
+      else send(res, status, type, body, headers);
     };
     if (slow.has(path)) {
       ctx.later(() => {
-        if (!res.destroyed) render(path, res, deliver);
+        if (!res.destroyed) render(req, path, res, deliver);
       }, faults.slow?.delayMs ?? 10_000);
       return;
     }
-    render(path, res, deliver);
+    render(req, path, res, deliver);
   };
 
   const server = createServer({ keepAlive: true }, (req, res) => {
     res.sendDate = false;
     const raw = req.url ?? '/';
     total++;
+    if (setCookie) res.setHeader('set-cookie', `trawl_visit=${total}; Path=/`);
     counts.set(raw, (counts.get(raw) ?? 0) + 1);
     if (recordTimes) requestTimes.push(performance.timeOrigin + performance.now());
     inFlight++;
@@ -307,21 +360,13 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  origin = `http://${hostPart}:${addr.port}`;
+  const bound = await listen(server, opts);
+  origin = bound.origin;
   const url = `${origin}/`;
 
   return {
     url,
-    port: addr.port,
+    port: bound.port,
     site,
     counts,
     total: () => total,
@@ -334,6 +379,12 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     requestTimes,
     errorPages,
     pageUrl: (id) => `${origin}${site.pathOf(id)}`,
+    generations: gens,
+    advance() {
+      if (gens === undefined) throw new Error('advance(): the test site was started without `recrawl`');
+      return gens.advance();
+    },
+    members,
     reset() {
       counts.clear();
       hitCounts.clear();
@@ -352,6 +403,9 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
       if (trickled.size > 0) f.push(`${trickled.size} trickled paths`);
       if (resets.size > 0) f.push(`${resets.size} reset paths`);
       if (faults.link === true) f.push(`home links ${FAULT_ENDPOINTS.length} /fault/ endpoints`);
+      if (gens !== undefined) f.push(`recrawl generation ${gens.generation} (ETag, Last-Modified, 304)`);
+      if (members !== undefined) f.push(`members area at /login and /members/`);
+      if (setCookie) f.push('a cookie set on every response');
       return (
         `trawl test site at ${url}: ${site.pages} pages, ${site.linksPerPage} links/page, ` +
         `~${site.pageBytes} bytes/page, seed ${site.seed}, depth 0–${site.maxDepth}` +

@@ -1,4 +1,6 @@
+import { UsageError } from '../../crawl/options.js';
 import { startTestSite } from '../../testsite/server.js';
+import { SITES, siteNames } from '../../testsite/sites.js';
 import type { CrawlFlagValues } from '../crawl-flags.js';
 import { parseCount } from '../parse-values.js';
 import { runCrawl } from './crawl.js';
@@ -25,21 +27,36 @@ export async function runDemo(flags: CrawlFlagValues & { pages: string }): Promi
   }
 }
 
-/** `trawl serve-demo`: serves the demo site until SIGINT/SIGTERM. */
+/**
+ * `trawl serve-demo`: serves a registered site (`--site`, default `demo`; see SITES in
+ * testsite/sites.ts) until SIGINT/SIGTERM. An unknown site name is a UsageError (exit 2) naming
+ * the known ones.
+ */
 export async function runServeDemo(flags: {
   port: string;
   host: string;
   pages: string;
   latency: string;
+  site?: string;
+  hosts?: string;
+  capacity?: string;
+  generation?: string;
 }): Promise<number> {
-  const site = await startTestSite({
+  const name = flags.site ?? 'demo';
+  const start = Object.hasOwn(SITES, name) ? SITES[name] : undefined;
+  if (start === undefined) {
+    throw new UsageError(`--site: unknown site "${name}" (known: ${siteNames().join(', ')})`);
+  }
+  const site = await start({
     pages: parseCount('pages', flags.pages, 1),
     port: parseCount('port', flags.port, 0),
     host: flags.host,
     latencyMs: parseCount('latency', flags.latency, 0),
-    seed: 1,
+    hosts: flags.hosts === undefined ? undefined : parseCount('hosts', flags.hosts, 1),
+    capacity: flags.capacity === undefined ? undefined : parseCount('capacity', flags.capacity, 1),
+    generation: flags.generation === undefined ? undefined : parseCount('generation', flags.generation, 0),
   });
-  process.stdout.write(`serving the demo site at ${site.url} (Ctrl-C to stop)\n`);
+  process.stdout.write(`serving the ${name} site at ${site.url} (Ctrl-C to stop)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
