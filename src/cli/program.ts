@@ -68,8 +68,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--pages <n>', 'pages on the site', '200')
     .option('--latency <ms>', 'delay per response in ms', '0')
-    .option('--site <name>', 'which site: demo, shop, spa, spa-mixed (see src/testsite/sites.ts)', 'demo')
-    .option('--hosts <n>', 'demo: spread the site over N hosts 127.0.0.2… (--pages per host, --host ignored)')
+    .option(
+      '--site <name>',
+      'which site: demo, shop, spa, spa-mixed, recrawl, members, capacity (src/testsite/sites.ts)',
+      'demo',
+    )
+    .option(
+      '--hosts <n>',
+      'demo: spread the site over N hosts 127.0.0.2… (--pages per host, --host ignored; default 1)',
+    )
     .option('--capacity <n>', 'capacity site: answer 503 above N concurrent requests (default 8)')
     .option('--generation <n>', 'recrawl site: serve the site as changed N times (default 0)')
     .action(async (flags: { port: string; host: string; pages: string; latency: string; site: string }) =>
