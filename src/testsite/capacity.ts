@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { type Clock, systemClock, type TimerHandle } from '../conc/clock.js';
 import { send } from './faults.js';
-import { listen, trackSockets } from './listen.js';
+import { listen, stopServer, trackSockets } from './listen.js';
 import { buildSite, escapeHtml, type Site } from './site.js';
 
 /** Options for {@link startCapacitySite}. */
@@ -284,10 +284,7 @@ export async function startCapacitySite(opts: CapacitySiteOptions): Promise<Capa
     close() {
       for (const t of timers) clock.clearTimeout(t);
       timers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
+      return stopServer(server, sockets);
     },
   };
   return view;

@@ -368,3 +368,25 @@ export function serveFaultEndpoint(
       return false;
   }
 }
+
+/**
+ * The {@link FaultContext} of a server whose per-path hit counts are `hitCounts`: `later` timers
+ * are kept in `timers` (the server clears them on close) and `closed` reports `isClosing()`.
+ */
+export function faultContext(
+  hitCounts: ReadonlyMap<string, number>,
+  timers: Set<NodeJS.Timeout>,
+  isClosing: () => boolean,
+): FaultContext {
+  return {
+    hits: (path) => hitCounts.get(path) ?? 0,
+    later(fn, ms) {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+      }, ms);
+      timers.add(t);
+    },
+    closed: isClosing,
+  };
+}

@@ -33,3 +33,14 @@ export function trackSockets(server: Server, sockets = new Set<Socket>()): Set<S
   });
   return sockets;
 }
+
+/**
+ * Closes `server` and destroys its open sockets (keep-alive connections would otherwise hold the
+ * close until they time out); resolves once the listener is closed.
+ */
+export function stopServer(server: Server, sockets: Iterable<Socket>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    for (const s of sockets) s.destroy();
+  });
+}

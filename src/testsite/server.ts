@@ -9,8 +9,8 @@ import type { Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import {
   FAULT_ENDPOINTS,
-  type FaultContext,
   type FaultOptions,
+  faultContext,
   resetMidBody,
   retryAfterValue,
   send,
@@ -18,7 +18,7 @@ import {
   trickle,
 } from './faults.js';
 import { type GenerationDiff, type GenerationOptions, Generations, serveVersioned } from './generations.js';
-import { listen } from './listen.js';
+import { listen, stopServer } from './listen.js';
 import { createMembersArea, type MembersArea, type MembersOptions } from './members.js';
 import { buildSite, escapeHtml, mix, type Site } from './site.js';
 import { serveTrap } from './traps.js';
@@ -176,17 +176,7 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
   const sitemapCache = new Map<string, Buffer>();
   let origin = '';
 
-  const ctx: FaultContext = {
-    hits: (path) => hitCounts.get(path) ?? 0,
-    later(fn, ms) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        fn();
-      }, ms);
-      timers.add(t);
-    },
-    closed: () => closing,
-  };
+  const ctx = faultContext(hitCounts, timers, () => closing);
 
   const render = (
     req: IncomingMessage,
@@ -417,10 +407,7 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
       closing = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
+      return stopServer(server, sockets);
     },
   };
 }

@@ -7,8 +7,8 @@
  * scraper tests and `trawl serve-demo --site shop`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { FAULT_ENDPOINTS, type FaultContext, send, serveFaultEndpoint } from './faults.js';
-import { listen, trackSockets } from './listen.js';
+import { FAULT_ENDPOINTS, faultContext, send, serveFaultEndpoint } from './faults.js';
+import { listen, stopServer, trackSockets } from './listen.js';
 import { buildCatalog, type ShopCatalog } from './shop-catalog.js';
 import { planShopFaults, type ShopFaultOptions, type ShopFaultPicks } from './shop-faults.js';
 import {
@@ -141,17 +141,7 @@ export async function startShopSite(opts: ShopSiteOptions = {}): Promise<ShopSit
   const timers = new Set<NodeJS.Timeout>();
   let origin = '';
 
-  const ctx: FaultContext = {
-    hits: (path) => hitCounts.get(path) ?? 0,
-    later(fn, ms) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        fn();
-      }, ms);
-      timers.add(t);
-    },
-    closed: () => closing,
-  };
+  const ctx = faultContext(hitCounts, timers, () => closing);
 
   /** The GET response of `path?query`: status and body. */
   const renderGet = (path: string, query: URLSearchParams): [number, string, Buffer] => {
@@ -267,10 +257,7 @@ export async function startShopSite(opts: ShopSiteOptions = {}): Promise<ShopSit
       closing = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
+      return stopServer(server, sockets);
     },
   };
 }

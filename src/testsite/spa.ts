@@ -12,7 +12,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { listen, trackSockets } from './listen.js';
+import { listen, stopServer, trackSockets } from './listen.js';
 import { buildSite, escapeHtml, prng } from './site.js';
 import { SPA_CLIENT_JS } from './spa-client.js';
 
@@ -377,10 +377,7 @@ export async function startSpaSite(opts: SpaSiteOptions = {}): Promise<SpaSite> 
       closing = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
+      return stopServer(server, sockets);
     },
   };
 }
