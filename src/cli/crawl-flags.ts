@@ -36,7 +36,7 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--max-bytes <size>', 'body cap after decompression', '10MB')
     .option(
       '--out <file>',
-      'output file: .jsonl, .csv or .sqlite, in an existing directory (default: <name>.jsonl)',
+      'output file: .jsonl, .csv or .sqlite, in an existing directory, or - for stdout (default: <name>.jsonl)',
     )
     .option('--extract <spec>', 'extra field name=css-selector[@attr], repeatable', repeatable, [])
     .option('--user-agent <ua>', 'User-Agent header and robots.txt token', d.userAgent)
@@ -177,6 +177,89 @@ export function parseListenAddress(flag: string, value: string | true): { host: 
     );
   }
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
+
+/**
+ * The CrawlOptions fields each crawl flag sets through {@link toCrawlOptions}; CLI-only flags
+ * (output, progress, dashboard) set none. Used to tell which options the user typed.
+ */
+const OPTIONS_OF_FLAG: { readonly [F in keyof CrawlFlagValues]-?: readonly (keyof CrawlOptions)[] } = {
+  workers: ['workers'],
+  parsers: ['parsers'],
+  rate: ['rate'],
+  burst: ['burst'],
+  maxConnections: ['maxConnections'],
+  timeout: ['timeoutMs'],
+  retries: ['retries'],
+  depth: ['depth'],
+  maxPages: ['maxPages'],
+  maxTime: ['maxTimeMs'],
+  maxPagesPerHost: ['maxPagesPerHost'],
+  scope: ['scope'],
+  include: ['include'],
+  exclude: ['exclude'],
+  stripParams: ['stripParams'],
+  maxBytes: ['maxBytes'],
+  out: ['out'],
+  extract: ['extract'],
+  userAgent: ['userAgent'],
+  hostRate: ['hostRate'],
+  hostBurst: ['hostBurst'],
+  hostConcurrency: ['hostConcurrency'],
+  ignoreRobots: ['ignoreRobots'],
+  sitemap: ['sitemaps'],
+  sitemaps: ['sitemapsAuto'],
+  maxUrlLength: ['maxUrlLength'],
+  maxRepeatedSegments: ['maxRepeatedSegments'],
+  maxPathDepth: ['maxPathDepth'],
+  maxQueryVariants: ['maxQueryVariants'],
+  keepSessionIds: ['stripSessionIds'],
+  allowPrivate: ['allowPrivate'],
+  state: ['state'],
+  name: ['name'],
+  fresh: ['fresh'],
+  retryFailed: ['retryFailed'],
+  expect: ['expect'],
+  dashboard: [],
+  metrics: [],
+  quiet: [],
+  json: [],
+};
+
+/**
+ * Which flags of `cmd` the user gave: a flag typed on the command line (commander's value source
+ * 'cli', `--no-state` counting for `state`) or taken from the environment ('env'); a flag left
+ * at its default, or absent, was not typed.
+ */
+export function typedFlags(cmd: Command): (flag: keyof CrawlFlagValues) => boolean {
+  return (flag) => {
+    const source = cmd.getOptionValueSource(flag);
+    return source === 'cli' || source === 'env';
+  };
+}
+
+/**
+ * Puts a scraper's `options` between trawl's defaults and the flags the user typed: the result
+ * is `cli` (every flag turned into options, defaults included) with each of `scraper`'s options
+ * laid over it, except those a typed flag sets (`typed`), which keep the flag's value. So a CLI
+ * default never overwrites what the scraper set (its `stripParams`, say), and a typed flag always
+ * wins. `seeds` and options the scraper leaves undefined are never taken from it (the seeds are
+ * the CLI URLs or the scraper's `start`, chosen by the caller).
+ */
+export function layerScraperOptions(
+  cli: Partial<CrawlOptions> & { seeds: string[] },
+  scraper: Partial<CrawlOptions>,
+  typed: (flag: keyof CrawlFlagValues) => boolean,
+): Partial<CrawlOptions> & { seeds: string[] } {
+  const fromFlags = new Set<string>();
+  for (const [flag, keys] of Object.entries(OPTIONS_OF_FLAG)) {
+    if (typed(flag as keyof CrawlFlagValues)) for (const k of keys) fromFlags.add(k);
+  }
+  const out: Record<string, unknown> = { ...cli };
+  for (const [k, v] of Object.entries(scraper)) {
+    if (k !== 'seeds' && v !== undefined && !fromFlags.has(k)) out[k] = v;
+  }
+  return out as Partial<CrawlOptions> & { seeds: string[] };
 }
 
 /** Turns flag strings into typed crawl options, throwing a UsageError naming the bad flag. */

@@ -23,9 +23,9 @@ export function storageFullOf(err: unknown): (Error & { path: string }) | null {
  * - a full disk (StorageFullError: a rerun on a still-full disk refused at open, before any
  *   request, or a crawl that ended on one): `trawl: <path>: no space left on device ...; free
  *   some space and run again`, exit 74;
- * - bad usage (UsageError) and a state or output file refused at open (StateError, SinkError:
- *   foreign, corrupt, unwritable, unknown format), all thrown before any request: the message,
- *   exit 2;
+ * - bad usage (UsageError, and its ScraperError: a scraper module that cannot be used) and a
+ *   state or output file refused at open (StateError, SinkError: foreign, corrupt, unwritable,
+ *   unknown format), all thrown before any request: the message, exit 2;
  * - anything else is a bug: the stack, exit 1.
  * The line never spans lines except for the stack of an unexpected error.
  */
@@ -36,7 +36,7 @@ export function failureOf(err: unknown): Failure {
   }
   if (
     err instanceof Error &&
-    ['UsageError', 'RedisConnectError', 'StateError', 'SinkError'].includes(err.name)
+    ['UsageError', 'ScraperError', 'RedisConnectError', 'StateError', 'SinkError'].includes(err.name)
   ) {
     return { line: `trawl: ${oneLine(err.message)}`, code: EXIT.usage };
   }

@@ -1,15 +1,20 @@
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../crawl/options.js';
+import { DEFAULTS, UsageError } from '../crawl/options.js';
 import { VERSION } from '../version.js';
+import type { RunFlagValues } from './commands/run.js';
+import type { ShellFlagValues } from './commands/shell.js';
+import type { WorkerFlagValues } from './commands/worker.js';
 import { addCrawlFlags, addRedisFlags, type CrawlFlagValues, type RedisFlagValues } from './crawl-flags.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { failureOf } from './failure.js';
-import { refuseRepeatedOptions } from './repeated-options.js';
+import { refuseRepeatedOptions, repeatable } from './repeated-options.js';
 
 // Commands load their modules (the crawler, undici, SQLite, ioredis, the dashboard) only when they
 // run: `--help`, `--version` and refused usage stay fast.
 const commands = {
   crawl: () => import('./commands/crawl.js'),
+  run: () => import('./commands/run.js'),
+  shell: () => import('./commands/shell.js'),
   demo: () => import('./commands/demo.js'),
   state: () => import('./commands/state.js'),
   status: () => import('./commands/status.js'),
@@ -46,14 +51,53 @@ export function buildProgram(setExit: (code: number) => void): Command {
   addRedisFlags(
     addCrawlFlags(
       program
+        .command('run')
+        .description('run a scraper module (its handlers, start URLs and options) and write its items')
+        .addHelpText('after', EXIT_CODES_HELP)
+        .argument(
+          '<file>',
+          'scraper module (.ts, .mts, .js, .mjs) whose default export is defineScraper(...)',
+        )
+        .argument('[url...]', "start URLs (http or https); they replace the scraper's start"),
+    ),
+  )
+    .option(
+      '--items <file>',
+      'items output: .jsonl, .csv or .sqlite, or - for stdout (default: <name>.items.jsonl)',
+    )
+    .action(async (file: string, urls: string[], flags: RunFlagValues, cmd: Command) =>
+      setExit(await (await commands.run()).runScraper(file, urls, flags, cmd)),
+    );
+
+  addRedisFlags(
+    addCrawlFlags(
+      program
         .command('worker')
         .description('join a crawl in Redis (--redis URL --name NAME) without adding seeds')
         .addHelpText('after', EXIT_CODES_HELP),
     ),
     { worker: true },
-  ).action(async (flags: CrawlFlagValues & RedisFlagValues) =>
-    setExit(await (await commands.worker()).runRedisCrawl([], flags, 'worker')),
-  );
+  )
+    .option(
+      '--scraper <file>',
+      "run this scraper module's handlers on this process's pages (default: none, follow links)",
+    )
+    .action(async (flags: WorkerFlagValues, cmd: Command) =>
+      setExit(await (await commands.worker()).runWorker(flags, cmd)),
+    );
+
+  program
+    .command('shell')
+    .description('fetch one page as a crawl would and open a REPL with $ (cheerio), request, response, html')
+    .argument('<url>', 'the page to fetch (http or https)')
+    .option('--user-agent <ua>', 'User-Agent header', DEFAULTS.userAgent)
+    .option('--timeout <duration>', 'request timeout (connect, headers and body)', '5s')
+    .option('--max-bytes <size>', 'body cap after decompression', '10MB')
+    .option('--header <name: value>', 'extra request header, repeatable', repeatable, [])
+    .option('--allow-private', 'allow hosts on private/loopback addresses', false)
+    .action(async (url: string, flags: ShellFlagValues) =>
+      setExit(await (await commands.shell()).runShell(url, flags)),
+    );
 
   addCrawlFlags(program.command('demo').description('serve the bundled demo site on 127.0.0.1 and crawl it'))
     .option('--pages <n>', 'pages on the demo site', '200')
@@ -105,12 +149,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('export')
-    .description("write a crawl's records from its state file or from Redis (works while it runs)")
+    .description("write a crawl's records and items from its state file or from Redis (works while it runs)")
     .argument('[state]', 'state file (or use --redis URL --name NAME)')
-    .requiredOption('--out <file>', 'output file: .jsonl, .csv or .sqlite (required)')
+    .option('--out <file>', 'records: .jsonl, .csv or .sqlite (default: none; --out or --items is required)')
+    .option('--items <file>', "a scraper's items: .jsonl, .csv or .sqlite (default: none)")
     .option('--redis <url>', 'export crawl --name NAME from Redis instead of a state file (default: none)')
     .option('--name <name>', 'with --redis: the crawl (default: none)')
-    .action(async (state: string | undefined, flags: { out: string; redis?: string; name?: string }) => {
+    .action(async (state: string | undefined, flags: ExportFlags) => {
+      if (flags.out === undefined && flags.items === undefined)
+        throw new UsageError('export needs --out FILE (records), --items FILE (items), or both');
+      if (flags.out === '-' || flags.items === '-')
+        throw new UsageError('export writes files: give --out and --items a file name, not -');
       if (flags.redis) {
         if (state) throw new UsageError('give a state file or --redis, not both');
         if (!flags.name) throw new UsageError('trawl export --redis needs --name NAME');
@@ -131,6 +180,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
  * Runs the CLI and resolves with its exit status (listed in exit-codes.ts): bad usage prints one
  * line and exits 2 before any request; a full disk prints one line and exits 74 (see failure.ts).
  */
+/** The flags of `trawl export`. */
+interface ExportFlags {
+  out?: string;
+  items?: string;
+  redis?: string;
+  name?: string;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = buildProgram((c) => {

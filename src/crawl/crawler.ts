@@ -6,6 +6,7 @@ import { WorkerPool } from '../conc/pool.js';
 import { refusal } from './engine/admission.js';
 import { buildContext, type EngineContext } from './engine/context.js';
 import { fetchStep } from './engine/fetch-step.js';
+import { settleHandler } from './engine/handler-outcome.js';
 import { IdleWatch } from './engine/idle-watch.js';
 import { openStorage } from './engine/open-storage.js';
 import type { FetchJob, Outcome } from './engine/outcome.js';
@@ -24,6 +25,7 @@ import { type CrawlOptions, defaultName, resolveOptions } from './options.js';
 import { ParseThread } from './parse/parse-thread.js';
 import type { RateGate } from './politeness/rate-gate.js';
 import type { PageRecord } from './record.js';
+import type { ItemSink } from './store/item-sink.js';
 import type { Sink } from './store/sink.js';
 import { type CrawlSummary, type StopReason, summarize } from './summary.js';
 
@@ -58,6 +60,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   /** The parts every step shares (engine/context.ts). */
   readonly #ctx: EngineContext;
   readonly #sink: Sink | null = null;
+  readonly #items: ItemSink | null = null;
   readonly #durable: boolean;
   readonly #resumed: boolean = false;
   #records: Channel<PageRecord> | null = null;
@@ -87,7 +90,13 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.#durable = frontier !== undefined && !(frontier instanceof MemoryFrontier);
     if (!frontier) {
       const opened = openStorage(o, this.name);
-      ({ frontier, sink: this.#sink, resumed: this.#resumed, durable: this.#durable } = opened);
+      ({
+        frontier,
+        sink: this.#sink,
+        items: this.#items,
+        resumed: this.#resumed,
+        durable: this.#durable,
+      } = opened);
     }
     const [stop, abort, wake] = [this.#stopCtx.signal, this.#abortCtx.signal, () => this.#wake.trySend()];
     this.#ctx = buildContext(o, { ...deps, frontier, metrics: this.metrics, stop, abort, wake });
@@ -154,7 +163,14 @@ export class Crawl implements AsyncIterable<PageRecord> {
       this.#robots = new RobotsWiring(ctx, (urls) => void seeding.sitemaps(urls));
       const records = new RecordBuilder(o, noteHost);
       const iterator = () => this.#records;
-      this.#store = new StoreStep({ ctx, sink: this.#sink, records, iterator, onStop: () => this.stop() });
+      this.#store = new StoreStep({
+        ctx,
+        sink: this.#sink,
+        items: this.#items,
+        records,
+        iterator,
+        onStop: () => this.stop(),
+      });
       await seeding.seeds();
       if (o.sitemaps.length > 0) void seeding.sitemaps(o.sitemaps);
       // 2. Fetch workers (retries decided in the step) → parse threads → store.
@@ -168,7 +184,14 @@ export class Crawl implements AsyncIterable<PageRecord> {
       const settling = () => ledger.seeding || this.#robots.settling;
       this.#idle.watch((tokens) => ledger.outstanding === tokens + pool.queued && !settling());
       setMaxListeners(0, pool.signal); // every fetch listens on the pool's signal
-      const parsed = parseStage(pool.results, threads, parseConfig, this.metrics, ctx.abort);
+      const parsed = parseStage(
+        pool.results,
+        threads,
+        parseConfig,
+        this.metrics,
+        ctx.abort,
+        settleHandler(ctx),
+      );
       const storing = this.#store.run(parsed);
       // 3. Metrics, sampled; 4. the scheduler feeds the pool until the ledger says finished.
       const sample = () => sampleMetrics(ctx, pool.queued, pool.results.length, parsed.length);

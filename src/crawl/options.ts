@@ -1,107 +1,13 @@
-import type { Clock } from '../conc/clock.js';
+import { existsSync } from 'node:fs';
+import type { CrawlOptions } from './crawl-options.js';
 import { parseFieldSpecs } from './parse/fields.js';
-import type { PageRecord } from './record.js';
 import { storagePathProblem } from './storage-paths.js';
+import { itemSinkFormatFor } from './store/item-sink.js';
 import { sinkFormatFor } from './store/open-sink.js';
 import { compilePattern } from './url/patterns.js';
 import { UsageError } from './usage-error.js';
 
-/** A user-supplied extraction hook: extra fields for a page's record. */
-export type ExtractHook = (page: {
-  url: string;
-  finalUrl: string;
-  status: number;
-  html: string;
-  title: string | null;
-}) => Record<string, unknown> | undefined;
-
-/** Everything a crawl can be told. Every field has a default; see {@link DEFAULTS}. */
-export interface CrawlOptions {
-  /** Start URLs (depth 0). At least one seed or sitemap is required. */
-  seeds: string[];
-  /** Crawl name: keys the state file and the Redis keys. Default: the first seed's host. */
-  name?: string;
-  /** Fetch workers (the seed's worker pool). */
-  workers: number;
-  /** Parse worker threads; 0 parses on the main thread. */
-  parsers: number;
-  /** Global requests per second (Infinity lifts the limit). */
-  rate: number;
-  /** Global token-bucket burst. */
-  burst: number;
-  /** Cap on open HTTP connections (Weighted semaphore and undici pool). */
-  maxConnections: number;
-  /** Per-request timeout in ms, covering connect, headers and the whole body. */
-  timeoutMs: number;
-  /** Retries after the first attempt for retryable failures. */
-  retries: number;
-  /** Base of the exponential retry backoff with full jitter, ms (the wait is random in [0, min(cap, base·2^(n-1)))). */
-  retryBaseMs: number;
-  /** Cap of the retry backoff, ms. */
-  retryCapMs: number;
-  /** Maximum link depth followed (seeds are 0). */
-  depth: number;
-  /** Stop after this many records are stored (Infinity: no limit). */
-  maxPages: number;
-  /**
-   * The crawl's deadline, ms from its start (Infinity: none). At the deadline the crawl stops as
-   * on a first SIGINT; a request whose rate-limit token would come after it is not started.
-   */
-  maxTimeMs: number;
-  /** Per-host page budget (Infinity: no limit). */
-  maxPagesPerHost: number;
-  /** Which links are in scope. */
-  scope: 'host' | 'domain' | 'any';
-  include: string[];
-  exclude: string[];
-  /** Query parameters removed during normalization (globs with `*`). */
-  stripParams: string[];
-  /** Body cap in bytes, after decompression. */
-  maxBytes: number;
-  userAgent: string;
-  /** Output file; format by extension (.jsonl, .csv, .sqlite). Undefined: no file. */
-  out?: string;
-  /** `name=css-selector[@attr]` field specs. */
-  extract: string[];
-  /** Library hook computing extra fields. */
-  extractFn?: ExtractHook;
-  /** Per-host politeness. */
-  hostRate: number;
-  hostBurst: number;
-  hostConcurrency: number;
-  /** Ignore robots.txt entirely. */
-  ignoreRobots: boolean;
-  /** Extra sitemap URLs to seed from. */
-  sitemaps: string[];
-  /** Also seed from the `Sitemap:` lines of each seed host's robots.txt. */
-  sitemapsAuto: boolean;
-  /** Crawler-trap guards. */
-  maxUrlLength: number;
-  maxRepeatedSegments: number;
-  maxPathDepth: number;
-  maxQueryVariants: number;
-  /**
-   * Remove session ids (`;jsessionid=`, `PHPSESSID`, ASP.NET `(S(...))`...) from every URL, see
-   * stripSessionIds in url/normalize.ts. A crawler-trap guard: default true.
-   */
-  stripSessionIds: boolean;
-  /** Allow hosts on loopback/private/link-local addresses even when the seeds are not on one. */
-  allowPrivate: boolean;
-  /** SQLite state file (resumable); undefined = in-memory frontier. */
-  state?: string;
-  /** Start over even if the state file exists. */
-  fresh: boolean;
-  /** Re-queue URLs that failed in an earlier run of this state. */
-  retryFailed: boolean;
-  /** Expected number of URLs (sizes the bloom filter). */
-  expect: number;
-  /** Called with each record as it is stored (the non-blocking collection path). */
-  onRecord?: (record: PageRecord) => void;
-  /** Time source for the rate limiters and politeness (tests inject a FakeClock). */
-  clock?: Clock;
-  /** Cancels the crawl (graceful: see Crawl.stop / Crawl.abort for the two levels). */
-  signal?: AbortSignal;
-}
+export type { CrawlOptions, ExtractHook } from './crawl-options.js';
 
 /** The seed's defaults (10 req/s burst 5, 20 connections, 5 s timeouts, 5 workers) and ours. */
 export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
@@ -125,6 +31,7 @@ export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
   maxBytes: 10 * 1024 * 1024,
   userAgent: 'trawl/0.1.0 (+https://github.com/trawl/trawl)',
   extract: [],
+  handlerTimeoutMs: 60_000,
   hostRate: Number.POSITIVE_INFINITY,
   hostBurst: 5,
   hostConcurrency: 8,
@@ -163,6 +70,7 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   intIn('burst', o.burst, 1, 1_000_000);
   intIn('max-connections', o.maxConnections, 1, 10_000);
   numIn('timeout', o.timeoutMs, 1, 3_600_000);
+  numIn('handler-timeout', o.handlerTimeoutMs, 1, 86_400_000);
   intIn('retries', o.retries, 0, 100);
   numIn('retry-base', o.retryBaseMs, 0, 3_600_000);
   numIn('retry-cap', o.retryCapMs, 0, 86_400_000);
@@ -193,7 +101,19 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   }
   usage('extract', () => parseFieldSpecs(o.extract));
   if (o.out !== undefined) usage('out', () => sinkFormatFor(o.out!));
-  const pathProblem = storagePathProblem({ out: o.out, state: o.state });
+  if (o.retryFailed && (o.out === '-' || o.items === '-')) {
+    throw new UsageError(
+      '--retry-failed rewrites the output from the state file: it needs --out and --items to be files, not -',
+    );
+  }
+  if (o.items !== undefined) {
+    usage('items', () => itemSinkFormatFor(o.items!));
+    if (o.scraper === undefined)
+      throw new UsageError('--items needs a scraper (items are what its handlers push)');
+  }
+  if (o.scraper !== undefined && !existsSync(o.scraper))
+    throw new UsageError(`scraper ${o.scraper} does not exist`);
+  const pathProblem = storagePathProblem({ out: o.out, state: o.state, items: o.items });
   if (pathProblem !== null) throw new UsageError(pathProblem);
   if (o.userAgent.trim() === '' || /[\r\n]/.test(o.userAgent)) {
     throw new UsageError('--user-agent must be a non-empty single line');

@@ -77,3 +77,6 @@ export function outcomeOf(error: string | null): PageOutcome {
   if (error === null) return 'ok';
   return SKIPPED_KINDS.includes(error.slice(0, error.indexOf(':'))) ? 'skipped' : 'failed';
 }
+
+/** One scraped item: a JSON-serializable object a scraper's handler pushed. */
+export type Item = Record<string, unknown>;

@@ -35,25 +35,41 @@ export function isTrawlStateFile(path: string): boolean {
  * `pages` table to another crawl's state), and an output that is the state file itself (the same
  * path, or the same file through a link). Returns the first problem as one line starting with the
  * flag and naming the file (`--out /x/y.jsonl: directory /x does not exist (create it first)`),
- * or null when both are fine; undefined paths are not checked.
+ * or null when all are fine; undefined paths are not checked. The items output (`--items`) obeys
+ * the same rules and must not be the records' output; `-` (standard output) is not a file and is
+ * not checked, but records and items cannot both go there.
  */
-export function storagePathProblem(paths: { out?: string; state?: string }): string | null {
-  const { out, state } = paths;
+export function storagePathProblem(paths: { out?: string; state?: string; items?: string }): string | null {
+  const { state } = paths;
+  // '-' is standard output, not a file: nothing to check.
+  const out = paths.out === '-' ? undefined : paths.out;
+  const items = paths.items === '-' ? undefined : paths.items;
   const stateDir = state === undefined ? null : directoryProblem('state', state);
   if (stateDir !== null) return stateDir;
-  if (out === undefined) return null;
-  const outDir = directoryProblem('out', out);
-  if (outDir !== null) return outDir;
-  if (state !== undefined && sameFile(out, state)) {
-    return `--out ${out} is the state file (--state ${state}): give the records a file of their own`;
+  for (const [flag, file] of [
+    ['out', out],
+    ['items', items],
+  ] as const) {
+    if (file === undefined) continue;
+    const dir = directoryProblem(flag, file);
+    if (dir !== null) return dir;
+    if (state !== undefined && sameFile(file, state)) {
+      return `--${flag} ${file} is the state file (--state ${state}): give the ${flag === 'out' ? 'records' : 'items'} a file of their own`;
+    }
+    if (isTrawlStateFile(file)) {
+      return `--${flag} ${file} is a trawl state file: refusing to write ${flag === 'out' ? 'records' : 'items'} into it (choose another output file)`;
+    }
   }
-  if (isTrawlStateFile(out)) {
-    return `--out ${out} is a trawl state file: refusing to write records into it (choose another output file)`;
+  if (out !== undefined && items !== undefined && sameFile(out, items)) {
+    return `--items ${items} is the records' output (--out ${out}): give the items a file of their own`;
+  }
+  if (paths.out === '-' && paths.items === '-') {
+    return '--out - and --items - both write to standard output: send one of them to a file';
   }
   return null;
 }
 
-function directoryProblem(flag: 'out' | 'state', path: string): string | null {
+function directoryProblem(flag: 'out' | 'state' | 'items', path: string): string | null {
   const dir = dirname(resolve(path));
   let isDir: boolean;
   try {

@@ -16,6 +16,8 @@ export interface CrawlSummary {
   pages: number;
   /** Records without an error. */
   ok: number;
+  /** Items a scraper's handlers pushed (stored with their pages); 0 for a plain crawl. */
+  items: number;
   /** Records of pages that failed (their error says why). */
   failed: number;
   /** Failed records by error kind (`timeout`, `http`, `network`, ...). */
@@ -69,6 +71,7 @@ export function summarize(
     stopReason: end.stopReason,
     pages: snap.pagesStored,
     ok: snap.pages.ok,
+    items: snap.itemsStored,
     failed: snap.pages.failed,
     failedByKind,
     skipped: snap.pages.skipped,
@@ -104,6 +107,7 @@ export function formatSummary(s: CrawlSummary): string {
     `pages:    ${s.pages} stored (${s.ok} ok, ${s.failed} failed${failed ? `: ${failed}` : ''}` +
       `${s.skipped > 0 ? `, ${s.skipped} skipped: ${skipped}` : ''})` +
       `${s.sitemapErrors > 0 ? `; ${s.sitemapErrors} sitemap errors` : ''}`,
+    ...(s.items > 0 ? [`items:    ${s.items} stored`] : []),
     `requests: ${s.requests} (${s.retries} retries), ${formatBytes(s.bytes)}`,
     `time:     ${(s.durationMs / 1000).toFixed(1)} s, ${s.pagesPerSecond.toFixed(1)} pages/s`,
     `frontier: ${s.frontier.queued} queued, ${s.frontier.done} done, ${s.frontier.seen} seen${s.stopReason === 'done' ? '' : ` (ended: ${s.stopReason}${resume})`}`,

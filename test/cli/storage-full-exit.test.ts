@@ -27,6 +27,7 @@ function summary(stopReason: CrawlSummary['stopReason'], extra: Partial<CrawlSum
     stopReason,
     pages: 3,
     ok: 3,
+    items: 0,
     failed: 0,
     failedByKind: {},
     skipped: 0,
@@ -37,7 +38,7 @@ function summary(stopReason: CrawlSummary['stopReason'], extra: Partial<CrawlSum
     bytes: 300,
     durationMs: 100,
     pagesPerSecond: 30,
-    frontier: { queued: 5, leased: 0, done: 3, failed: 0, seen: 8 },
+    frontier: { queued: 5, leased: 0, done: 3, failed: 0, seen: 8, items: 0 },
     resumable: true,
     ...extra,
   };

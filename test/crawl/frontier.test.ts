@@ -87,7 +87,7 @@ describe.each(open)('Frontier contract: %s', (_name, make) => {
     expect(n).toBe(1);
     // Completed URLs stay seen: re-adding them is refused.
     expect(f.add([item('http://a/1'), item('http://a/3')])).toBe(0);
-    expect(f.stats()).toEqual({ queued: 2, leased: 0, done: 1, failed: 0, seen: 3 });
+    expect(f.stats()).toEqual({ queued: 2, leased: 0, done: 1, failed: 0, seen: 3, items: 0 });
     f.close();
   });
 
@@ -182,13 +182,13 @@ describe.each(open)('Frontier contract: %s', (_name, make) => {
     f.complete([done(item('http://a/2'))]);
     f.release(item('http://a/2')); // not leased: no-op
     f.release(item('http://a/3')); // queued, not leased: no-op
-    expect(f.stats()).toEqual({ queued: 1, leased: 1, done: 1, failed: 0, seen: 3 });
+    expect(f.stats()).toEqual({ queued: 1, leased: 1, done: 1, failed: 0, seen: 3, items: 0 });
     expect(urls(f.lease(5, 0, all))).toEqual(['http://a/3']);
     expect(f.lease(5, 0, all)).toEqual([]);
     // A URL completed without ever being added counts as seen and can't be added later.
     f.complete([done(item('http://b/redirect-target'))]);
     expect(f.add([item('http://b/redirect-target')])).toBe(0);
-    expect(f.stats()).toEqual({ queued: 0, leased: 2, done: 2, failed: 0, seen: 4 });
+    expect(f.stats()).toEqual({ queued: 0, leased: 2, done: 2, failed: 0, seen: 4, items: 0 });
     f.close();
   });
 
@@ -210,11 +210,11 @@ describe.each(open)('Frontier contract: %s', (_name, make) => {
     const f = make();
     f.add([item('http://a/1'), item('http://a/2'), item('http://b/1')]);
     const got = f.lease(3, 0, all);
-    expect(f.stats()).toEqual({ queued: 0, leased: 3, done: 0, failed: 0, seen: 3 });
+    expect(f.stats()).toEqual({ queued: 0, leased: 3, done: 0, failed: 0, seen: 3, items: 0 });
     f.complete([done(got[0]!), done(got[1]!, [], 'timeout: no response within 5000 ms')]);
-    expect(f.stats()).toEqual({ queued: 0, leased: 1, done: 2, failed: 1, seen: 3 });
+    expect(f.stats()).toEqual({ queued: 0, leased: 1, done: 2, failed: 1, seen: 3, items: 0 });
     expect(f.requeueFailed!()).toBe(1);
-    expect(f.stats()).toEqual({ queued: 1, leased: 1, done: 1, failed: 0, seen: 3 });
+    expect(f.stats()).toEqual({ queued: 1, leased: 1, done: 1, failed: 0, seen: 3, items: 0 });
     const [retry] = f.lease(1, 0, all);
     expect(retry).toMatchObject({ url: got[1]!.url, attempts: 0 });
     f.close();

@@ -163,4 +163,15 @@ describe('decide (the retry policy of one attempt)', () => {
       error: 'network: connection refused',
     });
   });
+
+  it('retries a page whose scraper handler threw, within --retries; a deterministic handler error fails at once', () => {
+    const threw = { kind: 'handler', error: 'handler: boom', retryable: true } as const;
+    expect(decide(threw, 1, NOW, policy)).toEqual({ kind: 'retry', at: NOW + 500, reason: 'handler' });
+    expect(decide(threw, 3, NOW, policy)).toEqual({ kind: 'fail', error: 'handler: boom' });
+    const noLabel = { kind: 'handler', error: 'handler: no handler for label X', retryable: false } as const;
+    expect(decide(noLabel, 1, NOW, policy)).toEqual({
+      kind: 'fail',
+      error: 'handler: no handler for label X',
+    });
+  });
 });

@@ -187,7 +187,7 @@ describe('state file', () => {
     f.close();
     const g = open(file);
     // The unfinished lease came back: 1 leased → queued.
-    expect(g.stats()).toEqual({ queued: 3, leased: 0, done: 1, failed: 0, seen: 4 });
+    expect(g.stats()).toEqual({ queued: 3, leased: 0, done: 1, failed: 0, seen: 4, items: 0 });
     expect(g.add([item('http://a/1'), item('http://a/3'), item('http://b/1')])).toBe(0);
     // b is still paused after the reopen.
     expect(g.lease(10, Date.now(), all).map((i) => i.host)).toEqual(['a', 'a']);
@@ -256,7 +256,7 @@ describe('state file', () => {
     // No close: the process "died". A new process opens the same file.
     const resumed = new SqliteFrontier(openState(file, { create: true, name: 'test' }));
     closers.push(() => resumed.close());
-    expect(resumed.stats()).toEqual({ queued: 4, leased: 0, done: 2, failed: 0, seen: 6 });
+    expect(resumed.stats()).toEqual({ queued: 4, leased: 0, done: 2, failed: 0, seen: 6, items: 0 });
     expect(resumed.state.db.prepare('SELECT count(*) FROM frontier WHERE state = 1').pluck().get()).toBe(0);
     // Recovered rows keep their queue position (FIFO per host).
     const again: string[] = [];
@@ -325,7 +325,7 @@ describe('state file', () => {
     expect(f.state.meta.outOffset).toBe(100);
     // The batch can be completed afterwards (nothing half-stored blocks it).
     expect(f.complete([bad[0]!], { path: '/tmp/out.jsonl', offset: 200 })).toBe(1);
-    expect(f.stats()).toEqual({ queued: 1, leased: 0, done: 2, failed: 0, seen: 3 });
+    expect(f.stats()).toEqual({ queued: 1, leased: 0, done: 2, failed: 0, seen: 3, items: 0 });
     expect(f.state.meta).toMatchObject({ outPath: '/tmp/out.jsonl', outOffset: 200, outFormat: 'jsonl' });
     expect(readStatus(file).out).toEqual({ path: '/tmp/out.jsonl', offset: 200, format: 'jsonl' });
   });
@@ -342,7 +342,7 @@ describe('state file', () => {
     expect(f.requeueFailed()).toBe(1);
     f.close();
     const g = open(file);
-    expect(g.stats()).toEqual({ queued: 1, leased: 0, done: 1, failed: 0, seen: 2 });
+    expect(g.stats()).toEqual({ queued: 1, leased: 0, done: 1, failed: 0, seen: 2, items: 0 });
     expect(g.lease(5, 0, all).map((i) => i.url)).toEqual(['http://a/1']);
   });
 

@@ -14,28 +14,54 @@ import {
 import { endOfCrawl } from '../end-of-crawl.js';
 import { EXIT } from '../exit-codes.js';
 import { startProgress } from '../progress.js';
+import { reserveStdout } from '../reserve-stdout.js';
 import { onShutdownSignals } from '../shutdown-signals.js';
 import { runRedisCrawl } from './worker.js';
 
 /** Where a crawl's state file goes unless --state or --no-state says otherwise. */
 export const DEFAULT_STATE_DIR = '.trawl';
 
+/** The flags of a crawl command that {@link runCrawlWith} reads besides the crawl options. */
+export type CrawlRunFlags = Pick<
+  CrawlFlagValues,
+  'state' | 'quiet' | 'json' | 'dashboard' | 'metrics' | 'name'
+> &
+  Partial<RedisFlagValues>;
+
 /**
- * Runs one crawl from the CLI: resolves defaults that depend on the crawl's name (state file,
- * output file), wires SIGINT/SIGTERM/SIGHUP to the two-level shutdown, shows progress and prints
- * the summary and how to go on. Resolves with the process exit status: 0, or 74 when a full disk
- * stopped the crawl (see exit-codes.ts; a second signal exits 130 at once).
+ * Runs one crawl from the CLI with options turned from its flags (see toCrawlOptions) and
+ * `extra` laid over them; see {@link runCrawlWith}.
  */
 export async function runCrawl(
   seeds: string[],
   flags: CrawlFlagValues & Partial<RedisFlagValues>,
   extra: Partial<CrawlOptions> = {},
 ): Promise<number> {
-  if (flags.redis) return runRedisCrawl(seeds, flags, 'crawl', extra);
+  return runCrawlWith({ ...toCrawlOptions(seeds, flags), ...extra }, flags);
+}
+
+/**
+ * Runs one crawl from the CLI with its options already decided (`trawl crawl`, `trawl run`,
+ * `trawl demo`): with --redis hands over to runRedisCrawl; otherwise resolves the defaults that
+ * depend on the crawl's name (state file `.trawl/<name>.db`, records `<name>.jsonl`, and with a
+ * scraper its items `<name>.items.jsonl`), wires SIGINT/SIGTERM/SIGHUP to the two-level shutdown,
+ * shows progress and prints the summary and where the output went. Records (`out: '-'`) or items
+ * (`items: '-'`) may go to stdout, not both (a UsageError); stdout then holds them alone: every
+ * other line, the --json summary and handlers' console.log included, goes to stderr (see
+ * reserveStdout). Resolves with the process exit
+ * status: 0, or 74 when a full disk stopped the crawl (see exit-codes.ts; a second signal exits
+ * 130 at once).
+ */
+export async function runCrawlWith(
+  opts: Partial<CrawlOptions> & { seeds: string[] },
+  flags: CrawlRunFlags,
+): Promise<number> {
+  if (opts.out === '-' && opts.items === '-')
+    throw new UsageError('--out - and --items - both want stdout: send one of them to a file');
+  if (flags.redis) return runRedisCrawl(opts, { ...flags, redis: flags.redis }, 'crawl');
   // A Redis-only flag without --redis would be silently ignored: refuse it.
   if (flags.leaseTtl !== undefined)
     throw new UsageError('--lease-ttl needs --redis (it is how long a Redis lease lasts)');
-  const opts = { ...toCrawlOptions(seeds, flags), ...extra };
   resolveOptions(opts); // refuse bad input before anything else happens
   const serveAt = flags.dashboard ?? flags.metrics;
   const listen =
@@ -52,6 +78,11 @@ export async function runCrawl(
     mkdirSync(DEFAULT_STATE_DIR, { recursive: true });
   }
   opts.out ??= `${name}.jsonl`;
+  if (opts.scraper !== undefined) opts.items ??= `${name}.items.jsonl`;
+  // With records or items on stdout, stdout is theirs alone (console.log in handlers included).
+  const toStdout = opts.out === '-' || opts.items === '-';
+  if (toStdout) reserveStdout();
+  const report = toStdout ? process.stderr : process.stdout;
   const crawl = new Crawl(opts);
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
@@ -87,10 +118,20 @@ export async function runCrawl(
     await dashboard?.close();
     removeSignals();
   }
+  // `items` in the summary is the count of items; their file is `itemsOut`.
+  const itemsOut = opts.items === undefined ? {} : { itemsOut: opts.items };
   if (flags.json)
-    process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary, out: opts.out })}\n`);
-  else if (!flags.quiet) process.stderr.write(`${formatSummary(summary)}\nresults: ${opts.out}\n`);
+    report.write(`${JSON.stringify({ event: 'summary', ...summary, out: opts.out, ...itemsOut })}\n`);
+  else if (!flags.quiet) {
+    const itemsLine = opts.items === undefined ? '' : `items: ${shownPath(opts.items)}\n`;
+    process.stderr.write(`${formatSummary(summary)}\nresults: ${shownPath(opts.out)}\n${itemsLine}`);
+  }
   const end = endOfCrawl(summary);
   for (const line of end.errors) process.stderr.write(`${line}\n`);
   return end.code;
+}
+
+/** An output path as the end-of-crawl lines show it: `-` is stdout. */
+function shownPath(path: string): string {
+  return path === '-' ? '- (stdout)' : path;
 }

@@ -1,5 +1,5 @@
 import { UsageError } from '../../crawl/options.js';
-import { exportState } from '../../crawl/state/export.js';
+import { exportItems, exportState } from '../../crawl/state/export.js';
 import { formatStatus, readStatus } from '../../crawl/state/status.js';
 import { storagePathProblem } from '../../crawl/storage-paths.js';
 
@@ -11,14 +11,21 @@ export function runStatus(statePath: string, flags: { json: boolean }): number {
 }
 
 /**
- * `trawl export <state> --out FILE`: writes every stored record as JSONL, CSV or SQLite. The
- * output must go in an existing directory and be neither the state file itself nor any other
- * trawl state file (a UsageError, exit 2, before anything is written).
+ * `trawl export <state> [--out FILE] [--items FILE]`: writes every stored record (JSONL, CSV or
+ * SQLite) and/or every stored item of a scraper crawl. The outputs must go in existing
+ * directories and be neither the state file, another trawl state file, nor each other (a
+ * UsageError, exit 2, before anything is written).
  */
-export function runExport(statePath: string, flags: { out: string }): number {
-  const problem = storagePathProblem({ out: flags.out, state: statePath });
+export function runExport(statePath: string, flags: { out?: string; items?: string }): number {
+  const problem = storagePathProblem({ out: flags.out, items: flags.items, state: statePath });
   if (problem !== null) throw new UsageError(problem);
-  const mark = exportState(statePath, flags.out);
-  process.stderr.write(`trawl: exported ${statePath} to ${mark.path}\n`);
+  if (flags.out !== undefined) {
+    const mark = exportState(statePath, flags.out);
+    process.stderr.write(`trawl: exported ${statePath} to ${mark.path}\n`);
+  }
+  if (flags.items !== undefined) {
+    const mark = exportItems(statePath, flags.items);
+    process.stderr.write(`trawl: exported the items of ${statePath} to ${mark.path}\n`);
+  }
   return 0;
 }

@@ -1,8 +1,9 @@
+import type { Command } from 'commander';
 import { distributedCrawl, joinCrawl } from '../../crawl/distributed-crawl.js';
 import { type CrawlOptions, resolveOptions, UsageError } from '../../crawl/options.js';
 import { connectRedis, redactUrl } from '../../crawl/redis/connect.js';
 import { SHARED_OPTIONS } from '../../crawl/redis/crawl-spec.js';
-import { exportRedis } from '../../crawl/redis/export.js';
+import { exportRedis, exportRedisItems } from '../../crawl/redis/export.js';
 import { storagePathProblem } from '../../crawl/storage-paths.js';
 import { type CrawlSummary, formatSummary } from '../../crawl/summary.js';
 import { startDashboard } from '../../dashboard/server.js';
@@ -10,56 +11,91 @@ import {
   type CrawlFlagValues,
   DEFAULT_LEASE_TTL,
   DEFAULT_WAIT,
+  layerScraperOptions,
   parseListenAddress,
   type RedisFlagValues,
   toCrawlOptions,
+  typedFlags,
 } from '../crawl-flags.js';
 import { endOfCrawl } from '../end-of-crawl.js';
 import { EXIT } from '../exit-codes.js';
 import { parseDuration } from '../parse-values.js';
 import { startProgress } from '../progress.js';
+import { reserveStdout } from '../reserve-stdout.js';
 import { onShutdownSignals } from '../shutdown-signals.js';
 
+/** The flags of `trawl worker`: every crawl flag, the Redis flags, and `--scraper`. */
+export type WorkerFlagValues = CrawlFlagValues & RedisFlagValues & { scraper?: string };
+
 /**
- * `trawl crawl <url...> --redis URL` (mode 'crawl': creates or joins crawl NAME and adds its seeds,
- * through distributedCrawl) and `trawl worker --redis URL --name NAME` (mode 'worker': joins an
- * existing crawl, waiting up to --wait for it to be created, through joinCrawl). Refuses bad flags
- * before connecting; Redis unreachable is a RedisConnectError (exit 2). Wires the two-level
- * shutdown signals, progress and dashboard, prints the summary, and with --out exports every
- * record of the crawl (all processes') at the end over a new connection (the crawl's own closes
- * with it). Resolves with the exit code.
+ * `trawl worker --redis URL --name NAME [--scraper FILE]`: joins crawl NAME (see runRedisCrawl,
+ * mode 'worker'). With --scraper the module is loaded first, as `trawl run` loads it (a bad
+ * module is a ScraperError, exit 2, before connecting), its handlers run on this process's pages
+ * and its `options` sit between the flags the user typed and trawl's defaults (its `start` is
+ * not used: a worker adds no seeds; the crawl's shared options stay its creator's). Resolves with
+ * the exit status.
+ */
+export async function runWorker(flags: WorkerFlagValues, cmd: Command): Promise<number> {
+  const cli = { ...toCrawlOptions([], flags), seeds: [] };
+  if (flags.scraper === undefined) return runRedisCrawl(cli, flags, 'worker');
+  const { loadScraper } = await import('../../crawl/parse/load-scraper.js');
+  const scraper = await loadScraper(flags.scraper);
+  const opts = layerScraperOptions(cli, scraper.options, typedFlags(cmd));
+  opts.scraper = scraper.file;
+  return runRedisCrawl(opts, flags, 'worker');
+}
+
+/** The flags runRedisCrawl reads besides the crawl options. */
+export type RedisRunFlags = Pick<
+  CrawlFlagValues,
+  'state' | 'quiet' | 'json' | 'dashboard' | 'metrics' | 'name'
+> &
+  RedisFlagValues;
+
+/**
+ * `trawl crawl <url...> --redis URL` and `trawl run FILE --redis URL` (mode 'crawl': creates or
+ * joins crawl NAME and adds its seeds, through distributedCrawl) and `trawl worker --redis URL
+ * --name NAME [--scraper FILE]` (mode 'worker': joins an existing crawl, waiting up to --wait for
+ * it to be created, through joinCrawl; `options.seeds` must be empty). `options` are the crawl
+ * options already decided from the flags (and a scraper's options; with `scraper` set, its
+ * handlers run in this process). Refuses bad flags before connecting: a state file, --fresh or
+ * --retry-failed (the state lives in Redis); Redis unreachable is a RedisConnectError (exit 2).
+ * Wires the two-level shutdown signals, progress and dashboard, prints the summary, and with
+ * --out exports every record of the crawl (all processes') at the end over a new connection
+ * (the crawl's own closes with it), and with `items` (`trawl run --redis --items FILE`) every
+ * item the same way; with `-` for either they go to stdout and the --json summary to stderr.
+ * Resolves with the exit code.
  */
 export async function runRedisCrawl(
-  seeds: string[],
-  flags: CrawlFlagValues & RedisFlagValues,
+  options: Partial<CrawlOptions> & { seeds: string[] },
+  flags: RedisRunFlags,
   mode: 'crawl' | 'worker',
-  extra: Partial<CrawlOptions> = {},
 ): Promise<number> {
   const url = flags.redis;
   if (!url) throw new UsageError('--redis URL is required');
-  if (typeof flags.state === 'string')
+  if (typeof flags.state === 'string' || options.state !== undefined)
     throw new UsageError('--state and --redis conflict: the state lives in Redis');
-  if (flags.fresh || flags.retryFailed)
+  if (options.fresh || options.retryFailed)
     throw new UsageError('--fresh and --retry-failed are not supported with --redis');
   if (mode === 'worker' && !flags.name)
     throw new UsageError('trawl worker needs --name NAME (the crawl to join)');
-  if (mode === 'worker' && seeds.length > 0)
+  if (mode === 'worker' && options.seeds.length > 0)
     throw new UsageError('trawl worker takes no URLs; use trawl crawl to add seeds');
   const leaseTtlMs = parseDuration('lease-ttl', flags.leaseTtl ?? DEFAULT_LEASE_TTL);
   if (leaseTtlMs < 100) throw new UsageError('--lease-ttl must be at least 100ms');
   const waitMs = parseDuration('wait', flags.wait ?? DEFAULT_WAIT);
   // Validate every flag, --out included, before touching Redis (a worker has no seeds: a placeholder).
-  const {
-    state: _state,
+  // Records and items live in Redis; --out and --items are where they are exported at the end.
+  const { state: _state, out, items, fresh: _fresh, retryFailed: _retry, ...own } = options;
+  resolveOptions({
+    ...own,
+    seeds: mode === 'worker' ? ['http://placeholder.invalid/'] : own.seeds,
     out,
-    fresh: _fresh,
-    retryFailed: _retry,
-    ...own
-  } = {
-    ...toCrawlOptions(mode === 'worker' ? ['http://placeholder.invalid/'] : seeds, flags),
-    ...extra,
-  };
-  resolveOptions({ ...own, out });
+    items,
+  });
+  const toStdout = out === '-' || items === '-';
+  if (toStdout) reserveStdout();
+  const report = toStdout ? process.stderr : process.stdout;
   const serveAt = flags.dashboard ?? flags.metrics;
   const listen =
     serveAt === undefined || serveAt === false
@@ -116,7 +152,7 @@ export async function runRedisCrawl(
   let summary: CrawlSummary;
   try {
     summary = await crawl.done;
-    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary, name })}\n`);
+    if (flags.json) report.write(`${JSON.stringify({ event: 'summary', ...summary, name })}\n`);
     else log(formatSummary(summary));
   } finally {
     progress?.stop();
@@ -133,17 +169,36 @@ export async function runRedisCrawl(
       `trawl: records are in Redis; write them with: trawl export --redis ${redactUrl(url)} --name ${name} --out FILE`,
     );
   }
+  if (items) {
+    const exported = await withRedis(url, (client) => exportRedisItems(client, name, items));
+    log(`trawl: exported ${exported.items} items of crawl "${name}" to ${exported.mark.path}`);
+  }
   return end.code;
 }
 
-/** `trawl export --redis URL --name NAME --out FILE`: writes every record of the crawl (works while it runs). */
-export async function runRedisExport(flags: { redis: string; name?: string; out: string }): Promise<number> {
+/**
+ * `trawl export --redis URL --name NAME [--out FILE] [--items FILE]`: writes every record and/or
+ * every item of the crawl (works while it runs). Both paths are checked before Redis is asked.
+ */
+export async function runRedisExport(flags: {
+  redis: string;
+  name?: string;
+  out?: string;
+  items?: string;
+}): Promise<number> {
   const name = flags.name;
   if (!name) throw new UsageError('trawl export --redis needs --name NAME');
-  const problem = storagePathProblem({ out: flags.out });
+  const problem = storagePathProblem({ out: flags.out, items: flags.items });
   if (problem !== null) throw new UsageError(problem);
-  const { records, mark } = await withRedis(flags.redis, (client) => exportRedis(client, name, flags.out));
-  process.stderr.write(`trawl: exported ${records} records of crawl "${name}" to ${mark.path}\n`);
+  const { out, items } = flags;
+  if (out !== undefined) {
+    const { records, mark } = await withRedis(flags.redis, (client) => exportRedis(client, name, out));
+    process.stderr.write(`trawl: exported ${records} records of crawl "${name}" to ${mark.path}\n`);
+  }
+  if (items !== undefined) {
+    const done = await withRedis(flags.redis, (client) => exportRedisItems(client, name, items));
+    process.stderr.write(`trawl: exported ${done.items} items of crawl "${name}" to ${done.mark.path}\n`);
+  }
   return 0;
 }
 

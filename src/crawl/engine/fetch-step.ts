@@ -71,6 +71,7 @@ export function fetchStep(
         timeoutMs: o.timeoutMs,
         maxBytes: o.maxBytes,
         userAgent: o.userAgent,
+        ...requestParts(item),
         signal,
         checkRedirect: (next) => d.redirectRefusal(next, item.url),
       });
@@ -102,6 +103,21 @@ export function fetchStep(
     const decided = settle(d, policy, job, outcome, attempts, res.durationMs);
     return decided ?? { kind: 'fetched', item, host, res, attempts };
   };
+}
+
+/** The method, headers and body a scraper asked for (nothing for a plain link: a GET). */
+function requestParts(item: FetchJob['item']): {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+} {
+  const r = item.request;
+  if (r === undefined) return {};
+  const parts: { method?: string; headers?: Record<string, string>; body?: string } = {};
+  if (r.method !== undefined) parts.method = r.method;
+  if (r.headers !== undefined) parts.headers = r.headers;
+  if (r.body !== undefined) parts.body = r.body;
+  return parts;
 }
 
 /**

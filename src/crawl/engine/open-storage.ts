@@ -2,9 +2,10 @@ import { resolve } from 'node:path';
 import type { Frontier } from '../frontier/frontier.js';
 import { MemoryFrontier } from '../frontier/memory-frontier.js';
 import { type CrawlOptions, UsageError } from '../options.js';
-import { exportState } from '../state/export.js';
+import { exportItems, exportState } from '../state/export.js';
 import { SqliteFrontier } from '../state/sqlite-frontier.js';
-import { inspectStateFile, openState, removeState } from '../state/state-db.js';
+import { inspectStateFile, openState, removeState, type StateMeta } from '../state/state-db.js';
+import { type ItemSink, openItemSink } from '../store/item-sink.js';
 import { openSink } from '../store/open-sink.js';
 import type { Sink } from '../store/sink.js';
 import { ensureWritableSpace } from '../store/writable-space.js';
@@ -13,6 +14,8 @@ import { ensureWritableSpace } from '../store/writable-space.js';
 export interface OpenedStorage {
   frontier: Frontier;
   sink: Sink | null;
+  /** The items output (--items), or null. */
+  items: ItemSink | null;
   /** True when an existing state file was resumed. */
   resumed: boolean;
   /** True when the frontier is durable (a state file): a stopped crawl can be resumed. */
@@ -30,24 +33,27 @@ export interface OpenedStorage {
  */
 export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
   if (!o.state) {
-    ensureWritableSpace([o.out]); // a full disk is refused before any request (StorageFullError)
+    ensureWritableSpace(files(o.out, o.items)); // a full disk is refused before any request (StorageFullError)
     const sink = o.out ? openSink(o.out) : null;
-    return { frontier: new MemoryFrontier({ expected: o.expect }), sink, resumed: false, durable: false };
+    const items = o.items ? openItemSink(o.items) : null;
+    return {
+      frontier: new MemoryFrontier({ expected: o.expect }),
+      sink,
+      items,
+      resumed: false,
+      durable: false,
+    };
   }
   const path = o.state;
   if (o.fresh) removeState(path);
-  ensureWritableSpace([path, o.out]); // a full disk is refused before any request (StorageFullError)
+  ensureWritableSpace(files(path, o.out, o.items)); // a full disk is refused before any request (StorageFullError)
   const existed = inspectStateFile(path) === 'ok';
-  if (existed) refuseMismatch(path, name, o.out);
+  if (existed) refuseMismatch(path, name, o.out, o.items);
   const state = openState(path, { create: true, name, seeds: o.seeds, options: persistable(o) });
   try {
     if (existed) state.checkCompatible({ name });
     const meta = state.meta;
-    if (existed && meta.outPath && o.out && resolve(meta.outPath) !== resolve(o.out)) {
-      throw new UsageError(
-        `state ${path} writes its records to ${meta.outPath}; pass --out ${meta.outPath}, or --fresh to start over`,
-      );
-    }
+    if (existed) outputMismatch(path, meta, o.out, o.items);
     const frontier = new SqliteFrontier(state, { expected: o.expect });
     let sink: Sink | null = null;
     if (o.retryFailed) {
@@ -62,7 +68,18 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
       const resumeOffset = existed && meta.outPath ? (meta.outOffset ?? 0) : undefined;
       sink = openSink(o.out, { resumeOffset });
     }
-    return { frontier, sink, resumed: existed, durable: true };
+    let items: ItemSink | null = null;
+    if (o.items && o.retryFailed) {
+      // The failed pages' items left the state with their records: rewrite the items output too.
+      const mark = exportItems(path, o.items);
+      state.setItemsMark(mark);
+      items = openItemSink(o.items, { resumeOffset: mark.offset });
+    } else if (o.items) {
+      // Cut back to the committed mark, as the records are (exactly-once items across a crash).
+      const resumeOffset = existed && meta.itemsPath ? (meta.itemsOffset ?? 0) : undefined;
+      items = openItemSink(o.items, { resumeOffset });
+    }
+    return { frontier, sink, items, resumed: existed, durable: true };
   } catch (err) {
     state.close();
     // A refused start (e.g. an unwritable --out) must not leave a new, empty state behind.
@@ -77,18 +94,37 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
  * as in use and checkpoints on close, which would change its bytes; a state file that is refused
  * must be left exactly as it was found.
  */
-function refuseMismatch(path: string, name: string, out: string | undefined): void {
+function refuseMismatch(
+  path: string,
+  name: string,
+  out: string | undefined,
+  items: string | undefined,
+): void {
   const state = openState(path, { readonly: true });
   try {
     state.checkCompatible({ name });
-    const meta = state.meta;
-    if (meta.outPath && out && resolve(meta.outPath) !== resolve(out)) {
-      throw new UsageError(
-        `state ${path} writes its records to ${meta.outPath}; pass --out ${meta.outPath}, or --fresh to start over`,
-      );
-    }
+    outputMismatch(path, state.meta, out, items);
   } finally {
     state.close();
+  }
+}
+
+/** Refuses to resume a state into other output files than the ones its committed marks refer to. */
+function outputMismatch(
+  path: string,
+  meta: StateMeta,
+  out: string | undefined,
+  items: string | undefined,
+): void {
+  if (meta.outPath && out && resolve(meta.outPath) !== resolve(out)) {
+    throw new UsageError(
+      `state ${path} writes its records to ${meta.outPath}; pass --out ${meta.outPath}, or --fresh to start over`,
+    );
+  }
+  if (meta.itemsPath && items && resolve(meta.itemsPath) !== resolve(items)) {
+    throw new UsageError(
+      `state ${path} writes its items to ${meta.itemsPath}; pass --items ${meta.itemsPath}, or --fresh to start over`,
+    );
   }
 }
 
@@ -100,4 +136,9 @@ function persistable(o: CrawlOptions): Record<string, unknown> {
     out[k] = v === Number.POSITIVE_INFINITY ? 'inf' : v;
   }
   return out;
+}
+
+/** The paths that are files ('-' is standard output: no disk space to check). */
+function files(...paths: (string | undefined)[]): (string | undefined)[] {
+  return paths.filter((p) => p !== '-');
 }

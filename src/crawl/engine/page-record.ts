@@ -1,5 +1,5 @@
 import type { FetchResult } from '../fetch/fetch-page.js';
-import type { Completion, FrontierItem } from '../frontier/frontier.js';
+import type { Completion, FrontierItem, Item } from '../frontier/frontier.js';
 import type { PageOutcome } from '../metrics/snapshot.js';
 import type { CrawlOptions } from '../options.js';
 import type { PageRecord } from '../record.js';
@@ -54,6 +54,7 @@ export class RecordBuilder {
     const record = this.#fetched(item, o.res, o.attempts, parsed);
     const links: FrontierItem[] = [];
     const page = parsed.page;
+    let items: Item[] | undefined;
     if (page) {
       const all = record.links;
       const nextDepth = item.depth + 1;
@@ -64,8 +65,16 @@ export class RecordBuilder {
         this.#noteHost(host, url);
         links.push({ url, host, depth: nextDepth, referrer: item.url, attempts: 0 });
       }
+      // A scraper's handler chose what to follow (already scoped, trap- and depth-checked on its thread).
+      for (const r of page.requests ?? []) {
+        if (this.#queryVariants.admit(r.url) !== null) continue;
+        this.#noteHost(r.host, r.url);
+        links.push({ ...r, depth: nextDepth, referrer: item.url, attempts: 0 });
+      }
+      if (page.items !== null && page.items.length > 0) items = page.items;
     }
-    return { completion: { item, record, links }, outcome: record.error === null ? 'ok' : 'failed' };
+    const completion: Completion = items ? { item, record, links, items } : { item, record, links };
+    return { completion, outcome: record.error === null ? 'ok' : 'failed' };
   }
 
   #fetched(item: FrontierItem, res: FetchResult, attempts: number, p: Parsed): PageRecord {

@@ -21,5 +21,7 @@ export function parseConfigOf(o: CrawlOptions): ParseConfig {
     },
     maxDepth: o.depth,
     keepHtml: o.extractFn !== undefined,
+    scraper: o.scraper ?? null,
+    handlerTimeoutMs: o.handlerTimeoutMs,
   };
 }

@@ -2,6 +2,7 @@ import type { Channel } from '../../conc/channel.js';
 import { fanOut, merge, stage } from '../../conc/pipeline.js';
 import type { JobResult } from '../../conc/pool.js';
 import type { FetchResult } from '../fetch/fetch-page.js';
+import type { FrontierItem } from '../frontier/frontier.js';
 import type { CrawlMetrics } from '../metrics/metrics.js';
 import { createParser, type ParseConfig, type ParseJob, type ParseOutput } from '../parse/parse-job.js';
 import type { ParseThread } from '../parse/parse-thread.js';
@@ -10,7 +11,9 @@ import type { FetchJob, Outcome, Parsed } from './outcome.js';
 /**
  * The parse stage: fan-out of the fetch workers' results to K parse threads (or the main thread
  * when there are none), fan-in to one channel for the store. Only a fetched HTML page with a
- * status below 400 is parsed; everything else passes through. A fetch job the pool did not run
+ * status below 400 is parsed (with a scraper, also JSON, XML and text: its handlers get them);
+ * everything else passes through. `settle` sees every parsed page (the scraper handler's retry
+ * decision, engine/handler-outcome.ts). A fetch job the pool did not run
  * because of the hard stop (`abort`) is 'unstarted'; one that rejected otherwise (a bug: the
  * fetch step catches what it expects) becomes a failed outcome with an `internal:` error.
  */
@@ -20,6 +23,7 @@ export function parseStage(
   config: ParseConfig,
   metrics: CrawlMetrics,
   abort: AbortSignal,
+  settle: (p: Parsed) => Parsed = (p) => p,
 ): Channel<Parsed> {
   const parseOn =
     (parse: (job: ParseJob) => Promise<ParseOutput>) =>
@@ -37,7 +41,8 @@ export function parseStage(
               status: null,
               durationMs: 0,
             };
-      if (outcome.kind !== 'fetched' || !isHtml(outcome.res) || outcome.res.status >= 400) {
+      const handled = config.scraper !== null ? isScrapable : isHtml;
+      if (outcome.kind !== 'fetched' || !handled(outcome.res) || outcome.res.status >= 400) {
         return { outcome, page: null, parseError: null };
       }
       const res = outcome.res;
@@ -48,10 +53,11 @@ export function parseStage(
         url: res.finalUrl,
         depth: outcome.item.depth,
       };
+      if (config.scraper !== null) job.page = handlerPage(outcome.item, res);
       try {
         const page = await parse(job);
         metrics.parseTime(page.parseMs);
-        return { outcome, page, parseError: null };
+        return settle({ outcome, page, parseError: null });
       } catch (err) {
         return { outcome, page: null, parseError: `parse: ${(err as Error).message}` };
       }
@@ -76,6 +82,31 @@ export function parseStage(
   );
 }
 
+/** What a scraper's handler learns about the request and response beside the body. */
+function handlerPage(item: FrontierItem, res: FetchResult): NonNullable<ParseJob['page']> {
+  const r = item.request;
+  return {
+    requestUrl: item.url,
+    ...(item.key === undefined ? {} : { key: item.key }),
+    label: r?.label ?? null,
+    userData: r?.userData ?? {},
+    method: r?.method ?? 'GET',
+    referrer: item.referrer,
+    status: res.status,
+    headers: res.headers,
+  };
+}
+
 function isHtml(res: FetchResult): boolean {
   return res.mime === 'text/html' || res.mime === 'application/xhtml+xml';
+}
+
+/** A scraper's handlers also get JSON, XML and plain-text responses (an API answering a POST). */
+function isScrapable(res: FetchResult): boolean {
+  const m = res.mime;
+  return (
+    isHtml(res) ||
+    m === 'application/json' ||
+    (m !== null && (m.startsWith('text/') || m.endsWith('+json') || m.endsWith('/xml') || m.endsWith('+xml')))
+  );
 }

@@ -1,6 +1,8 @@
 import type { Channel } from '../../conc/channel.js';
 import type { PageRecord } from '../record.js';
+import type { ItemEntry, ItemSink } from '../store/item-sink.js';
 import type { Sink } from '../store/sink.js';
+import { StdoutClosedError } from '../store/stdout-output.js';
 import { asStorageFull, type StorageFullError } from '../store/storage-full.js';
 import type { EngineContext } from './context.js';
 import type { Parsed } from './outcome.js';
@@ -14,6 +16,8 @@ const STORE_TURNS = 8;
 export interface StoreStepDeps {
   ctx: EngineContext;
   sink: Sink | null;
+  /** Where a scraper's items go (--items); null when not written to a file. */
+  items: ItemSink | null;
   records: RecordBuilder;
   /** The async-iteration channel, once someone iterates (backpressure: awaited per record). */
   iterator(): Channel<PageRecord> | null;
@@ -23,8 +27,11 @@ export interface StoreStepDeps {
 
 /**
  * The store step: batches finished pages (up to 64, gathered over a few event-loop turns, no
- * timer) and writes each batch in one atomic step — records to the sink, then done marks and new
- * links to the frontier — before the ledger counts them stored (the crawl can't end early). A
+ * timer) and writes each batch in one atomic step — records to the sink, a scraper's items to the
+ * items sink, then done marks, items and new links to the frontier with both sinks' marks — before
+ * the ledger counts them stored (the crawl can't end early). Items of a page exist exactly when
+ * the page is done: a crash between the sink writes and the frontier's commit leaves both outputs
+ * cut back to the committed marks on resume. A
  * retry is held in the ledger; an unstarted URL goes back to the frontier.
  *
  * A full disk (a storage-full error from the sink or the frontier) stops the crawl: the batch is
@@ -67,6 +74,7 @@ export class StoreStep {
     try {
       for (const { item, at } of d.ledger.takeAllRetries()) if (!full) await d.frontier.release(item, at);
       this.#x.sink?.close();
+      this.#x.items?.close();
     } catch (err) {
       if (!full) throw err;
     } finally {
@@ -107,7 +115,8 @@ export class StoreStep {
   #stop(err: unknown): void {
     if (this.#stopped) return;
     this.#full = asStorageFull(err, '');
-    if (this.#full === null) this.#failure = err;
+    // A reader of stdout that went away (`| head`) ends the crawl as a graceful stop does.
+    if (this.#full === null && !(err instanceof StdoutClosedError)) this.#failure = err;
     this.#stopped = true;
     this.#x.onStop(err);
   }
@@ -153,15 +162,24 @@ export class StoreStep {
     if (slots) for (const b of built) d.hosts.finish(d.hosts.get(b.completion.item.host), true);
     try {
       let mark: ReturnType<Sink['write']> | undefined;
+      let itemsMark: ReturnType<ItemSink['write']> | undefined;
       try {
         mark = x.sink?.write(records);
       } catch (err) {
         throw asStorageFull(err, d.options.out ?? '') ?? err;
       }
+      if (x.items) {
+        try {
+          itemsMark = x.items.write(itemEntries(built));
+        } catch (err) {
+          throw asStorageFull(err, d.options.items ?? '') ?? err;
+        }
+      }
       try {
         await d.frontier.complete(
           built.map((b) => b.completion),
           mark,
+          itemsMark,
         );
       } catch (err) {
         throw asStorageFull(err, d.options.state ?? '') ?? err;
@@ -176,6 +194,10 @@ export class StoreStep {
     d.ledger.storedBatch(built.length);
     for (const { completion: c, outcome } of built) {
       const r = c.record;
+      if (c.items) {
+        d.metrics.itemsStored(c.items.length);
+        if (d.options.onItem) for (const item of c.items) d.options.onItem(item, r);
+      }
       d.metrics.pageStored({
         url: r.url,
         status: r.status,
@@ -199,4 +221,15 @@ export class StoreStep {
       }
     }
   }
+}
+
+/** The items of a batch, in page order, with the page each came from. */
+function itemEntries(built: readonly Built[]): ItemEntry[] {
+  const entries: ItemEntry[] = [];
+  for (const { completion: c } of built) {
+    if (!c.items) continue;
+    const label = c.item.request?.label ?? null;
+    for (const item of c.items) entries.push({ item, url: c.record.url, label });
+  }
+  return entries;
 }

@@ -39,6 +39,14 @@ export interface FetchOptions {
   normalize?: (url: string, base: string) => string | null;
   /** Extra request headers; they override the defaults (keys are matched case-insensitively). */
   headers?: Record<string, string>;
+  /** HTTP method, e.g. POST for a form. Default GET. */
+  method?: string;
+  /**
+   * Request body (sent with `method`; a GET or HEAD with a body is a RangeError). Redirects follow
+   * the Fetch standard: 303 (and 301/302 after a POST) continue as a GET without the body and
+   * its content headers; 307/308 repeat the method and body.
+   */
+  body?: string | Uint8Array;
   /**
    * MIME types whose body is worth reading: exact (`text/html`) or `type/*` patterns. A response of
    * another type (and a known one) has its body discarded unread (`discarded: true`). Default: any.
@@ -210,6 +218,9 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
     throw new RangeError(`timeoutMs must be a positive number, got ${opts.timeoutMs}`);
   }
   if (!(opts.maxBytes >= 0)) throw new RangeError(`maxBytes must be >= 0, got ${opts.maxBytes}`);
+  const firstMethod = (opts.method ?? 'GET').toUpperCase();
+  if (opts.body !== undefined && (firstMethod === 'GET' || firstMethod === 'HEAD'))
+    throw new RangeError(`a ${firstMethod} request cannot have a body`);
   const started = performance.now();
   const outer = opts.signal;
   if (outer?.aborted)
@@ -259,7 +270,8 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
     const redirects: string[] = [];
     const first = parseHttpUrl(url);
     if (typeof first === 'string') throw new FetchError('bad-url', url, first);
-    const visited = new Set<string>([visitKey(first.href)]);
+    // A hop is a loop when the same method asks for the same URL again (POST /a → 303 → GET /a is not).
+    const visited = new Set<string>([`${firstMethod} ${visitKey(first.href)}`]);
     let target = first;
     const headers: Record<string, string> = {
       'user-agent': opts.userAgent,
@@ -267,14 +279,17 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
       'accept-encoding': 'gzip, deflate, br',
     };
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+    let method = firstMethod;
+    let reqBody = opts.body;
 
     for (;;) {
       gotHeaders = false;
       const res = await opts.dispatcher.request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
-        method: 'GET',
+        method,
         headers,
+        body: reqBody,
         signal: ac.signal,
       });
       body = res.body;
@@ -287,7 +302,11 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
         const next = (opts.normalize ?? defaultNormalize)(location, current);
         if (next === null)
           throw new FetchError('bad-url', current, `unusable redirect Location '${location}'`);
-        if (visited.has(visitKey(next))) {
+        const s = res.statusCode;
+        // Fetch standard, HTTP-redirect fetch step 12: these redirects turn the request into a GET.
+        const toGet = (s === 303 && method !== 'HEAD') || ((s === 301 || s === 302) && method === 'POST');
+        const nextMethod = toGet ? 'GET' : method;
+        if (visited.has(`${nextMethod} ${visitKey(next)}`)) {
           throw new FetchError('redirect-loop', next, `${current} redirects back to ${next}`);
         }
         if (redirects.length >= maxRedirects) {
@@ -302,7 +321,13 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
         const refusal = opts.checkRedirect?.(next) ?? null;
         if (refusal !== null)
           throw new FetchError('redirect-blocked', next, `redirect to ${next} refused: ${refusal}`);
-        visited.add(visitKey(next));
+        if (toGet) {
+          method = 'GET';
+          reqBody = undefined;
+          for (const h of ['content-type', 'content-length', 'content-encoding', 'content-language'])
+            delete headers[h];
+        }
+        visited.add(`${method} ${visitKey(next)}`);
         redirects.push(next);
         current = next;
         target = parsed;

@@ -122,7 +122,9 @@ export type AttemptOutcome =
    * robots.txt could not be fetched (network error or 5xx): the page may not be fetched for now
    * and the attempt counts as failed with `error` (e.g. `network: connection refused`).
    */
-  | { kind: 'robots-unreachable'; error: string; retryable: boolean };
+  | { kind: 'robots-unreachable'; error: string; retryable: boolean }
+  /** The page was fetched but the scraper's handler failed on it with `error` (`handler: …`). */
+  | { kind: 'handler'; error: string; retryable: boolean };
 
 /** The retry policy's answer for one attempt. */
 export type RetryDecision =
@@ -146,8 +148,9 @@ export interface RetryPolicy extends RetryDelayOptions {
  *   status, and a retryable one out of retries, is 'ok' (stored as the page's answer);
  * - an error: retry an isRetryable one after backoffMs; otherwise (or out of retries) 'fail'
  *   with the error's message;
- * - robots.txt unreachable: retry after backoffMs when `retryable`; otherwise 'fail' with its
- *   error.
+ * - robots.txt unreachable, or a scraper handler that failed: retry after backoffMs when
+ *   `retryable` (the page is fetched again and the handler runs on the new response); otherwise
+ *   'fail' with its error.
  * Pure: no clock or randomness besides `policy.random` (backoff jitter).
  */
 export function decide(
@@ -168,8 +171,11 @@ export function decide(
         return { kind: 'retry', at: now + backoffMs(attempts, policy), reason: outcome.error.kind };
       return { kind: 'fail', error: outcome.error.message };
     case 'robots-unreachable':
-      if (more && outcome.retryable)
-        return { kind: 'retry', at: now + backoffMs(attempts, policy), reason: 'robots' };
+    case 'handler':
+      if (more && outcome.retryable) {
+        const reason = outcome.kind === 'handler' ? 'handler' : 'robots';
+        return { kind: 'retry', at: now + backoffMs(attempts, policy), reason };
+      }
       return { kind: 'fail', error: outcome.error };
   }
 }

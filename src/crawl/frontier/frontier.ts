@@ -1,4 +1,4 @@
-import type { PageRecord } from '../record.js';
+import type { Item, PageRecord } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
 
 /** A value, or a promise of it: the memory and SQLite frontiers answer synchronously, Redis doesn't. */
@@ -20,6 +20,37 @@ export interface FrontierItem {
   notBefore?: number;
   /** `<lastmod>` of the sitemap entry that listed it. */
   lastmod?: string | null;
+  /**
+   * The frontier's identity of this request when it is not `url` (a POST, or a scraper's own
+   * `uniqueKey`); absent for a plain GET deduplicated by its URL. Read it with {@link itemKey}.
+   */
+  key?: string;
+  /** What a scraper asked for beyond a plain GET of `url` (method, body, label...); absent for a plain link. */
+  request?: RequestSpec;
+}
+
+/**
+ * A request as a scraper enqueued it, beyond its URL. Kept with the item in the frontier (and
+ * the state file), so a resumed or distributed crawl sends the same request to the same handler.
+ */
+export interface RequestSpec {
+  /** HTTP method, upper case; absent = GET. */
+  method?: string;
+  /** Extra request headers (override trawl's defaults, names matched case-insensitively). */
+  headers?: Record<string, string>;
+  /** The request body (form or JSON text); only with a method other than GET/HEAD. */
+  body?: string;
+  /** The handler that gets the response; absent = `default`. */
+  label?: string;
+  /** JSON-serializable data the handler sees as `request.userData`. */
+  userData?: Record<string, unknown>;
+}
+
+export type { Item } from '../record.js';
+
+/** The frontier's identity of an item: its `key`, or its URL when it has none. */
+export function itemKey(item: Pick<FrontierItem, 'url' | 'key'>): string {
+  return item.key ?? item.url;
 }
 
 /** One finished URL: its record, and the links it discovered that should be enqueued. */
@@ -28,6 +59,11 @@ export interface Completion {
   record: PageRecord;
   /** Discovered links (already normalized, scoped and depth-checked); dedup happens in the frontier. */
   links: FrontierItem[];
+  /**
+   * The items the page's handler pushed (absent or empty for none). Stored with the completion,
+   * in the same atomic step, so a page's items exist exactly when the page is done.
+   */
+  items?: Item[];
 }
 
 /** Progress counters of a frontier. */
@@ -42,6 +78,8 @@ export interface FrontierStats {
   failed: number;
   /** Distinct URLs ever accepted (the seen set's size). */
   seen: number;
+  /** Scraped items stored with completions (see Completion.items). */
+  items: number;
 }
 
 /**
@@ -80,9 +118,10 @@ export interface Frontier {
    * Records a batch of finished items atomically; returns how many new links were enqueued.
    * `sinkMark` (the mark `sink.write` returned for this batch's records) is stored by a durable
    * frontier in the same transaction, so a resumed crawl cuts its output back to it (exactly-once
-   * output); a non-durable frontier ignores it.
+   * output); a non-durable frontier ignores it. `itemsMark` is the same for the items output
+   * (--items), which `openStorage` reads back with {@link sinkMark}-like care on resume.
    */
-  complete(batch: readonly Completion[], sinkMark?: SinkMark): MaybePromise<number>;
+  complete(batch: readonly Completion[], sinkMark?: SinkMark, itemsMark?: SinkMark): MaybePromise<number>;
   /**
    * Whether `url` was ever accepted by this crawl, answered synchronously (used to refuse a
    * redirect hop into an already-crawled URL). A frontier that cannot know at once (Redis)

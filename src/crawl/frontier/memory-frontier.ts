@@ -1,12 +1,13 @@
 import type { SinkMark } from '../store/sink.js';
 import { Deque } from './deque.js';
-import type {
-  Completion,
-  Frontier,
-  FrontierItem,
-  FrontierStats,
-  PausesHosts,
-  RequeuesFailed,
+import {
+  type Completion,
+  type Frontier,
+  type FrontierItem,
+  type FrontierStats,
+  itemKey,
+  type PausesHosts,
+  type RequeuesFailed,
 } from './frontier.js';
 import { HostRing } from './host-ring.js';
 import { MinHeap } from './min-heap.js';
@@ -20,7 +21,7 @@ export interface MemoryFrontierOptions {
   expected?: number;
 }
 
-/** A URL's state in the seen map. */
+/** An item's state in the seen map (keyed by {@link itemKey}). */
 const QUEUED = 0;
 const LEASED = 1;
 const DONE = 2;
@@ -41,12 +42,13 @@ function newHostQueue(host: string): HostQueue {
  * A Frontier held entirely in memory (not resumable: for tests, `--state none` and small crawls).
  * Per-host FIFO deques, round robin across hosts with due work, a min-heap of items whose
  * notBefore has not come yet (they join the back of their host's queue once a lease's `now`
- * reaches it), and one Map from URL to its state (queued/leased/done) that is both the exact seen
- * set and the lease book: a duplicate link costs one hash lookup. (A Bloom filter in front — a
+ * reaches it), and one Map from an item's identity ({@link itemKey}: its key, else its URL) to its
+ * state (queued/leased/done) that is both the exact seen set and the lease book: a duplicate link
+ * costs one hash lookup. (A Bloom filter in front — a
  * SeenSet — was measured slower here: the exact Map is needed anyway, so the filter only adds
- * its probes; see bench/crawl/frontier.bench.ts.) `complete`'s sink mark is ignored and records
- * are not kept (they go to the sink); only the items of failed completions are kept, for
- * requeueFailed.
+ * its probes; see bench/crawl/frontier.bench.ts.) `complete`'s sink marks are ignored and
+ * records and scraped items are not kept (they go to the sinks; only their number is counted);
+ * only the frontier items of failed completions are kept, for requeueFailed.
  */
 export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
   private readonly seen = new Map<string, UrlState>();
@@ -57,14 +59,15 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
   private leasedN = 0;
   private doneN = 0;
   private failedN = 0;
+  private itemsN = 0;
 
   /** An empty frontier (`opts` is accepted for symmetry with SqliteFrontier; see MemoryFrontierOptions). */
   // biome-ignore lint/complexity/noUselessConstructor: declares the options parameter callers pass.
   constructor(_opts: MemoryFrontierOptions = {}) {}
 
   /**
-   * Enqueues the items whose URL was never accepted before; returns how many were new. Each item
-   * costs one Map lookup (duplicates within `items` count once). An item with `notBefore` > 0
+   * Enqueues the items whose identity ({@link itemKey}) was never accepted before; returns how
+   * many were new. Each item costs one Map lookup (duplicates within `items` count once). An item with `notBefore` > 0
    * waits in the delay heap until a lease's `now` reaches it.
    */
   add(items: readonly FrontierItem[]): number {
@@ -72,8 +75,9 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
     let n = 0;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      if (seen.has(it.url)) continue; // the hot path: one hash lookup per duplicate
-      seen.set(it.url, QUEUED);
+      const k = it.key ?? it.url; // itemKey, inlined on the hot path
+      if (seen.has(k)) continue; // the hot path: one hash lookup per duplicate
+      seen.set(k, QUEUED);
       n++;
       this.enqueue(it);
     }
@@ -97,7 +101,7 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
   private nextOf(q: HostQueue): FrontierItem | undefined {
     for (;;) {
       const it = q.queue.shift();
-      if (it === undefined || this.seen.get(it.url) === QUEUED) return it;
+      if (it === undefined || this.seen.get(itemKey(it)) === QUEUED) return it;
     }
   }
 
@@ -113,13 +117,13 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
   lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
     while (this.delayed.size > 0 && this.delayed.peekKey()! <= now) {
       const it = this.delayed.pop()!;
-      if (this.seen.get(it.url) === QUEUED) this.pushDue(it);
+      if (this.seen.get(itemKey(it)) === QUEUED) this.pushDue(it);
     }
     const out: FrontierItem[] = [];
     this.ring.pick(max, now, ready, (q) => {
       const it = this.nextOf(q);
       if (it === undefined) return false;
-      this.seen.set(it.url, LEASED);
+      this.seen.set(itemKey(it), LEASED);
       out.push(it);
       return true;
     });
@@ -143,8 +147,9 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
    * > 0), keeping the item's current `attempts`. A no-op for an item that is not leased.
    */
   release(item: FrontierItem, notBefore = 0): void {
-    if (this.seen.get(item.url) !== LEASED) return;
-    this.seen.set(item.url, QUEUED);
+    const k = itemKey(item);
+    if (this.seen.get(k) !== LEASED) return;
+    this.seen.set(k, QUEUED);
     this.leasedN--;
     const back: FrontierItem = { ...item };
     if (notBefore > 0) back.notBefore = notBefore;
@@ -156,33 +161,37 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
    * Records a batch: each item counts as done (failed when its record has an error) — a leased
    * item stops being leased, a queued one leaves the queue, one never seen becomes seen; then the
    * links are added as by `add`. Returns how many links were new. Nothing here can fail half-way;
-   * `sinkMark` is ignored (nothing is durable). Completing an already-done URL again counts it
-   * again.
+   * the marks are ignored (nothing is durable) and the scraped items are only counted. Completing
+   * an already-done item again counts it (and its scraped items) again.
    */
-  complete(batch: readonly Completion[], _sinkMark?: SinkMark): number {
+  complete(batch: readonly Completion[], _sinkMark?: SinkMark, _itemsMark?: SinkMark): number {
     for (const c of batch) {
-      const url = c.item.url;
-      const state = this.seen.get(url);
+      const key = itemKey(c.item);
+      const state = this.seen.get(key);
       if (state === LEASED) this.leasedN--;
       else if (state === QUEUED) this.queuedN--; // its queue entry is skipped by lease
-      this.seen.set(url, DONE);
+      this.seen.set(key, DONE);
       this.doneN++;
+      if (c.items !== undefined) this.itemsN += c.items.length;
       if (c.record.error !== null) {
         this.failedN++;
-        this.failedItems.set(url, c.item);
-      } else this.failedItems.delete(url);
+        this.failedItems.set(key, c.item);
+      } else this.failedItems.delete(key);
     }
     let n = 0;
     for (const c of batch) n += this.add(c.links);
     return n;
   }
 
-  /** Current counters. */
-  /** Whether `url` was ever accepted (queued, leased or done). */
+  /**
+   * Whether `url` was ever accepted (queued, leased or done) as a plain item (one without a key);
+   * an item with a key answers to its key.
+   */
   has(url: string): boolean {
     return this.seen.has(url);
   }
 
+  /** Current counters; `items` counts the scraped items of every completion. */
   stats(): FrontierStats {
     return {
       queued: this.queuedN,
@@ -190,6 +199,7 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
       done: this.doneN,
       failed: this.failedN,
       seen: this.seen.size,
+      items: this.itemsN,
     };
   }
 
@@ -210,7 +220,7 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
   requeueFailed(): number {
     const n = this.failedItems.size;
     for (const it of this.failedItems.values()) {
-      this.seen.set(it.url, QUEUED);
+      this.seen.set(itemKey(it), QUEUED);
       const back: FrontierItem = { ...it, attempts: 0 };
       delete back.notBefore;
       this.enqueue(back);

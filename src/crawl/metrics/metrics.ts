@@ -88,7 +88,7 @@ const classIndex = (status: number | null): number => {
  *
  * Metric names: trawl_requests_total{host,status_class}, trawl_response_bytes_total{host},
  * trawl_fetch_duration_seconds, trawl_retries_total{reason}, trawl_errors_total{kind},
- * trawl_pages_stored_total, trawl_parse_duration_seconds, trawl_store_duration_seconds,
+ * trawl_pages_stored_total, trawl_items_stored_total, trawl_parse_duration_seconds, trawl_store_duration_seconds,
  * trawl_store_records_total, trawl_queue_depth{stage}, trawl_in_flight_requests,
  * trawl_open_connections, trawl_max_connections, trawl_limiter_tokens,
  * trawl_limiter_wait_seconds, trawl_host_backoff_seconds{host}, trawl_host_rate{host},
@@ -117,6 +117,7 @@ export class CrawlMetrics {
   readonly #errors = new Map<string, number>();
   #errorsTotal = 0;
   #pagesStored = 0;
+  #itemsStored = 0;
   readonly #outcomes: Record<PageOutcome, number> = { ok: 0, failed: 0, skipped: 0 };
   readonly #skippedByKind = new Map<string, number>();
   #fetchCount = 0;
@@ -225,6 +226,12 @@ export class CrawlMetrics {
     });
     counter('trawl_pages_stored_total', 'Page records written to the output.', [], (c) =>
       c.inc(this.#pagesStored),
+    );
+    counter(
+      'trawl_items_stored_total',
+      "Items a scraper's handlers pushed, stored with their pages.",
+      [],
+      (c) => c.inc(this.#itemsStored),
     );
     counter(
       'trawl_page_outcomes_total',
@@ -400,6 +407,11 @@ export class CrawlMetrics {
     });
   }
 
+  /** Records `n` scraped items stored with their pages (trawl_items_stored_total). */
+  itemsStored(n: number): void {
+    this.#itemsStored += n;
+  }
+
   /** Records the time one page took to parse, in milliseconds (negative/non-finite ignored). */
   parseTime(ms: number): void {
     if (!(ms >= 0 && ms < Number.POSITIVE_INFINITY)) return;
@@ -495,6 +507,7 @@ export class CrawlMetrics {
       retries: { total: this.#retriesTotal, byReason: Object.fromEntries(this.#retries) },
       errors: { total: this.#errorsTotal, byKind: Object.fromEntries(this.#errors) },
       pagesStored: this.#pagesStored,
+      itemsStored: this.#itemsStored,
       pages: { ...this.#outcomes, skippedByKind: Object.fromEntries(this.#skippedByKind) },
       fetch: { count: this.#fetchCount, sumSeconds: this.#fetchSum },
       parse: { count: this.#parseCount, sumSeconds: this.#parseSum },

@@ -43,6 +43,8 @@ export interface MetricsSnapshot {
   retries: { total: number; byReason: Record<string, number> };
   errors: { total: number; byKind: Record<string, number> };
   pagesStored: number;
+  /** Items a scraper's handlers pushed, stored with their pages. */
+  itemsStored: number;
   /** `pagesStored` by outcome (ok + failed + skipped = pagesStored), skipped ones by error kind. */
   pages: Record<PageOutcome, number> & { skippedByKind: Record<string, number> };
   /** Fetch latency, one sample per finished request. */

@@ -1,9 +1,15 @@
 import { decodeText } from '../fetch/decode.js';
+import type { Item } from '../record.js';
+import type { NormalizeOptions } from '../url/normalize.js';
 import { hostKey } from '../url/normalize.js';
-import { createScope, type ScopeOptions } from '../url/scope.js';
+import { createScope, type Scope, type ScopeOptions } from '../url/scope.js';
 import { checkTraps, type TrapOptions } from '../url/traps.js';
+import type { EnqueuedRequest } from './enqueue.js';
 import { extractPage, type ParsedPage } from './extract.js';
-import { extractFields, parseFieldSpecs } from './fields.js';
+import { extractFields, type FieldSpec, parseFieldSpecs } from './fields.js';
+import type { HandlerRunner } from './handler-run.js';
+
+export type { EnqueuedRequest } from './enqueue.js';
 
 /** How every page of a crawl is read; sent to each parse thread once. */
 export interface ParseConfig {
@@ -19,6 +25,31 @@ export interface ParseConfig {
   maxDepth: number;
   /** Return the decoded HTML too (for the library's extract() hook, which runs on the main thread). */
   keepHtml: boolean;
+  /**
+   * Absolute path of the crawl's scraper module, or null (absent) for a plain crawl. With one,
+   * pages go to its handlers and only what they enqueue is followed (`follow` is empty).
+   */
+  scraper?: string | null;
+  /** How long a handler may run on one page before it fails (retryably); absent = 60 s. */
+  handlerTimeoutMs?: number;
+}
+
+/** The request behind a page of a scraper crawl, as its handler sees it (ParseJob.page). */
+export interface ScraperPage {
+  /** The URL as requested (before redirects). */
+  requestUrl: string;
+  /** Its frontier key when not the URL. */
+  key?: string;
+  /** Handler label; null = `default`. */
+  label: string | null;
+  userData: Record<string, unknown>;
+  /** HTTP method, upper case. */
+  method: string;
+  /** The page that enqueued it; null for a start URL. */
+  referrer: string | null;
+  status: number;
+  /** Response headers, names lower case. */
+  headers: Record<string, string>;
 }
 
 /** One page to parse: the raw body bytes (moved, not copied, to a parse thread). */
@@ -32,6 +63,8 @@ export interface ParseJob {
   url: string;
   /** The page's link depth. */
   depth: number;
+  /** Set by the engine only for scraper crawls: the request, for the handler's context. */
+  page?: ScraperPage;
 }
 
 /**
@@ -50,21 +83,39 @@ export interface ParseOutput extends Omit<ParsedPage, 'links'> {
   fields: Record<string, unknown> | null;
   /** The decoded HTML when `keepHtml` was set. */
   html: string | null;
-  /** Time spent decoding and parsing, ms. */
+  /** Time spent decoding and parsing (and running the scraper's handler), ms. */
   parseMs: number;
+  /** Scraper crawls: the items the handler pushed, in order (empty when it failed); null otherwise. */
+  items: Item[] | null;
+  /** Scraper crawls: what the handler enqueued, filtered (empty when it failed); null otherwise. */
+  requests: EnqueuedRequest[] | null;
+  /** `handler: <message>` when the handler failed (or there is none for the label); else null. */
+  handlerError: string | null;
+  /** Whether a handler error may go away on a new fetch (false when there is none). */
+  handlerRetryable: boolean;
 }
+
+/** A page parser: synchronous for a plain crawl, async when a scraper's handlers run. */
+export type Parser = (job: ParseJob) => ParseOutput | Promise<ParseOutput>;
 
 /**
  * Builds the page parser for a crawl: decode (BOM, Content-Type charset, `<meta charset>`),
  * extract title, description, canonical, base, robots meta and links (resolved, normalized,
  * deduplicated), the user's CSS fields, and the followable links with their politeness keys.
- * Pure and synchronous, so it runs the same on the main thread and on a parse thread; doing the
- * link filtering here keeps that per-link work off the main thread.
+ * Without a scraper it is pure and synchronous, so it runs the same on the main thread and on a
+ * parse thread; doing the link filtering here keeps that per-link work off the main thread.
+ *
+ * With `config.scraper`, the returned parser is async: it starts importing the scraper module
+ * (and cheerio) at once, in this thread, and each page then also runs its handler (see
+ * createHandlerRunner): `follow`/`hosts`/`followHost` are empty (only enqueued requests are
+ * followed), `items`, `requests`, `handlerError` and `handlerRetryable` are set. Every job
+ * rejects with the loader's one-line message if the scraper cannot be loaded.
  */
-export function createParser(config: ParseConfig): (job: ParseJob) => ParseOutput {
+export function createParser(config: ParseConfig): Parser {
   const scope = createScope(config.scope);
   const specs = config.fields.length > 0 ? parseFieldSpecs(config.fields) : null;
   const normalize = { stripParams: config.stripParams, stripSessionIds: config.stripSessionIds === true };
+  if (config.scraper != null) return scraperParser(config, scope, specs, normalize);
   return (job) => {
     const start = performance.now();
     const { text } = decodeText(job.body, { mime: job.mime, headerCharset: job.charset });
@@ -97,6 +148,47 @@ export function createParser(config: ParseConfig): (job: ParseJob) => ParseOutpu
       fields: specs ? extractFields(text, specs) : null,
       html: config.keepHtml ? text : null,
       parseMs: performance.now() - start,
+      items: null,
+      requests: null,
+      handlerError: null,
+      handlerRetryable: false,
+    };
+  };
+}
+
+function scraperParser(
+  config: ParseConfig,
+  scope: Scope,
+  specs: FieldSpec[] | null,
+  normalize: NormalizeOptions,
+): Parser {
+  // Imported here, not at the top: a plain crawl never loads the handler runtime or cheerio.
+  const runner: Promise<HandlerRunner> = import('./handler-run.js').then((m) =>
+    m.loadHandlerRunner(config.scraper!, config, scope),
+  );
+  runner.catch(() => {}); // each job reports the failure; this only avoids an unhandled rejection
+  return async (job) => {
+    const run = await runner;
+    const start = performance.now();
+    const { text } = decodeText(job.body, { mime: job.mime, headerCharset: job.charset });
+    const page = extractPage(text, job.url, { normalize });
+    const links = page.links.map((l) => l.url).join('\n');
+    const fields = specs ? extractFields(text, specs) : null;
+    const result = await run(job, text, page.baseHref);
+    return {
+      title: page.title,
+      description: page.description,
+      canonical: page.canonical,
+      baseHref: page.baseHref,
+      robots: page.robots,
+      links,
+      follow: [],
+      hosts: [],
+      followHost: [],
+      fields,
+      html: config.keepHtml ? text : null,
+      parseMs: performance.now() - start,
+      ...result,
     };
   };
 }

@@ -9,9 +9,10 @@ interface Pending {
 }
 
 /**
- * One worker thread that parses pages. Jobs are answered in the order sent; the thread is
- * `unref`'d while idle so it never keeps the process alive on its own. A thread that dies
- * fails its pending jobs with the cause instead of leaving them hanging.
+ * One worker thread that parses pages. Each job is answered by its id: in the order sent for a
+ * plain crawl, in any order for a scraper crawl (handlers are async and run concurrently). The
+ * thread is `unref`'d while idle so it never keeps the process alive on its own. A thread that
+ * dies fails its pending jobs with the cause instead of leaving them hanging.
  */
 export class ParseThread {
   readonly #worker: Worker;
@@ -73,6 +74,8 @@ function spawnParseWorker(): Worker {
   if (existsSync(fileURLToPath(js))) return new Worker(js, { resourceLimits: PARSE_THREAD_LIMITS });
   // Running from TypeScript sources (tests, tsx): register tsx inside the thread, then load the .ts worker.
   const ts = new URL('./parse-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(ts)}); });`;
+  // tsx resolved here, not by bare name in the thread: the process's cwd may have no node_modules.
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const boot = `import(${tsx}).then((api) => { api.register(); return import(${JSON.stringify(ts)}); });`;
   return new Worker(boot, { eval: true, resourceLimits: PARSE_THREAD_LIMITS });
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { PageRecord } from '../record.js';
+import { type ItemEntry, openItemSink } from '../store/item-sink.js';
 import { openSink } from '../store/open-sink.js';
 import type { SinkMark } from '../store/sink.js';
 import { crawlKeys } from './keys.js';
@@ -28,6 +29,36 @@ export async function exportRedis(
       written += page.length;
     }
     return { mark, records: written };
+  } finally {
+    sink.close();
+  }
+}
+
+/**
+ * Writes every scraped item of Redis crawl `name` (in the order their pages' completions stored
+ * them, each with its page's URL and handler label) to `file` through openItemSink (format from
+ * the extension; the file is replaced). Works while the crawl runs: it writes the items stored
+ * when it starts (the list's length is read once; items only ever append, and a page's items are
+ * appended in one atomic step with its record, so no page's items are cut or repeated).
+ * Returns the final mark and the number of items written.
+ */
+export async function exportRedisItems(
+  client: Redis,
+  name: string,
+  file: string,
+): Promise<{ mark: SinkMark; items: number }> {
+  const key = crawlKeys(name).items;
+  const sink = openItemSink(file, { resumeOffset: undefined });
+  try {
+    const total = await client.llen(key);
+    let written = 0;
+    let mark = sink.write([]);
+    for (let i = 0; i < total; i += 1000) {
+      const page = await client.lrange(key, i, Math.min(i + 999, total - 1));
+      mark = sink.write(page.map((s) => JSON.parse(s) as ItemEntry));
+      written += page.length;
+    }
+    return { mark, items: written };
   } finally {
     sink.close();
   }

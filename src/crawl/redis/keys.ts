@@ -5,16 +5,17 @@
  *
  * | key | type | holds |
  * |---|---|---|
- * | `seen` | set | every URL ever accepted (the crawl-wide dedup) |
+ * | `seen` | set | every item identity ever accepted (the crawl-wide dedup; `itemKey`: key, else URL) |
  * | `q:<host>` | list | queued items of one host (JSON), leased from the head |
  * | `hosts` | zset | hosts with queued items, scored by the time (ms) they may go next |
  * | `h:<host>` | hash | a host's politeness: `tat` (GCRA), `int` (Crawl-delay ms), `pause` (until, ms) |
  * | `delayed` | zset | items released with a notBefore (retry backoff), scored by it |
- * | `leases` | zset | leased URLs scored by lease expiry (ms) |
- * | `lease` / `litem` | hash | leased URL → owner id / item JSON |
- * | `done` | set | completed URLs (a record is written only when the URL enters this set) |
+ * | `leases` | zset | leased identities scored by lease expiry (ms) |
+ * | `lease` / `litem` | hash | leased identity → owner id / item JSON |
+ * | `done` | set | completed identities (a record is written only when its identity enters this set) |
  * | `records` | list | page records (JSON), in completion order |
- * | `stats` | hash | counters: `queued`, `done`, `failed`, `reaped` |
+ * | `items` | list | scraped items as `{url, label, item}` JSON, written with their page's record |
+ * | `stats` | hash | counters: `queued`, `done`, `failed`, `skipped`, `reaped`, `items` |
  * | `rate` | string | the global rate limit's GCRA state |
  * | `spec` | string | the crawl's shared options (JSON), written by the first `trawl crawl` |
  * | `workers` | zset | live processes of the crawl (presence.ts), scored by heartbeat expiry (ms) |
@@ -36,6 +37,7 @@ export function crawlKeys(name: string) {
     litem: `${p}litem`,
     done: `${p}done`,
     records: `${p}records`,
+    items: `${p}items`,
     stats: `${p}stats`,
     rate: `${p}rate`,
     spec: `${p}spec`,

@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
-import type {
-  Completion,
-  Frontier,
-  FrontierItem,
-  FrontierStats,
-  SchedulesHosts,
+import {
+  type Completion,
+  type Frontier,
+  type FrontierItem,
+  type FrontierStats,
+  itemKey,
+  type RequestSpec,
+  type SchedulesHosts,
 } from '../frontier/frontier.js';
 import { outcomeOf, type PageOutcome } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
@@ -58,7 +60,10 @@ const scripts = {
   drained: new LuaScript(S.DRAINED),
 };
 
-/** Compact JSON of a queued item (its identity is `u`; `h` routes it to its host's queue). */
+/**
+ * Compact JSON of a queued item: its identity is `k` when it has a key, else `u` (the scripts
+ * read `k or u`); `h` routes it to its host's queue; `q` is the scraper's request, if any.
+ */
 interface ItemJson {
   u: string;
   h: string;
@@ -66,11 +71,15 @@ interface ItemJson {
   r: string | null;
   a: number;
   l?: string | null;
+  k?: string;
+  q?: RequestSpec;
 }
 
 function toJson(item: FrontierItem): string {
   const j: ItemJson = { u: item.url, h: item.host, d: item.depth, r: item.referrer, a: item.attempts };
   if (item.lastmod) j.l = item.lastmod;
+  if (item.key !== undefined) j.k = item.key;
+  if (item.request !== undefined) j.q = item.request;
   return JSON.stringify(j);
 }
 
@@ -78,6 +87,8 @@ function fromJson(s: string): FrontierItem {
   const j = JSON.parse(s) as ItemJson;
   const item: FrontierItem = { url: j.u, host: j.h, depth: j.d, referrer: j.r, attempts: j.a };
   if (j.l) item.lastmod = j.l;
+  if (j.k !== undefined) item.key = j.k;
+  if (j.q !== undefined) item.request = j.q;
   return item;
 }
 
@@ -95,8 +106,11 @@ function fromJson(s: string): FrontierItem {
  *   poll or drained check by any process returns the URL to the head of its host's queue. If the
  *   original holder completes it anyway, its record is stored once (the first completion wins)
  *   and the re-queued copy is discarded when leased.
- * - `complete` stores records in Redis (the sink mark is ignored: there is no local output);
- *   `trawl export --redis` writes them out. It returns a promise of the links enqueued.
+ * - `complete` stores records, and scraped items with them, in Redis (the marks are ignored:
+ *   there is no local output); `trawl export --redis` writes them out (exportRedis,
+ *   exportRedisItems). It returns a promise of the links enqueued.
+ * - Identity is `itemKey(item)` (a POST's or scraper's key, else the URL) everywhere: seen,
+ *   done and leases; `key` and `request` ride in the queued item's JSON.
  * - `stats()` answers from the counters returned by the last script run (crawl-wide values);
  *   `queued` includes delayed (retry) items, `leased` counts every process's leases.
  * - Connection loss: every method waits and retries until Redis is back (bounded only by
@@ -117,7 +131,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
   readonly #pollMs: number;
   readonly #held = new Map<string, FrontierItem>();
   #renewTimer: NodeJS.Timeout | null = null;
-  #stats: FrontierStats = { queued: 0, leased: 0, done: 0, failed: 0, seen: 0 };
+  #stats: FrontierStats = { queued: 0, leased: 0, done: 0, failed: 0, seen: 0, items: 0 };
   /** Local time of the next scheduled host/delayed item, or -1. */
   #nextDue = -1;
   /** Local minus Redis clock (ms), from the last script reply. */
@@ -166,16 +180,20 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
       done: Number(r[3]),
       failed: Number(r[4]),
       seen: Number(r[5]),
+      items: Number(r[7]),
     };
     const due = Number(r[6]);
     this.#nextDue = due < 0 ? -1 : due + this.#skew;
     return r.slice(S.STATS_LEN);
   }
 
-  /** Enqueues the URLs not seen crawl-wide; resolves with how many were new. An empty list refreshes stats. */
+  /**
+   * Enqueues the items whose identity ({@link itemKey}) was not seen crawl-wide; resolves with
+   * how many were new. An empty list refreshes stats.
+   */
   async add(items: readonly FrontierItem[]): Promise<number> {
     const args: string[] = [];
-    for (const it of items) args.push(it.url, it.host, toJson(it));
+    for (const it of items) args.push(itemKey(it), it.host, toJson(it));
     const rest = this.#header(await this.#run(scripts.add, args));
     return Number(rest[0]);
   }
@@ -215,7 +233,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
     const k = Number(rest[0]);
     const items = rest.slice(1, 1 + k).map(fromJson);
     this.#due = rest.slice(1 + k);
-    for (const it of items) this.#held.set(it.url, it);
+    for (const it of items) this.#held.set(itemKey(it), it);
     if (items.length > 0) this.#startRenewing();
     this.#buffer.push(...items);
     const out = this.#takeBuffered(max, isReady);
@@ -257,30 +275,42 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
    * (local ms) in the future — to the delayed set until then. No-op if the lease was lost.
    */
   async release(item: FrontierItem, notBefore?: number): Promise<void> {
-    this.#held.delete(item.url);
+    const key = itemKey(item);
+    this.#held.delete(key);
     const delay = notBefore === undefined ? 0 : Math.max(0, notBefore - Date.now());
-    this.#header(await this.#run(scripts.release, [item.url, item.host, toJson(item), Math.ceil(delay)]));
+    this.#header(await this.#run(scripts.release, [key, item.host, toJson(item), Math.ceil(delay)]));
   }
 
   /**
    * Atomically (one script) drops this process's leases on the batch, stores each record whose
-   * URL is not done yet (so a record is stored once crawl-wide however often its URL was fetched)
-   * and enqueues the unseen links; resolves with the number of links enqueued.
+   * item ({@link itemKey}) is not done yet together with its scraped items (so a record and its
+   * items are stored once crawl-wide however often the item was fetched: the first completion
+   * wins) and enqueues the unseen links; resolves with the number of links enqueued. Scraped
+   * items go to the `items` list as `{url, label, item}` JSON (url: the page's record URL;
+   * label: its request's label or null), read back by exportRedisItems.
    */
-  async complete(batch: readonly Completion[], _sinkMark?: SinkMark): Promise<number> {
+  async complete(batch: readonly Completion[], _sinkMark?: SinkMark, _itemsMark?: SinkMark): Promise<number> {
     if (batch.length === 0) return 0;
     const args: (string | number)[] = [batch.length];
     for (const c of batch) {
+      const items = c.items;
+      const ni = items === undefined ? 0 : items.length;
       args.push(
-        c.item.url,
+        itemKey(c.item),
         JSON.stringify(c.record),
         OUTCOME_CODE[outcomeOf(c.record.error)],
         c.links.length,
+        ni,
       );
-      for (const l of c.links) args.push(l.url, l.host, toJson(l));
+      for (const l of c.links) args.push(l.key ?? l.url, l.host, toJson(l));
+      if (ni > 0) {
+        const url = c.record.url;
+        const label = c.item.request?.label ?? null;
+        for (const item of items!) args.push(JSON.stringify({ url, label, item }));
+      }
     }
     const rest = this.#header(await this.#run(scripts.complete, args));
-    for (const c of batch) this.#held.delete(c.item.url);
+    for (const c of batch) this.#held.delete(itemKey(c.item));
     if (this.#held.size === 0) this.#stopRenewing();
     return Number(rest[0]);
   }
@@ -318,7 +348,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
     await this.#run(scripts.interval, [host, Math.max(0, Math.round(intervalMs))]);
   }
 
-  /** URLs this process holds leases on. */
+  /** Items this process holds leases on. */
   get held(): number {
     return this.#held.size;
   }
@@ -344,7 +374,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
         this.#hostTau,
         this.owner,
         this.#ttl,
-        it.url,
+        itemKey(it),
         it.host,
         toJson(it),
         0,
@@ -370,7 +400,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
   }
 
   async #renew(): Promise<void> {
-    const urls = [...this.#held.keys()];
+    const urls = [...this.#held.keys()]; // identities (itemKey)
     if (urls.length === 0) return;
     try {
       // One attempt per tick (no retry loop): the next tick tries again.

@@ -30,6 +30,8 @@ export interface RedisCrawlStatus {
   seen: number;
   /** Leases that expired and were crawled again (a process died or hung). */
   reaped: number;
+  /** Scraped items stored with their pages' records (a scraper crawl; 0 otherwise). */
+  items: number;
   /** Live processes (crawl and workers), by id, each with its unexpired leases. */
   members: RedisMemberStatus[];
   /** Unexpired leases held by processes not in `members` (a process of a version without presence). */
@@ -44,7 +46,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local spec = redis.call('GET', KEYS[1])
 if not spec then return false end
-local s = redis.call('HMGET', KEYS[2], 'queued', 'done', 'failed', 'reaped', 'skipped')
+local s = redis.call('HMGET', KEYS[2], 'queued', 'done', 'failed', 'reaped', 'skipped', 'items')
 local live = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. string.format('%.3f', now), '+inf')
 local owners = {}
 for _, url in ipairs(live) do
@@ -55,7 +57,7 @@ local flat = {}
 for o, n in pairs(owners) do flat[#flat + 1] = o; flat[#flat + 1] = n end
 local members = redis.call('ZRANGEBYSCORE', KEYS[6], '(' .. math.floor(now), '+inf')
 return { spec, s[1] or '0', s[2] or '0', s[3] or '0', s[4] or '0', redis.call('SCARD', KEYS[3]),
-  redis.call('ZCARD', KEYS[4]), #live, flat, members, s[5] or '0' }
+  redis.call('ZCARD', KEYS[4]), #live, flat, members, s[5] or '0', s[6] or '0' }
 `);
 
 /**
@@ -68,10 +70,23 @@ return { spec, s[1] or '0', s[2] or '0', s[3] or '0', s[4] or '0', redis.call('S
 export async function readRedisStatus(client: Redis, name: string): Promise<RedisCrawlStatus | null> {
   const k = crawlKeys(name);
   const r = (await STATUS.run(client, [k.spec, k.stats, k.seen, k.leases, k.lease, k.workers], [])) as
-    | [string, string, string, string, string, number, number, number, (string | number)[], string[], string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        number,
+        number,
+        number,
+        (string | number)[],
+        string[],
+        string,
+        string,
+      ]
     | null;
   if (!r) return null;
-  const [spec, queued, done, failed, reaped, seen, leased, live, flat, ids, skipped] = r;
+  const [spec, queued, done, failed, reaped, seen, leased, live, flat, ids, skipped, items] = r;
   const byOwner = new Map<string, number>();
   for (let i = 0; i < flat.length; i += 2) byOwner.set(String(flat[i]), Number(flat[i + 1]));
   const members = [...ids].sort().map((id) => ({ id, leases: byOwner.get(id) ?? 0 }));
@@ -86,6 +101,7 @@ export async function readRedisStatus(client: Redis, name: string): Promise<Redi
     skipped: Number(skipped),
     seen: Number(seen),
     reaped: Number(reaped),
+    items: Number(items),
     members,
     unattributedLeases: Number(live) - attributed,
     spec: decodeSpec(spec),
@@ -114,6 +130,7 @@ export function formatRedisStatus(s: RedisCrawlStatus, where: string): string {
   lines.push(`leased   ${s.leased}${s.expired > 0 ? ` (${s.expired} expired, returning to the queue)` : ''}`);
   lines.push(`seen     ${s.seen}`);
   lines.push(`reaped   ${s.reaped}`);
+  if (s.items > 0) lines.push(`items    ${s.items}`);
   lines.push(`workers  ${s.members.length} live`);
   for (const m of s.members) lines.push(`  ${m.id.padEnd(40)} ${String(m.leases).padStart(6)} leases`);
   if (s.unattributedLeases > 0)

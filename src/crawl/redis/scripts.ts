@@ -10,11 +10,16 @@
  * tag), ARGV[2] the per-host emission interval T in ms (0 = no per-host rate), ARGV[3] the
  * per-host burst tolerance τ = (burst − 1)·T in ms, ARGV[4] the caller's owner id, ARGV[5] the
  * lease TTL in ms; script arguments start at ARGV[6]. Scripts that report progress return the
- * 7-element stats header first: now, queued, leased, done, failed, seen, next due (−1: none).
+ * 8-element stats header first: now, queued, leased, done, failed, seen, next due (−1: none),
+ * items.
+ *
+ * An item's identity (what `seen`, `done` and the lease keys hold) is `itemKey(item)`: its key
+ * when it has one (a POST, a scraper's uniqueKey), else its URL. Callers pass identities in
+ * ARGV; inside the queued item JSON it is `k` when present, else `u`.
  *
  * Every script is safe to run twice (ioredis re-sends commands whose reply was lost to a
- * reconnect): leases are checked against their owner, records are written only when the URL
- * first enters `done`, links only when they first enter `seen`.
+ * reconnect): leases are checked against their owner, records and scraped items are written only
+ * when the identity first enters `done`, links only when they first enter `seen`.
  */
 import type { CrawlKeys } from './keys.js';
 
@@ -29,6 +34,7 @@ export const FRONTIER_KEYS = [
   'done',
   'records',
   'stats',
+  'items',
 ] as const;
 
 /** KEYS for a frontier script of the crawl with keys `k`. */
@@ -37,14 +43,14 @@ export function frontierKeys(k: CrawlKeys): string[] {
 }
 
 /** Length of the stats header that progress-reporting scripts return first. */
-export const STATS_LEN = 7;
+export const STATS_LEN = 8;
 
 const PRELUDE = `
 local P = ARGV[1]
 local HT, HTAU = tonumber(ARGV[2]), tonumber(ARGV[3])
 local OWNER, TTL = ARGV[4], tonumber(ARGV[5])
-local K_SEEN, K_HOSTS, K_DELAYED, K_LEASES, K_LEASE, K_LITEM, K_DONE, K_RECORDS, K_STATS =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_SEEN, K_HOSTS, K_DELAYED, K_LEASES, K_LEASE, K_LITEM, K_DONE, K_RECORDS, K_STATS, K_ITEMS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -101,18 +107,18 @@ local function maintain(now)
   end
 end
 local function stats(now)
-  local s = redis.call('HMGET', K_STATS, 'queued', 'done', 'failed')
+  local s = redis.call('HMGET', K_STATS, 'queued', 'done', 'failed', 'items')
   local next_due = -1
   local h = redis.call('ZRANGE', K_HOSTS, 0, 0, 'WITHSCORES')
   if h[2] then next_due = tonumber(h[2]) end
   local d = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
   if d[2] and (next_due < 0 or tonumber(d[2]) < next_due) then next_due = tonumber(d[2]) end
   return { fmt(now), tonumber(s[1]) or 0, redis.call('ZCARD', K_LEASES), tonumber(s[2]) or 0,
-    tonumber(s[3]) or 0, redis.call('SCARD', K_SEEN), fmt(next_due) }
+    tonumber(s[3]) or 0, redis.call('SCARD', K_SEEN), fmt(next_due), tonumber(s[4]) or 0 }
 end
 `;
 
-/** ARGV[6..]: (url, host, item JSON) triples. Adds the unseen ones; returns stats + [added]. */
+/** ARGV[6..]: (identity, host, item JSON) triples. Adds the unseen ones; returns stats + [added]. */
 export const ADD = `${PRELUDE}
 local now = now_ms()
 local added = 0
@@ -169,7 +175,8 @@ for i = 8, #ARGV do
           json = redis.call('LPOP', q)
           if json then
             redis.call('HINCRBY', K_STATS, 'queued', -1)
-            url = cjson.decode(json).u
+            local it = cjson.decode(json)
+            url = it.k or it.u
             if redis.call('SISMEMBER', K_DONE, url) == 1 then json = nil; url = nil end
           end
         until json or redis.call('LLEN', q) == 0
@@ -201,20 +208,25 @@ return out
 `;
 
 /**
- * ARGV[6]: n; then per completion: url, record JSON, outcome (0 ok, 1 failed, 2 skipped — both
- * counted in `failed`, the records with an error; skips also in `skipped`), link count, and that many
- * (url, host, item JSON) triples. Drops the caller's leases, stores each record iff its URL is
- * not done yet, enqueues unseen links; returns stats + [links added].
+ * ARGV[6]: n; then per completion: identity, record JSON, outcome (0 ok, 1 failed, 2 skipped —
+ * both counted in `failed`, the records with an error; skips also in `skipped`), link count,
+ * scraped item count, that many links as (identity, host, item JSON) triples, then that many
+ * scraped item entries (`{url, label, item}` JSON). Drops the caller's leases, stores each
+ * record and its scraped items iff its identity is not done yet (the first completion wins, so
+ * a page's items are stored once crawl-wide), enqueues unseen links; returns stats + [links
+ * added].
  */
 export const COMPLETE = `${PRELUDE}
 local now = now_ms()
 local i = 7
 local added = 0
 for _ = 1, tonumber(ARGV[6]) do
-  local url, rec, failed, nl = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  i = i + 4
+  local url, rec, failed = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local nl, ni = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  i = i + 5
   if redis.call('HGET', K_LEASE, url) == OWNER then drop_lease(url) end
-  if redis.call('SADD', K_DONE, url) == 1 then
+  local stored = redis.call('SADD', K_DONE, url) == 1
+  if stored then
     redis.call('RPUSH', K_RECORDS, rec)
     redis.call('HINCRBY', K_STATS, 'done', 1)
     if failed ~= '0' then redis.call('HINCRBY', K_STATS, 'failed', 1) end
@@ -227,6 +239,17 @@ for _ = 1, tonumber(ARGV[6]) do
     end
     i = i + 3
   end
+  if ni > 0 then
+    if stored then
+      -- In chunks: unpack of thousands of values would overflow Lua's C stack.
+      local last = i + ni - 1
+      for j = i, last, 1000 do
+        redis.call('RPUSH', K_ITEMS, unpack(ARGV, j, math.min(j + 999, last)))
+      end
+      redis.call('HINCRBY', K_STATS, 'items', ni)
+    end
+    i = i + ni
+  end
 end
 if added > 0 then redis.call('HINCRBY', K_STATS, 'queued', added) end
 local out = stats(now)
@@ -235,7 +258,7 @@ return out
 `;
 
 /**
- * ARGV[6]: url, [7]: host, [8]: item JSON, [9]: delay ms. If the caller still holds the lease,
+ * ARGV[6]: identity, [7]: host, [8]: item JSON, [9]: delay ms. If the caller still holds the lease,
  * returns the item to its host's queue (delay 0) or to the delayed set; returns stats + [1|0].
  */
 export const RELEASE = `${PRELUDE}
@@ -259,7 +282,7 @@ out[#out + 1] = ok
 return out
 `;
 
-/** ARGV[6..]: URLs. Extends the caller's leases on them; returns the URLs it no longer holds. */
+/** ARGV[6..]: identities. Extends the caller's leases on them; returns those it no longer holds. */
 export const RENEW = `${PRELUDE}
 local now = now_ms()
 local lost = {}

@@ -1,5 +1,6 @@
 import type { PageRecord } from '../record.js';
 import type { CsvSinkOptions } from '../store/csv-sink.js';
+import { type ItemEntry, openItemSink } from '../store/item-sink.js';
 import { openSink } from '../store/open-sink.js';
 import type { SinkMark } from '../store/sink.js';
 import { openState } from './state-db.js';
@@ -33,6 +34,46 @@ export function exportState(statePath: string, outPath: string, opts: CsvSinkOpt
         }
       }
       state.db.exec('COMMIT');
+      return sink.write(batch);
+    } finally {
+      sink.close();
+    }
+  } finally {
+    state.close();
+  }
+}
+
+/**
+ * Writes every scraped item of a state file's items table (in the order they were stored: page
+ * completion order, then push order) to `file` through openItemSink (its extension names the
+ * format; an existing file is replaced), each with its page's URL and handler label. Like
+ * exportState it reads one consistent snapshot through a read-only connection (works while the
+ * crawl runs), streams in batches of 1000 and refuses `file` equal to the state file; `opts`
+ * (formulaGuard) applies to CSV. A state file of schema version 2 (no items table; a read-only
+ * open does not migrate) exports no items. Throws SinkError/StateError as exportState does.
+ * Returns the final mark.
+ */
+export function exportItems(statePath: string, file: string, opts: CsvSinkOptions = {}): SinkMark {
+  if (file === statePath) throw new Error(`refusing to export ${statePath} onto itself`);
+  const state = openState(statePath, { readonly: true });
+  try {
+    const sink = openItemSink(file, { ...opts, resumeOffset: undefined });
+    try {
+      let batch: ItemEntry[] = [];
+      if (state.meta.schemaVersion >= 3) {
+        // One read transaction for a consistent snapshot even while the crawl commits.
+        state.db.exec('BEGIN');
+        for (const r of state.db
+          .prepare('SELECT url, label, item FROM items ORDER BY rowid')
+          .iterate() as Iterable<{ url: string; label: string | null; item: string }>) {
+          batch.push({ item: JSON.parse(r.item) as ItemEntry['item'], url: r.url, label: r.label });
+          if (batch.length === 1000) {
+            sink.write(batch);
+            batch = [];
+          }
+        }
+        state.db.exec('COMMIT');
+      }
       return sink.write(batch);
     } finally {
       sink.close();

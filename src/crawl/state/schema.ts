@@ -3,11 +3,15 @@
  * 1 — first release.
  * 2 — `hosts` keeps only a host's pause (`paused_until`); version 1's robots.txt cache, backoff
  *     and crawl-delay columns were never written and are dropped (MIGRATE_1_TO_2).
+ * 3 — scrapers: `frontier.url` and `results.url` hold an item's identity (its key: the URL, or a
+ *     POST's or a scraper's own uniqueKey), `frontier.request` keeps what a scraper asked for
+ *     beyond a plain GET, and the `items` table keeps scraped items with their page's completion;
+ *     meta gains `items_path`/`items_offset`/`items_format` (MIGRATE_2_TO_3).
  * A state file records its SCHEMA_VERSION in `PRAGMA user_version` (and in meta); trawl opens
  * files of this or an older version it can migrate (a writable open migrates them; a read-only
  * open reads them as they are), and refuses newer ones.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * `PRAGMA application_id` of a trawl state file: the bytes 'trwl' read as a big-endian int32.
@@ -25,16 +29,30 @@ export const LEASED = 1;
 export const DONE = 2;
 
 /**
- * The DDL of schema version 1.
+ * The DDL of the current schema version (a new file is created with it directly; older files
+ * get there by the MIGRATE_* steps).
  *
- * frontier: every URL ever accepted (the exact seen set, so its size is the crawl's "seen").
+ * frontier: every item ever accepted (the exact seen set, so its size is the crawl's "seen").
+ * `url` is the item's identity, `itemKey(item)`: its normalized URL for a plain link, else its
+ * key (a POST's `METHOD url bodyhash` or a scraper's uniqueKey) — two POSTs to one URL with
+ * different bodies are two rows. `request` is NULL for a plain link (the common path stores and
+ * parses nothing more); otherwise the JSON of `{url?, method?, headers?, body?, label?,
+ * userData?}`, the item's RequestSpec plus, when the item has a key, its real URL in `url`.
  * `seq` orders each host's queue (FIFO); release and requeue give a row a new seq, putting it at
  * the back. The partial index frontier_queue covers only queued rows, so it shrinks as the crawl
  * progresses and leasing is an index range scan; frontier_leased finds the (few) leased rows for
  * crash recovery; frontier_delayed finds the (few) rows with a future not_before for nextDueAt.
  *
- * results: one row per finished URL with the whole PageRecord as JSON, in completion order
- * (rowid); `error` 0/1 and `error_kind` (the `<kind>` prefix of record.error) serve status.
+ * results: one row per finished item with the whole PageRecord as JSON, in completion order
+ * (rowid); `url` is the item's identity as in frontier (the record holds the real URL);
+ * `error` 0/1 and `error_kind` (the `<kind>` prefix of record.error) serve status.
+ *
+ * items: the scraped items (Completion.items), one row each in push order (rowid), written in the
+ * transaction that stores their page's result and only when it stores it; a result replaced
+ * (a completion of an item already done) or deleted (requeueFailed) takes its items with it, so
+ * every page's items are there exactly once. `key` is the page's identity (results.url; indexed
+ * for that replacement), `url` the page's record URL, `label` its handler label (NULL: default),
+ * `item` the item's JSON.
  *
  * hosts: a host's pause (Retry-After, 429/503 backoff) set through SqliteFrontier.pauseHost, so
  * a resumed crawl still skips the host until then. Nothing else about hosts is persisted.
@@ -54,7 +72,8 @@ CREATE TABLE frontier (
   not_before INTEGER NOT NULL DEFAULT 0,
   state INTEGER NOT NULL DEFAULT 0,
   seq INTEGER NOT NULL,
-  lastmod TEXT
+  lastmod TEXT,
+  request TEXT
 );
 CREATE INDEX frontier_queue ON frontier (host, seq) WHERE state = 0;
 CREATE INDEX frontier_leased ON frontier (state) WHERE state = 1;
@@ -69,6 +88,14 @@ CREATE TABLE results (
   done_at INTEGER NOT NULL
 );
 CREATE INDEX results_failed ON results (host) WHERE error = 1;
+
+CREATE TABLE items (
+  key TEXT NOT NULL,
+  url TEXT NOT NULL,
+  label TEXT,
+  item TEXT NOT NULL
+);
+CREATE INDEX items_key ON items (key);
 
 CREATE TABLE hosts (
   host TEXT PRIMARY KEY,
@@ -88,4 +115,20 @@ CREATE TABLE hosts_v2 (
 INSERT INTO hosts_v2 (host, paused_until) SELECT host, paused_until FROM hosts WHERE paused_until > 0;
 DROP TABLE hosts;
 ALTER TABLE hosts_v2 RENAME TO hosts;
+`;
+
+/**
+ * Version 2 → 3: adds `frontier.request` (NULL for every existing row: they are all plain links,
+ * whose identity column already holds their URL) and the empty `items` table. Run in one
+ * transaction with the version bump.
+ */
+export const MIGRATE_2_TO_3 = `
+ALTER TABLE frontier ADD COLUMN request TEXT;
+CREATE TABLE items (
+  key TEXT NOT NULL,
+  url TEXT NOT NULL,
+  label TEXT,
+  item TEXT NOT NULL
+);
+CREATE INDEX items_key ON items (key);
 `;

@@ -1,13 +1,15 @@
 import type Database from 'better-sqlite3';
 import { RecentSet } from '../dedup/recent-set.js';
 import { SeenSet } from '../dedup/seen-set.js';
-import type {
-  Completion,
-  Frontier,
-  FrontierItem,
-  FrontierStats,
-  PausesHosts,
-  RequeuesFailed,
+import {
+  type Completion,
+  type Frontier,
+  type FrontierItem,
+  type FrontierStats,
+  itemKey,
+  type PausesHosts,
+  type RequestSpec,
+  type RequeuesFailed,
 } from '../frontier/frontier.js';
 import { HostRing } from '../frontier/host-ring.js';
 import type { SinkMark } from '../store/sink.js';
@@ -29,6 +31,8 @@ export interface SqliteFrontierOptions {
   fpRate?: number;
   /** Output format stored with each sink mark (meta out_format); default: from the mark's path. */
   outFormat?: string;
+  /** Items output format stored with each items mark (meta items_format); default: from its path. */
+  itemsFormat?: string;
 }
 
 /** Rows lease reads ahead per host and query (see lease). */
@@ -59,6 +63,7 @@ const MAX_UNMARKED = 256;
 
 interface FrontierRow {
   rowid: number;
+  /** The item's identity (itemKey). */
   url: string;
   host: string;
   depth: number;
@@ -67,6 +72,21 @@ interface FrontierRow {
   not_before: number;
   lastmod: string | null;
   seq: number;
+  /** JSON of the request beyond a plain GET (see requestJson), NULL for a plain link. */
+  request: string | null;
+}
+
+/** The request column's JSON: a RequestSpec, plus the real URL when the item has a key. */
+type RequestJson = RequestSpec & { url?: string };
+
+/**
+ * The `request` column of an item: null for a plain link (no key, no request: nothing to
+ * serialize on the common path), else the JSON of its RequestSpec with, when the item has a key
+ * (the identity column then holds the key), its real URL as `url`.
+ */
+function requestJson(it: FrontierItem): string | null {
+  if (it.key === undefined) return it.request === undefined ? null : JSON.stringify(it.request);
+  return JSON.stringify({ url: it.url, ...it.request });
 }
 
 /** `<kind>` of an error string of the form `<kind>: <detail>`. */
@@ -107,11 +127,12 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
   private leasedN = 0;
   private doneN = 0;
   private failedN = 0;
+  private itemsN = 0;
   private seenN = 0;
   private delayedN = 0;
   private seq = 0;
   /**
-   * Handed-out leases whose row is still state=0 in the file (see lease): url → rowid; and per
+   * Handed-out leases whose row is still state=0 in the file (see lease): key → rowid; and per
    * host the highest seq handed out since the last flush, so the next lease of that host reads
    * only rows after it (a row skipped as not yet due is found again after the next flush).
    */
@@ -133,9 +154,16 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
   private readonly sResult: Database.Statement;
   private readonly sMinDelayed: Database.Statement;
   private readonly sPutPause: Database.Statement;
+  private readonly sItem: Database.Statement;
+  private readonly sDeleteItems: Database.Statement;
+  private readonly sResultError: Database.Statement;
   private readonly txAdd: (items: readonly FrontierItem[]) => number;
   private readonly txMark: () => void;
-  private readonly txComplete: (batch: readonly Completion[], mark: SinkMark | undefined) => number;
+  private readonly txComplete: (
+    batch: readonly Completion[],
+    mark: SinkMark | undefined,
+    itemsMark: SinkMark | undefined,
+  ) => number;
 
   /** Opens the frontier on an open (writable) state file and recovers leased rows. */
   constructor(state: StateDb, opts: SqliteFrontierOptions = {}) {
@@ -144,11 +172,11 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     this.opts = opts;
     const db = this.db;
     this.sInsert = db.prepare(
-      'INSERT OR IGNORE INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)',
+      'INSERT OR IGNORE INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod, request) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)',
     );
     this.sExists = db.prepare('SELECT 1 FROM frontier WHERE url = ?').pluck();
     this.sSelectQueued = db.prepare(
-      'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod, seq FROM frontier WHERE host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?',
+      'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod, seq, request FROM frontier WHERE host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?',
     );
     // `AND state = 0`: a row completed in the same transaction stays done.
     this.sLeaseRow = db.prepare(
@@ -164,7 +192,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     this.sMarkDone = db.prepare(`UPDATE frontier SET state = ${DONE}, attempts = ? WHERE url = ?`);
     this.sMarkDoneRow = db.prepare(`UPDATE frontier SET state = ${DONE}, attempts = ? WHERE rowid = ?`);
     this.sInsertDone = db.prepare(
-      `INSERT INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod) VALUES (?, ?, ?, ?, ?, 0, ${DONE}, ?, ?)`,
+      `INSERT INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod, request) VALUES (?, ?, ?, ?, ?, 0, ${DONE}, ?, ?, ?)`,
     );
     this.sResult = db.prepare(
       'INSERT OR REPLACE INTO results (url, host, error, error_kind, record, done_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -173,6 +201,9 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
       .prepare('SELECT min(not_before) FROM frontier WHERE state = 0 AND not_before > 0')
       .pluck();
     this.sPutPause = db.prepare('INSERT OR REPLACE INTO hosts (host, paused_until) VALUES (?, ?)');
+    this.sItem = db.prepare('INSERT INTO items (key, url, label, item) VALUES (?, ?, ?, ?)');
+    this.sDeleteItems = db.prepare('DELETE FROM items WHERE key = ?');
+    this.sResultError = db.prepare('SELECT error FROM results WHERE url = ?').pluck();
     this.txAdd = db.transaction((items: readonly FrontierItem[]) => {
       const fresh = this.insertNew(items);
       this.applyFresh(fresh);
@@ -215,6 +246,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     };
     this.doneN = res.n;
     this.failedN = res.f;
+    this.itemsN = this.db.prepare('SELECT count(*) FROM items').pluck().get() as number;
     this.seenN = this.db.prepare('SELECT count(*) FROM frontier').pluck().get() as number;
     this.delayedN = this.db
       .prepare('SELECT count(*) FROM frontier WHERE state = 0 AND not_before > 0')
@@ -259,14 +291,15 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     const seen = this.seenSet;
     const recent = this.recent;
     for (const it of items) {
+      const key = it.key ?? it.url; // itemKey, inlined on the hot path
       // Links most pages repeat were inserted moments ago: skip their B-tree probe (exact, bounded).
-      if (recent.has(it.url)) continue;
-      recent.add(it.url);
+      if (recent.has(key)) continue;
+      recent.add(key);
       // With the Bloom filter: a Bloom-positive URL is confirmed by one probe before being dropped.
-      if (seen !== null && !seen.add(it.url)) continue;
+      if (seen !== null && !seen.add(key)) continue;
       const nb = it.notBefore ?? 0;
       const r = this.sInsert.run(
-        it.url,
+        key,
         it.host,
         it.depth,
         it.referrer,
@@ -274,6 +307,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
         nb,
         this.seq,
         it.lastmod ?? null,
+        it.key === undefined && it.request === undefined ? null : requestJson(it),
       );
       if (r.changes === 1) {
         this.seq++;
@@ -293,9 +327,10 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
   }
 
   /**
-   * Enqueues the items whose URL was never accepted before (by add, complete's links, or a
-   * completion's own URL), in one transaction; returns how many were new. Duplicates within
-   * `items` count once. `notBefore` is stored as given (absent = 0 = now).
+   * Enqueues the items whose identity ({@link itemKey}: key, else URL) was never accepted before
+   * (by add, complete's links, or a completion's own item), in one transaction; returns how many
+   * were new. Duplicates within `items` count once. `notBefore` is stored as given (absent = 0 =
+   * now); `key` and `request` are stored with the item and come back from lease as they were.
    */
   add(items: readonly FrontierItem[]): number {
     if (items.length === 0) return 0;
@@ -416,11 +451,12 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
    * storing its current `attempts`. A no-op for an item that is not leased.
    */
   release(item: FrontierItem, notBefore = 0): void {
-    const rowid = this.unmarked.get(item.url);
+    const key = itemKey(item);
+    const rowid = this.unmarked.get(key);
     if (rowid !== undefined) {
-      this.sReleaseUnmarked.run(notBefore, this.seq, item.attempts, item.url);
-      this.unmarked.delete(item.url);
-    } else if (this.sRelease.run(notBefore, this.seq, item.attempts, item.url).changes === 0) return;
+      this.sReleaseUnmarked.run(notBefore, this.seq, item.attempts, key);
+      this.unmarked.delete(key);
+    } else if (this.sRelease.run(notBefore, this.seq, item.attempts, key).changes === 0) return;
     this.seq++;
     this.leasedN--;
     this.queuedN++;
@@ -428,7 +464,11 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     this.enqueueHost(item.host, 1);
   }
 
-  private completeTx(batch: readonly Completion[], mark: SinkMark | undefined): number {
+  private completeTx(
+    batch: readonly Completion[],
+    mark: SinkMark | undefined,
+    itemsMark: SinkMark | undefined,
+  ): number {
     const now = Date.now();
     // Rows skipped by lease as not yet due may sit below a host's floor: while any row is
     // delayed, every complete marks the leases and drops floors and buffers (see complete).
@@ -442,32 +482,37 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     let inserted = 0;
     let failed = 0;
     let newResults = 0;
+    // Scraped items in the table as this transaction goes (deciding whether a replaced result
+    // can have items to take with it without a statement when there are none at all).
+    let itemsNow = this.itemsN;
     const links: FrontierItem[] = [];
     for (const c of batch) {
       const { item, record } = c;
+      const key = item.key ?? item.url; // itemKey, inlined on the hot path
       const json = JSON.stringify(record);
       // A lease of this process not yet marked in the file: its row is known, and it is leased.
-      const rowid = this.unmarked.get(item.url);
-      const prev = (rowid !== undefined ? LEASED_ROW : this.sStateOf.get(item.url)) as
+      const rowid = this.unmarked.get(key);
+      const prev = (rowid !== undefined ? LEASED_ROW : this.sStateOf.get(key)) as
         | { state: number; host: string; not_before: number }
         | undefined;
       if (prev === undefined) {
         this.sInsertDone.run(
-          item.url,
+          key,
           item.host,
           item.depth,
           item.referrer,
           record.attempts,
           this.seq,
           item.lastmod ?? null,
+          item.key === undefined && item.request === undefined ? null : requestJson(item),
         );
         inserted++;
       } else {
         if (rowid !== undefined) {
           this.sMarkDoneRow.run(record.attempts, rowid);
-          this.unmarked.delete(item.url); // restored by complete() if the transaction fails
-          doneUnmarked.push(item.url, rowid);
-        } else this.sMarkDone.run(record.attempts, item.url);
+          this.unmarked.delete(key); // restored by complete() if the transaction fails
+          doneUnmarked.push(key, rowid);
+        } else this.sMarkDone.run(record.attempts, key);
         if (prev.state === LEASED) leasedDone++;
         else if (prev.state === QUEUED) {
           queuedDone++;
@@ -475,16 +520,27 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
           if (prev.not_before > 0) delayedDone++;
         }
       }
-      const replaced = this.sResult.run(
-        item.url,
+      // A done row has its result (they are written together): this completion replaces it, and
+      // the replaced result takes its items with it (the new completion's items are the page's).
+      // (INSERT OR REPLACE reports 1 change either way, so the row state is what tells.)
+      if (prev !== undefined && prev.state === DONE) {
+        if ((this.sResultError.get(key) as number | undefined) === 1) failed--;
+        if (itemsNow > 0) itemsNow -= this.sDeleteItems.run(key).changes;
+      } else newResults++;
+      this.sResult.run(
+        key,
         item.host,
         record.error === null ? 0 : 1,
         record.error === null ? null : errorKind(record.error),
         json,
         now,
       );
-      // INSERT OR REPLACE reports 2 changes when it replaced an existing row.
-      if (replaced.changes === 1) newResults++;
+      const items = c.items;
+      if (items !== undefined && items.length > 0) {
+        const label = item.request?.label ?? null;
+        for (const it of items) this.sItem.run(key, record.url, label, JSON.stringify(it));
+        itemsNow += items.length;
+      }
       if (record.error !== null) failed++;
       for (const l of c.links) links.push(l);
     }
@@ -494,8 +550,9 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
       dropLeases = true;
     }
     const fresh = this.insertNew(links);
+    if (itemsMark !== undefined) this.state.setItemsMark(itemsMark, this.opts.itemsFormat);
     if (mark !== undefined) this.state.setOutMark(mark, this.opts.outFormat);
-    else this.state.setMeta('updated_at', new Date(now).toISOString());
+    else if (itemsMark === undefined) this.state.setMeta('updated_at', new Date(now).toISOString());
     // Committed below by the transaction wrapper; counters follow only if it succeeds, so they
     // are applied in complete() from this pending record.
     this.pending = {
@@ -506,6 +563,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
       inserted,
       failed,
       newResults,
+      items: itemsNow,
       fresh,
       dropLeases,
     };
@@ -520,29 +578,34 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     inserted: number;
     failed: number;
     newResults: number;
+    /** Scraped items in the table after the transaction. */
+    items: number;
     fresh: FrontierItem[];
     dropLeases: boolean;
   } | null = null;
-  /** Unmarked leases completed by the running completeTx, as url, rowid pairs (for a rollback). */
+  /** Unmarked leases completed by the running completeTx, as key, rowid pairs (for a rollback). */
   private readonly doneUnmarked: (string | number)[] = [];
 
   /**
    * Records the batch in one transaction: each record into results (replacing an earlier record
-   * of the same URL), each URL marked done (a URL that was never in the frontier — e.g. completed
-   * without add — is inserted as done and counts as seen), the links deduplicated and enqueued,
-   * and `sinkMark` (if given) stored in meta with updated_at. If anything throws (e.g. a record
-   * that JSON.stringify rejects) nothing of the batch is stored and the error propagates; the
-   * items stay leased. Returns how many links were new. A completion of a lease of this process
-   * not yet marked in the file updates its row by rowid, without reading it first.
+   * of the same item), each item marked done (one that was never in the frontier — e.g.
+   * completed without add — is inserted as done and counts as seen), each completion's scraped
+   * items into the items table (a replaced record's items are deleted first, so a page's items
+   * are stored exactly once), the links deduplicated and enqueued, and `sinkMark` / `itemsMark`
+   * (if given) stored in meta with updated_at. Items are identified by {@link itemKey}. If
+   * anything throws (e.g. a record that JSON.stringify rejects) nothing of the batch is stored
+   * and the error propagates; the items stay leased. Returns how many links were new. A
+   * completion of a lease of this process not yet marked in the file updates its row by rowid,
+   * without reading it first. A completion without scraped items costs no statement for them.
    */
-  complete(batch: readonly Completion[], sinkMark?: SinkMark): number {
-    if (batch.length === 0 && sinkMark === undefined) return 0;
+  complete(batch: readonly Completion[], sinkMark?: SinkMark, itemsMark?: SinkMark): number {
+    if (batch.length === 0 && sinkMark === undefined && itemsMark === undefined) return 0;
     this.pending = null;
     const doneUnmarked = this.doneUnmarked;
     doneUnmarked.length = 0;
     let n: number;
     try {
-      n = this.txComplete(batch, sinkMark);
+      n = this.txComplete(batch, sinkMark, itemsMark);
     } catch (err) {
       this.recent.clear(); // the rolled-back links are not in the table: forget them
       // The rolled-back completions are still leased and unmarked.
@@ -569,16 +632,20 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     this.seenN += p.inserted;
     this.doneN += p.newResults;
     this.failedN += p.failed;
+    this.itemsN = p.items;
     this.applyFresh(p.fresh);
     return n;
   }
 
-  /** Current counters (kept in memory; exact for this process's view of the file). */
-  /** Whether `url` was ever accepted (queued, leased or done): one primary-key probe. */
+  /**
+   * Whether `url` was ever accepted (queued, leased or done) as a plain item (one without a key;
+   * an item with a key answers to its key): one primary-key probe.
+   */
   has(url: string): boolean {
     return this.sExists.get(url) !== undefined;
   }
 
+  /** Current counters (kept in memory; exact for this process's view of the file). */
   stats(): FrontierStats {
     return {
       queued: this.queuedN,
@@ -586,6 +653,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
       done: this.doneN,
       failed: this.failedN,
       seen: this.seenN,
+      items: this.itemsN,
     };
   }
 
@@ -601,10 +669,11 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
   }
 
   /**
-   * Puts every URL whose result failed back in the queue (attempts reset to 0, at the back of its
-   * host's queue, no delay) and deletes those results, in one transaction; returns how many.
-   * The failed records already written to an output stay there: the caller rewrites the output
-   * (exportState) and stores its new mark (state.setOutMark) before crawling on.
+   * Puts every item whose result failed back in the queue (attempts reset to 0, at the back of
+   * its host's queue, no delay) and deletes those results and their scraped items, in one
+   * transaction; returns how many. The failed records (and items) already written to an output
+   * stay there: the caller rewrites the outputs (exportState, exportItems) and stores their new
+   * marks (state.setOutMark, state.setItemsMark) before crawling on.
    */
   requeueFailed(): number {
     this.flushLeases();
@@ -614,6 +683,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
         `UPDATE frontier SET state = ${QUEUED}, attempts = 0, not_before = 0, seq = ? WHERE url = ?`,
       );
       for (const u of urls) upd.run(this.seq++, u);
+      this.db.prepare('DELETE FROM items WHERE key IN (SELECT url FROM results WHERE error = 1)').run();
       this.db.prepare('DELETE FROM results WHERE error = 1').run();
       return urls.length;
     })();
@@ -645,5 +715,18 @@ function toItem(r: FrontierRow): FrontierItem {
   };
   if (r.not_before > 0) item.notBefore = r.not_before;
   if (r.lastmod !== null) item.lastmod = r.lastmod;
+  if (r.request !== null) {
+    const req = JSON.parse(r.request) as RequestJson;
+    if (req.url !== undefined) {
+      // The identity column holds the key; the real URL rides in the request JSON.
+      item.key = r.url;
+      item.url = req.url;
+      delete req.url;
+    }
+    for (const _ in req) {
+      item.request = req;
+      break;
+    }
+  }
   return item;
 }

@@ -1,8 +1,16 @@
 import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
+import { itemSinkFormatFor } from '../store/item-sink.js';
 import { sinkFormatFor } from '../store/open-sink.js';
 import type { SinkMark } from '../store/sink.js';
-import { APPLICATION_ID, APPLICATION_NAME, MIGRATE_1_TO_2, SCHEMA, SCHEMA_VERSION } from './schema.js';
+import {
+  APPLICATION_ID,
+  APPLICATION_NAME,
+  MIGRATE_1_TO_2,
+  MIGRATE_2_TO_3,
+  SCHEMA,
+  SCHEMA_VERSION,
+} from './schema.js';
 
 /**
  * A state file could not be opened or does not belong to this crawl. The message names the
@@ -30,6 +38,12 @@ export interface StateMeta {
   outOffset?: number;
   /** Output format of outPath ('jsonl' | 'csv' | 'sqlite'). */
   outFormat?: string;
+  /** The items output (--items) of the last committed batch that had an items mark. */
+  itemsPath?: string;
+  /** Committed items output length (bytes for JSONL/CSV, rows for SQLite) after that batch. */
+  itemsOffset?: number;
+  /** Format of itemsPath ('jsonl' | 'csv' | 'sqlite' | 'stdout'), when known. */
+  itemsFormat?: string;
   /** Schema version the file was written with. */
   schemaVersion: number;
 }
@@ -187,11 +201,13 @@ export function openState(path: string, opts: OpenStateOptions = {}): StateDb {
 /**
  * Brings an older state file up to SCHEMA_VERSION in one transaction (schema and version number
  * together, so a crash leaves it at one version or the other). Version 1 → 2 drops the host
- * columns that were never written (schema.ts).
+ * columns that were never written; 2 → 3 adds the request column and the items table
+ * (schema.ts).
  */
 function migrate(db: Database.Database, from: number): void {
   db.transaction(() => {
     if (from < 2) db.exec(MIGRATE_1_TO_2);
+    if (from < 3) db.exec(MIGRATE_2_TO_3);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
   })();
@@ -201,6 +217,15 @@ function migrate(db: Database.Database, from: number): void {
 function formatOf(file: string): string | undefined {
   try {
     return sinkFormatFor(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The items format a path names (itemSinkFormatFor), or undefined. */
+function itemsFormatOf(file: string): string | undefined {
+  try {
+    return itemSinkFormatFor(file);
   } catch {
     return undefined;
   }
@@ -263,6 +288,9 @@ export class StateDb {
     if (m.has('out_path')) meta.outPath = m.get('out_path')!;
     if (m.has('out_offset')) meta.outOffset = num('out_offset')!;
     if (m.has('out_format')) meta.outFormat = m.get('out_format')!;
+    if (m.has('items_path')) meta.itemsPath = m.get('items_path')!;
+    if (m.has('items_offset')) meta.itemsOffset = num('items_offset')!;
+    if (m.has('items_format')) meta.itemsFormat = m.get('items_format')!;
     return meta;
   }
 
@@ -283,6 +311,20 @@ export class StateDb {
     this.setMeta('out_offset', String(mark.offset));
     const fmt = format ?? formatOf(mark.path);
     if (fmt !== undefined) this.setMeta('out_format', fmt);
+    this.setMeta('updated_at', new Date().toISOString());
+  }
+
+  /**
+   * Records the committed items-output mark (items_path, items_offset, and items_format: `format`,
+   * else the one itemSinkFormatFor names — `stdout` for `-` — else none) and updated_at.
+   * The SqliteFrontier calls it inside complete()'s transaction; call it directly only when the
+   * items output is rewritten outside a batch (e.g. after requeueFailed + exportItems).
+   */
+  setItemsMark(mark: SinkMark, format?: string): void {
+    this.setMeta('items_path', mark.path);
+    this.setMeta('items_offset', String(mark.offset));
+    const fmt = format ?? itemsFormatOf(mark.path);
+    if (fmt !== undefined) this.setMeta('items_format', fmt);
     this.setMeta('updated_at', new Date().toISOString());
   }
 

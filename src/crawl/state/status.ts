@@ -36,6 +36,10 @@ export interface CrawlStatus {
   updatedAt: string | null;
   /** The output file and its committed length, when a batch was committed with a sink mark. */
   out: { path: string; offset: number; format: string | null } | null;
+  /** Scraped items stored with their pages (0 for a crawl without a scraper, or a v2 file). */
+  items: number;
+  /** The items output (--items) and its committed length, when a batch had an items mark. */
+  itemsOut: { path: string; offset: number; format: string | null } | null;
 }
 
 /**
@@ -124,6 +128,12 @@ export function readStatus(statePath: string, now = Date.now()): CrawlStatus {
         meta.outPath === undefined
           ? null
           : { path: meta.outPath, offset: meta.outOffset ?? 0, format: meta.outFormat ?? null },
+      // A read-only open does not migrate: a version-2 file has no items table.
+      items: meta.schemaVersion < 3 ? 0 : (db.prepare('SELECT count(*) FROM items').pluck().get() as number),
+      itemsOut:
+        meta.itemsPath === undefined
+          ? null
+          : { path: meta.itemsPath, offset: meta.itemsOffset ?? 0, format: meta.itemsFormat ?? null },
     };
   } finally {
     state.close();
@@ -147,6 +157,11 @@ export function formatStatus(s: CrawlStatus, maxHosts = 20): string {
   lines.push(`leased   ${s.leased}`);
   if (s.out !== null)
     lines.push(`output   ${s.out.path} (${s.out.offset} ${s.out.format === 'sqlite' ? 'rows' : 'bytes'})`);
+  if (s.items > 0 || s.itemsOut !== null) lines.push(`items    ${s.items}`);
+  if (s.itemsOut !== null)
+    lines.push(
+      `items to ${s.itemsOut.path} (${s.itemsOut.offset} ${s.itemsOut.format === 'sqlite' ? 'rows' : 'bytes'})`,
+    );
   const kinds = Object.entries(s.byKind);
   if (kinds.length > 0) {
     lines.push('', 'failed and skipped by kind');

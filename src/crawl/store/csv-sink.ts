@@ -16,7 +16,8 @@ export interface CsvSinkOptions extends SinkOpenOptions {
 
 const HEADER = `${RECORD_COLUMNS.join(',')}\r\n`;
 const NEEDS_QUOTES = /[",\r\n]/;
-const FORMULA_START = /^[=+\-@\t\r]/;
+/** A text cell the formula guard prefixes with `'` (see CsvSinkOptions.formulaGuard). */
+export const FORMULA_START = /^[=+\-@\t\r]/;
 
 /**
  * Quotes one CSV field per RFC 4180: a field containing a comma, double quote, CR or LF is

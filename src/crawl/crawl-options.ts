@@ -1,0 +1,114 @@
+import type { Clock } from '../conc/clock.js';
+import type { Item, PageRecord } from './record.js';
+
+// The shape of a crawl's options, apart from their defaults and checks (options.ts), so that the
+// lower folders (parse/, for a scraper's `options`) can name it without importing the engine.
+
+/** A user-supplied extraction hook: extra fields for a page's record. */
+export type ExtractHook = (page: {
+  url: string;
+  finalUrl: string;
+  status: number;
+  html: string;
+  title: string | null;
+}) => Record<string, unknown> | undefined;
+
+/** Everything a crawl can be told. Every field has a default; see {@link DEFAULTS}. */
+export interface CrawlOptions {
+  /** Start URLs (depth 0). At least one seed or sitemap is required. */
+  seeds: string[];
+  /** Crawl name: keys the state file and the Redis keys. Default: the first seed's host. */
+  name?: string;
+  /** Fetch workers (the seed's worker pool). */
+  workers: number;
+  /** Parse worker threads; 0 parses on the main thread. */
+  parsers: number;
+  /** Global requests per second (Infinity lifts the limit). */
+  rate: number;
+  /** Global token-bucket burst. */
+  burst: number;
+  /** Cap on open HTTP connections (Weighted semaphore and undici pool). */
+  maxConnections: number;
+  /** Per-request timeout in ms, covering connect, headers and the whole body. */
+  timeoutMs: number;
+  /** Retries after the first attempt for retryable failures. */
+  retries: number;
+  /** Base of the exponential retry backoff with full jitter, ms (the wait is random in [0, min(cap, base·2^(n-1)))). */
+  retryBaseMs: number;
+  /** Cap of the retry backoff, ms. */
+  retryCapMs: number;
+  /** Maximum link depth followed (seeds are 0). */
+  depth: number;
+  /** Stop after this many records are stored (Infinity: no limit). */
+  maxPages: number;
+  /**
+   * The crawl's deadline, ms from its start (Infinity: none). At the deadline the crawl stops as
+   * on a first SIGINT; a request whose rate-limit token would come after it is not started.
+   */
+  maxTimeMs: number;
+  /** Per-host page budget (Infinity: no limit). */
+  maxPagesPerHost: number;
+  /** Which links are in scope. */
+  scope: 'host' | 'domain' | 'any';
+  include: string[];
+  exclude: string[];
+  /** Query parameters removed during normalization (globs with `*`). */
+  stripParams: string[];
+  /** Body cap in bytes, after decompression. */
+  maxBytes: number;
+  userAgent: string;
+  /** Output file; format by extension (.jsonl, .csv, .sqlite). Undefined: no file. */
+  out?: string;
+  /** `name=css-selector[@attr]` field specs. */
+  extract: string[];
+  /** Library hook computing extra fields. */
+  extractFn?: ExtractHook;
+  /**
+   * Path of a scraper module (`defineScraper` default export): its handlers run on every fetched
+   * HTML page instead of the built-in link following (each parse thread imports the module; with
+   * `parsers: 0` they run on the main thread). Undefined: a plain crawl.
+   */
+  scraper?: string;
+  /** How long a scraper's handler may run on one page before that attempt fails (ms). */
+  handlerTimeoutMs: number;
+  /** Items output (the scraper's `push`): .jsonl/.ndjson, .csv, .sqlite/.sqlite3/.db, or '-' for stdout. */
+  items?: string;
+  /** Called with each item once its page is stored (the library's items path). */
+  onItem?: (item: Item, page: PageRecord) => void;
+  /** Per-host politeness. */
+  hostRate: number;
+  hostBurst: number;
+  hostConcurrency: number;
+  /** Ignore robots.txt entirely. */
+  ignoreRobots: boolean;
+  /** Extra sitemap URLs to seed from. */
+  sitemaps: string[];
+  /** Also seed from the `Sitemap:` lines of each seed host's robots.txt. */
+  sitemapsAuto: boolean;
+  /** Crawler-trap guards. */
+  maxUrlLength: number;
+  maxRepeatedSegments: number;
+  maxPathDepth: number;
+  maxQueryVariants: number;
+  /**
+   * Remove session ids (`;jsessionid=`, `PHPSESSID`, ASP.NET `(S(...))`...) from every URL, see
+   * stripSessionIds in url/normalize.ts. A crawler-trap guard: default true.
+   */
+  stripSessionIds: boolean;
+  /** Allow hosts on loopback/private/link-local addresses even when the seeds are not on one. */
+  allowPrivate: boolean;
+  /** SQLite state file (resumable); undefined = in-memory frontier. */
+  state?: string;
+  /** Start over even if the state file exists. */
+  fresh: boolean;
+  /** Re-queue URLs that failed in an earlier run of this state. */
+  retryFailed: boolean;
+  /** Expected number of URLs (sizes the bloom filter). */
+  expect: number;
+  /** Called with each record as it is stored (the non-blocking collection path). */
+  onRecord?: (record: PageRecord) => void;
+  /** Time source for the rate limiters and politeness (tests inject a FakeClock). */
+  clock?: Clock;
+  /** Cancels the crawl (graceful: see Crawl.stop / Crawl.abort for the two levels). */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,35 @@
+import { decide } from '../fetch/retry.js';
+import type { EngineContext } from './context.js';
+import { retryPolicyOf } from './fetch-step.js';
+import type { Parsed } from './outcome.js';
+
+/**
+ * Applies the retry policy to a page whose scraper handler failed (`page.handlerError` set): a
+ * retryable failure with retries left becomes a 'retry' outcome (the page is fetched again and
+ * the handler runs on the new response; the attempt counts against --retries like a failed
+ * fetch); otherwise the page is stored with its fields but `error` = the handler's error, and
+ * nothing the failed run pushed or enqueued is kept. Any other page passes through unchanged.
+ */
+export function settleHandler(ctx: EngineContext): (p: Parsed) => Parsed {
+  const policy = retryPolicyOf(ctx.options);
+  return (p) => {
+    const page = p.page;
+    const o = p.outcome;
+    if (page === null || page.handlerError === null || o.kind !== 'fetched') return p;
+    const decision = decide(
+      { kind: 'handler', error: page.handlerError, retryable: page.handlerRetryable },
+      o.attempts,
+      ctx.clock.now(),
+      policy,
+    );
+    if (decision.kind === 'retry') {
+      ctx.metrics.retry(o.item.host, decision.reason);
+      return {
+        outcome: { kind: 'retry', item: { ...o.item, attempts: o.attempts }, host: o.host, at: decision.at },
+        page: null,
+        parseError: null,
+      };
+    }
+    return { outcome: o, page: { ...page, items: null, requests: null }, parseError: page.handlerError };
+  };
+}
