@@ -16,6 +16,7 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--burst <n>', 'global token-bucket burst', String(d.burst))
     .option('--max-connections <n>', 'cap on open HTTP connections', String(d.maxConnections))
     .option('--timeout <duration>', 'per-request timeout (connect, headers and body)', '5s')
+    .option('--handler-timeout <duration>', "how long a scraper's handler may run on one page", '60s')
     .option('--retries <n>', 'retries for network errors, timeouts, 408/425/429/5xx', String(d.retries))
     .option('--depth <n>', 'maximum link depth (seeds are 0; 0-999)', String(d.depth))
     .option('--max-pages <n>', 'stop after N pages stored (default: no limit)')
@@ -127,6 +128,7 @@ export interface CrawlFlagValues {
   burst: string;
   maxConnections: string;
   timeout: string;
+  handlerTimeout: string;
   retries: string;
   depth: string;
   maxPages?: string;
@@ -190,6 +192,7 @@ const OPTIONS_OF_FLAG: { readonly [F in keyof CrawlFlagValues]-?: readonly (keyo
   burst: ['burst'],
   maxConnections: ['maxConnections'],
   timeout: ['timeoutMs'],
+  handlerTimeout: ['handlerTimeoutMs'],
   retries: ['retries'],
   depth: ['depth'],
   maxPages: ['maxPages'],
@@ -280,6 +283,7 @@ export function toCrawlOptions(
     burst: parseCount('burst', f.burst, 1),
     maxConnections: parseCount('max-connections', f.maxConnections, 1),
     timeoutMs: parseDuration('timeout', f.timeout),
+    handlerTimeoutMs: parseDuration('handler-timeout', f.handlerTimeout),
     retries: parseCount('retries', f.retries, 0),
     depth: parseCount('depth', f.depth, 0),
     maxPages: f.maxPages === undefined ? undefined : parseCount('max-pages', f.maxPages, 1),

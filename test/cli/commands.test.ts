@@ -9,38 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CrawlStatus } from '../../src/crawl/state/status.js';
 import type { TestSite } from '../../src/testsite/server.js';
 import { cleanup, readJsonl, runCli, spawnCli, startSite, tempDir, until } from '../helpers/cli.js';
+import { parseCsv } from '../helpers/csv.js';
 
 afterEach(cleanup);
-
-/** Splits RFC 4180 CSV text into records of fields (quoted fields may hold commas, quotes, newlines). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
-}
 
 /** A completed crawl of `site` with a state file; returns its paths. */
 async function crawlWithState(site: TestSite, extra: string[] = []) {

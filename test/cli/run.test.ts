@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/crawl/options.js';
 import { crawlKeys } from '../../src/crawl/redis/keys.js';
-import { cleanup, readJsonl, runCli, spawnCli, tempDir } from '../helpers/cli.js';
+import { type CliResult, cleanup, readJsonl, runCli, spawnCli, tempDir } from '../helpers/cli.js';
 import { killCliChildren, runCliWith } from '../helpers/cli-stdin.js';
 import { type RecordingSite, startRecordingSite } from '../helpers/recording-site.js';
 import { startRedis } from '../helpers/redis.js';
@@ -57,6 +57,53 @@ function scraperFile(dir: string, source: string, name = 'scraper.ts'): string {
   return file;
 }
 
+/** The usual start of a test: the site, a temp dir, and FOLLOWING_SCRAPER written into it. */
+async function scraperSetup(): Promise<{ s: RecordingSite; dir: string; file: string }> {
+  const s = await site();
+  const dir = tempDir('trawl-run-');
+  return { s, dir, file: scraperFile(dir, FOLLOWING_SCRAPER) };
+}
+
+/** The JSON objects of a CLI's stdout, one per non-empty line (a line that is not JSON throws). */
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * Runs `trawl run file s.url --no-state --out <dir>/records.jsonl --items - ...extra`, checks it
+ * exited 0 and that stdout holds exactly FOLLOWING_SCRAPER's three items (one JSON per line),
+ * and returns the result for the test's own checks.
+ */
+async function runItemsToStdout(
+  file: string,
+  s: RecordingSite,
+  dir: string,
+  extra: string[],
+): Promise<CliResult> {
+  const r = await runCli([
+    'run',
+    file,
+    s.url,
+    '--no-state',
+    '--out',
+    join(dir, 'records.jsonl'),
+    '--items',
+    '-',
+    ...extra,
+  ]);
+  expect(r.timedOut).toBe(false);
+  expect(r.code, r.stderr).toBe(0);
+  expect(
+    jsonLines(r.stdout)
+      .map((i) => i.h1)
+      .sort(),
+  ).toEqual(['Home', 'Page P', 'Page Q']);
+  return r;
+}
+
 /** Flags that keep a run's files in `dir` and its output quiet and fast. */
 function inDir(dir: string): string[] {
   return ['--no-state', '--out', join(dir, 'records.jsonl'), '--items', join(dir, 'items.jsonl'), '--quiet'];
@@ -64,9 +111,7 @@ function inDir(dir: string): string[] {
 
 describe('trawl run: option precedence', () => {
   it("keeps the scraper's stripParams and user agent when no flag is typed (CLI defaults do not overwrite them)", async () => {
-    const s = await site();
-    const dir = tempDir('trawl-run-');
-    const file = scraperFile(dir, FOLLOWING_SCRAPER);
+    const { s, dir, file } = await scraperSetup();
     const r = await runCli(['run', file, s.url, ...inDir(dir)]);
     expect(r.timedOut).toBe(false);
     expect(r.code, r.stderr).toBe(0);
@@ -79,9 +124,7 @@ describe('trawl run: option precedence', () => {
   });
 
   it("a typed flag beats the scraper's option, even when it types trawl's default value", async () => {
-    const s = await site();
-    const dir = tempDir('trawl-run-');
-    const file = scraperFile(dir, FOLLOWING_SCRAPER);
+    const { s, dir, file } = await scraperSetup();
     const r = await runCli([
       'run',
       file,
@@ -121,25 +164,8 @@ describe('trawl run: option precedence', () => {
 
 describe('trawl run: stdout holds only the records or the items', () => {
   it('--items - writes one JSON item per stdout line; progress and the --json summary go to stderr', async () => {
-    const s = await site();
-    const dir = tempDir('trawl-run-');
-    const file = scraperFile(dir, FOLLOWING_SCRAPER);
-    const r = await runCli([
-      'run',
-      file,
-      s.url,
-      '--no-state',
-      '--out',
-      join(dir, 'records.jsonl'),
-      '--items',
-      '-',
-      '--json',
-    ]);
-    expect(r.timedOut).toBe(false);
-    expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.split('\n').filter((l) => l !== '');
-    const items = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(items.map((i) => i.h1).sort()).toEqual(['Home', 'Page P', 'Page Q']);
+    const { s, dir, file } = await scraperSetup();
+    const r = await runItemsToStdout(file, s, dir, ['--json']);
     expect(r.stdout.endsWith('\n')).toBe(true);
     const summary = r.stderr
       .split('\n')
@@ -158,40 +184,17 @@ describe('trawl run: stdout holds only the records or the items', () => {
         dir,
         FOLLOWING_SCRAPER.replace('push({', "console.log('noise from', request.url);\n      push({"),
       );
-      const r = await runCli([
-        'run',
-        file,
-        s.url,
-        '--no-state',
-        '--out',
-        join(dir, 'records.jsonl'),
-        '--items',
-        '-',
-        '--parsers',
-        parsers,
-      ]);
-      expect(r.timedOut).toBe(false);
-      expect(r.code, r.stderr).toBe(0);
-      const items = r.stdout
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(items.map((i) => i.h1).sort()).toEqual(['Home', 'Page P', 'Page Q']);
+      const r = await runItemsToStdout(file, s, dir, ['--parsers', parsers]);
       expect(r.stderr).toContain(`noise from ${s.url}`);
     },
   );
 
   it('--out - writes one JSON record per stdout line and nothing else; the summary goes to stderr', async () => {
-    const s = await site();
-    const dir = tempDir('trawl-run-');
-    const file = scraperFile(dir, FOLLOWING_SCRAPER);
+    const { s, dir, file } = await scraperSetup();
     const r = await runCli(['run', file, s.url, '--no-state', '--out', '-', '--items', join(dir, 'i.jsonl')]);
     expect(r.timedOut).toBe(false);
     expect(r.code, r.stderr).toBe(0);
-    const records = r.stdout
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = jsonLines(r.stdout);
     expect(records.map((x) => x.status)).toEqual([200, 200, 200]);
     expect(r.stderr).toMatch(/^pages:\s+3 stored/m);
     expect(r.stderr).toContain('results: - (stdout)');
@@ -203,17 +206,14 @@ describe('trawl run: stdout holds only the records or the items', () => {
     const r = await runCli(['crawl', s.url, '--no-state', '--out', '-', '--json', '--rate', 'inf']);
     expect(r.timedOut).toBe(false);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.split('\n').filter((l) => l !== '');
-    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = jsonLines(r.stdout);
     expect(records.map((x) => new URL(String(x.url)).pathname).sort()).toEqual(['/', '/p', '/q']);
     expect(records.every((x) => x.event === undefined)).toBe(true);
     expect(r.stderr).toMatch(/^\{"event":"summary",.*"out":"-"/m);
   });
 
   it('writes the items to <name>.items.jsonl beside <name>.jsonl when --items is not given', async () => {
-    const s = await site();
-    const dir = tempDir('trawl-run-');
-    const file = scraperFile(dir, FOLLOWING_SCRAPER);
+    const { s, dir, file } = await scraperSetup();
     // No node_modules here: the parse thread finds tsx from trawl's own location, not the cwd.
     const r = await runCliWith(['run', file, s.url, '--name', 'shopx', '--no-state'], { cwd: dir });
     expect(r.timedOut).toBe(false);
@@ -227,9 +227,7 @@ describe('trawl run: stdout holds only the records or the items', () => {
 
 describe('trawl export --items', () => {
   it("rewrites a scraper crawl's items from its state file, in any format, with --out or alone", async () => {
-    const s = await site();
-    const dir = tempDir('trawl-run-');
-    const file = scraperFile(dir, FOLLOWING_SCRAPER);
+    const { s, dir, file } = await scraperSetup();
     const state = join(dir, 'state.db');
     const run = await runCli([
       'run',

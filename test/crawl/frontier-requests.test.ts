@@ -1,38 +1,24 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Completion, FrontierItem, Item } from '../../src/crawl/frontier/frontier.js';
 import { MemoryFrontier } from '../../src/crawl/frontier/memory-frontier.js';
-import type { PageRecord } from '../../src/crawl/record.js';
 import { exportItems, exportState } from '../../src/crawl/state/export.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/crawl/state/schema.js';
 import { SqliteFrontier } from '../../src/crawl/state/sqlite-frontier.js';
 import { openState } from '../../src/crawl/state/state-db.js';
 import { readStatus } from '../../src/crawl/state/status.js';
+import { item, record } from '../helpers/frontier-items.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const dirs: string[] = [];
-const closers: Array<() => void> = [];
-afterEach(() => {
-  for (const c of closers.splice(0)) {
-    try {
-      c();
-    } catch {}
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpState(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trawl-requests-'));
-  dirs.push(d);
-  return path.join(d, 'crawl.state');
-}
+const scratch = useScratch('trawl-requests-');
+const tmpState = () => path.join(scratch.dir(), 'crawl.state');
 
 function openSqlite(file: string): SqliteFrontier {
   const f = new SqliteFrontier(openState(file, { create: true, name: 't' }));
-  closers.push(() => f.close());
+  scratch.defer(() => f.close());
   return f;
 }
 
@@ -43,10 +29,6 @@ const frontiers: Array<[string, () => LocalFrontier]> = [
   ['SqliteFrontier', () => openSqlite(tmpState())],
 ];
 
-function item(url: string, extra: Partial<FrontierItem> = {}): FrontierItem {
-  return { url, host: new URL(url).host, depth: 0, referrer: null, attempts: 0, ...extra };
-}
-
 /** A POST as the scraper runtime enqueues it: key = METHOD url sha1(body)[0:16] (issue 11). */
 function post(url: string, body: string, extra: Partial<FrontierItem> = {}): FrontierItem {
   const hash = createHash('sha1').update(body).digest('hex').slice(0, 16);
@@ -55,27 +37,6 @@ function post(url: string, body: string, extra: Partial<FrontierItem> = {}): Fro
     request: { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body },
     ...extra,
   });
-}
-
-function record(it: FrontierItem, error: string | null = null): PageRecord {
-  return {
-    url: it.url,
-    final_url: it.url,
-    status: error === null ? 200 : null,
-    depth: it.depth,
-    referrer: it.referrer,
-    title: null,
-    description: null,
-    canonical: null,
-    links_count: 0,
-    links: [],
-    content_type: 'text/html',
-    bytes: 1,
-    fetched_at: '2026-01-01T00:00:00.000Z',
-    duration_ms: 1,
-    attempts: 1,
-    error,
-  };
 }
 
 function done(

@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Completion,
   type FrontierItem,
@@ -11,20 +9,13 @@ import {
   schedulesHosts,
 } from '../../src/crawl/frontier/frontier.js';
 import { MemoryFrontier } from '../../src/crawl/frontier/memory-frontier.js';
-import type { PageRecord } from '../../src/crawl/record.js';
 import { SqliteFrontier } from '../../src/crawl/state/sqlite-frontier.js';
 import { openState } from '../../src/crawl/state/state-db.js';
+import { item, record } from '../helpers/frontier-items.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpState(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trawl-frontier-'));
-  dirs.push(d);
-  return path.join(d, 'crawl.state');
-}
+const scratch = useScratch('trawl-frontier-');
+const tmpState = () => path.join(scratch.dir(), 'crawl.state');
 
 /** Both local frontiers answer synchronously (the interface also allows promises, for Redis). */
 type LocalFrontier = MemoryFrontier | SqliteFrontier;
@@ -41,31 +32,6 @@ const open: Array<[string, () => LocalFrontier]> = [
       }),
   ],
 ];
-
-function item(url: string, extra: Partial<FrontierItem> = {}): FrontierItem {
-  return { url, host: new URL(url).host, depth: 0, referrer: null, attempts: 0, ...extra };
-}
-
-function record(it: FrontierItem, error: string | null = null): PageRecord {
-  return {
-    url: it.url,
-    final_url: it.url,
-    status: error === null ? 200 : null,
-    depth: it.depth,
-    referrer: it.referrer,
-    title: null,
-    description: null,
-    canonical: null,
-    links_count: 0,
-    links: [],
-    content_type: 'text/html',
-    bytes: 1,
-    fetched_at: '2026-01-01T00:00:00.000Z',
-    duration_ms: 1,
-    attempts: 1,
-    error,
-  };
-}
 
 function done(it: FrontierItem, links: FrontierItem[] = [], error: string | null = null): Completion {
   return { item: it, record: record(it, error), links };

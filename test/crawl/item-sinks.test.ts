@@ -13,17 +13,14 @@ import type { Item } from '../../src/crawl/frontier/frontier.js';
 import { ItemCsvSink } from '../../src/crawl/store/item-csv-sink.js';
 import { ItemEncodingError } from '../../src/crawl/store/item-json.js';
 import { ItemJsonlSink } from '../../src/crawl/store/item-jsonl-sink.js';
-import {
-  type ItemEntry,
-  type ItemSink,
-  itemSinkFormatFor,
-  openItemSink,
-} from '../../src/crawl/store/item-sink.js';
+import { type ItemEntry, itemSinkFormatFor, openItemSink } from '../../src/crawl/store/item-sink.js';
 import { ItemSqliteSink } from '../../src/crawl/store/item-sqlite-sink.js';
 import { openSink } from '../../src/crawl/store/open-sink.js';
 import { SinkError } from '../../src/crawl/store/sink.js';
 import { StorageFullError } from '../../src/crawl/store/storage-full.js';
-import { mountTmpfs, type Tmpfs, tmpfsUnavailable, unmountAll } from '../helpers/tmpfs.js';
+import { parseCsv } from '../helpers/csv.js';
+import { fullDiskFile, writeUntilFull } from '../helpers/full-disk.js';
+import { tmpfsUnavailable, unmountAll } from '../helpers/tmpfs.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -47,36 +44,6 @@ const product = (i: number): Item => ({
 });
 const entries = (from: number, n: number) =>
   Array.from({ length: n }, (_, k) => entry(product(from + k), from + k));
-
-/** A tiny RFC 4180 parser: quoted fields with doubled quotes, CRLF record ends. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  expect(field).toBe(''); // every row ends with CRLF
-  return rows;
-}
 
 const jsonLines = (file: string) =>
   fs
@@ -447,27 +414,6 @@ describe.skipIf(noTmpfs !== null)(`items on a full disk${noTmpfs ? ` (skipped: $
   const big = (i: number) => entry({ sku: `S-${i}`, text: `${i} `.padEnd(900, 't') }, i);
   const batch = (from: number) => Array.from({ length: 10 }, (_, k) => big(from + k));
 
-  function writeUntilFull(sink: ItemSink) {
-    const taken: ItemEntry[] = [];
-    for (let i = 0; i < 10_000; i += 10) {
-      const b = batch(i);
-      try {
-        sink.write(b);
-      } catch (err) {
-        return { taken, refused: b, err };
-      }
-      taken.push(...b);
-    }
-    throw new Error('the disk never filled');
-  }
-
-  let fsx: Tmpfs;
-  function fullDiskFile(name: string, leave = 40 * 1024): string {
-    fsx = mountTmpfs(256 * 1024);
-    fsx.fill(leave);
-    return path.join(fsx.dir, name);
-  }
-
   for (const [format, open, skus] of [
     [
       'JSONL',
@@ -484,14 +430,14 @@ describe.skipIf(noTmpfs !== null)(`items on a full disk${noTmpfs ? ` (skipped: $
     ],
   ] as const) {
     it(`${format}: a full disk throws StorageFullError; the file keeps whole batches and the refused one goes in once space is freed`, () => {
-      const file = fullDiskFile(`items.${format.toLowerCase()}`);
+      const { file, disk } = fullDiskFile(`items.${format.toLowerCase()}`);
       const sink = open(file);
-      const { taken, refused, err } = writeUntilFull(sink);
+      const { taken, refused, err } = writeUntilFull(sink, batch);
       expect(err).toBeInstanceOf(StorageFullError);
       expect((err as StorageFullError).path).toBe(file);
       expect(fs.statSync(file).size).toBe(sink.mark().offset);
       expect(skus(file)).toEqual(taken.map((e) => e.item.sku));
-      fsx.resize(1024 * 1024);
+      disk.resize(1024 * 1024);
       const mark = sink.write(refused);
       sink.close();
       open(file, mark.offset).close();
@@ -500,9 +446,7 @@ describe.skipIf(noTmpfs !== null)(`items on a full disk${noTmpfs ? ` (skipped: $
   }
 
   it('CSV: a first write on a full disk leaves the file empty (no header without its rows)', () => {
-    fsx = mountTmpfs(64 * 1024);
-    fsx.fill(0);
-    const file = path.join(fsx.dir, 'items.csv');
+    const { file } = fullDiskFile('items.csv', 0, 64 * 1024);
     const sink = new ItemCsvSink(file);
     expect(() => sink.write([big(0)])).toThrow(StorageFullError);
     sink.close();
@@ -510,13 +454,13 @@ describe.skipIf(noTmpfs !== null)(`items on a full disk${noTmpfs ? ` (skipped: $
   });
 
   it('SQLite: a full disk throws StorageFullError; the failed batch is rolled back and the mark stays', () => {
-    const file = fullDiskFile('items.db', 60 * 1024);
+    const { file, disk } = fullDiskFile('items.db', 60 * 1024);
     const sink = new ItemSqliteSink(file);
-    const { taken, refused, err } = writeUntilFull(sink);
+    const { taken, refused, err } = writeUntilFull(sink, batch);
     expect(err).toBeInstanceOf(StorageFullError);
     expect((err as StorageFullError).path).toBe(file);
     expect(sink.mark().offset).toBe(taken.length);
-    fsx.resize(1024 * 1024);
+    disk.resize(1024 * 1024);
     expect(sink.write(refused).offset).toBe(taken.length + refused.length);
     sink.close();
     const db = new Database(file, { readonly: true });

@@ -10,7 +10,9 @@ import { openSink, sinkFormatFor } from '../../src/crawl/store/open-sink.js';
 import { SinkError } from '../../src/crawl/store/sink.js';
 import { SqliteSink } from '../../src/crawl/store/sqlite-sink.js';
 import { StorageFullError } from '../../src/crawl/store/storage-full.js';
-import { mountTmpfs, type Tmpfs, tmpfsUnavailable, unmountAll } from '../helpers/tmpfs.js';
+import { parseCsv } from '../helpers/csv.js';
+import { fullDiskFile, writeUntilFull } from '../helpers/full-disk.js';
+import { tmpfsUnavailable, unmountAll } from '../helpers/tmpfs.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -43,54 +45,6 @@ function rec(i: number, extra: Partial<PageRecord> = {}): PageRecord {
     error: null,
     ...extra,
   };
-}
-
-/** A tiny RFC 4180 parser: quoted fields with doubled quotes, CRLF (or LF) record ends. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-        i++;
-        continue;
-      }
-      field += c;
-      i++;
-      continue;
-    }
-    if (c === '"' && field === '') {
-      quoted = true;
-      i++;
-    } else if (c === ',') {
-      row.push(field);
-      field = '';
-      i++;
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i += 2;
-    } else if (c === '\n' || c === '\r' || c === '"') {
-      throw new Error(`bare ${JSON.stringify(c)} at ${i}: not RFC 4180`);
-    } else {
-      field += c;
-      i++;
-    }
-  }
-  if (field !== '' || row.length > 0) throw new Error('last record lacks its CRLF');
-  return rows;
 }
 
 describe('JSONL sink', () => {
@@ -297,32 +251,6 @@ describe.skipIf(noTmpfs !== null)(`sinks on a full disk${noTmpfs ? ` (skipped: $
   const big = (i: number) => rec(i, { description: `${i} `.padEnd(900, 'd') });
   const batch = (from: number) => Array.from({ length: 10 }, (_, k) => big(from + k));
 
-  /**
-   * Writes batches of 10 into the sink until the disk is full; returns the records the sink took,
-   * the batch it refused and the error it threw.
-   */
-  function writeUntilFull(sink: { write(r: readonly PageRecord[]): { offset: number } }) {
-    const taken: PageRecord[] = [];
-    for (let i = 0; i < 10_000; i += 10) {
-      const b = batch(i);
-      try {
-        sink.write(b);
-      } catch (err) {
-        return { taken, refused: b, err };
-      }
-      taken.push(...b);
-    }
-    throw new Error('the disk never filled');
-  }
-
-  let fsx: Tmpfs;
-  /** A file on a new 256 KiB tmpfs with only `leave` bytes free. */
-  function fullDiskFile(name: string, leave = 40 * 1024): string {
-    fsx = mountTmpfs(256 * 1024);
-    fsx.fill(leave);
-    return path.join(fsx.dir, name);
-  }
-
   for (const [format, open] of [
     ['JSONL', (f: string, resumeOffset?: number) => new JsonlSink(f, { resumeOffset })],
     ['CSV', (f: string, resumeOffset?: number) => new CsvSink(f, { resumeOffset })],
@@ -340,9 +268,9 @@ describe.skipIf(noTmpfs !== null)(`sinks on a full disk${noTmpfs ? ` (skipped: $
             .map((r) => r[0]);
 
     it(`${format}: a full disk throws StorageFullError naming the file and leaves no half-written line`, () => {
-      const file = fullDiskFile(`out.${ext}`);
+      const { file } = fullDiskFile(`out.${ext}`);
       const sink = open(file);
-      const { taken, err } = writeUntilFull(sink);
+      const { taken, err } = writeUntilFull(sink, batch);
       expect(err).toBeInstanceOf(StorageFullError);
       expect((err as StorageFullError).path).toBe(file);
       expect((err as Error).message).toBe(`${file}: no space left on device`);
@@ -353,10 +281,10 @@ describe.skipIf(noTmpfs !== null)(`sinks on a full disk${noTmpfs ? ` (skipped: $
     });
 
     it(`${format}: after a full disk is freed the same sink takes the refused batch, each record once`, () => {
-      const file = fullDiskFile(`out.${ext}`);
+      const { file, disk } = fullDiskFile(`out.${ext}`);
       const sink = open(file);
-      const { taken, refused } = writeUntilFull(sink);
-      fsx.resize(1024 * 1024);
+      const { taken, refused } = writeUntilFull(sink, batch);
+      disk.resize(1024 * 1024);
       const mark = sink.write(refused);
       sink.close();
       expect(fs.statSync(file).size).toBe(mark.offset);
@@ -368,9 +296,7 @@ describe.skipIf(noTmpfs !== null)(`sinks on a full disk${noTmpfs ? ` (skipped: $
   }
 
   it('CSV: a new file on a full disk is refused at open with StorageFullError (header cannot be written)', () => {
-    fsx = mountTmpfs(64 * 1024);
-    fsx.fill(0);
-    const file = path.join(fsx.dir, 'out.csv');
+    const { file } = fullDiskFile('out.csv', 0, 64 * 1024);
     expect(() => new CsvSink(file)).toThrow(StorageFullError);
     expect(() => new CsvSink(file)).toThrow(`${file}: no space left on device`);
     expect(fs.statSync(file).size).toBe(0);
@@ -378,14 +304,14 @@ describe.skipIf(noTmpfs !== null)(`sinks on a full disk${noTmpfs ? ` (skipped: $
 
   it('SQLite: a full disk throws StorageFullError naming the file; the failed batch is rolled back and the mark stays', () => {
     // SQLite needs room for its -wal and a 32 KiB -shm before the first row.
-    const file = fullDiskFile('out.sqlite', 128 * 1024);
+    const { file, disk } = fullDiskFile('out.sqlite', 128 * 1024);
     const sink = new SqliteSink(file);
-    const { taken, refused, err } = writeUntilFull(sink);
+    const { taken, refused, err } = writeUntilFull(sink, batch);
     expect(err).toBeInstanceOf(StorageFullError);
     expect((err as StorageFullError).path).toBe(file);
     expect((err as Error).message).toBe(`${file}: database or disk is full`);
     expect(sink.mark().offset).toBe(taken.length);
-    fsx.resize(1024 * 1024);
+    disk.resize(1024 * 1024);
     const mark = sink.write(refused);
     sink.close();
     expect(mark.offset).toBe(taken.length + refused.length);
@@ -400,9 +326,7 @@ describe.skipIf(noTmpfs !== null)(`sinks on a full disk${noTmpfs ? ` (skipped: $
   });
 
   it('SQLite: a new output on a full disk is refused at open with StorageFullError', () => {
-    fsx = mountTmpfs(64 * 1024);
-    fsx.fill(0);
-    const file = path.join(fsx.dir, 'out.sqlite');
+    const { file } = fullDiskFile('out.sqlite', 0, 64 * 1024);
     expect(() => new SqliteSink(file)).toThrow(StorageFullError);
   });
 });

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Completion, FrontierItem } from '../../src/crawl/frontier/frontier.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { exportState } from '../../src/crawl/state/export.js';
@@ -11,54 +10,21 @@ import { SqliteFrontier } from '../../src/crawl/state/sqlite-frontier.js';
 import { openState, removeState, StateError } from '../../src/crawl/state/state-db.js';
 import { formatStatus, readStatus } from '../../src/crawl/state/status.js';
 import { openSink } from '../../src/crawl/store/open-sink.js';
+import { record as baseRecord, item } from '../helpers/frontier-items.js';
+import { useScratch } from '../helpers/scratch.js';
 
-const dirs: string[] = [];
-const closers: Array<() => void> = [];
-afterEach(() => {
-  for (const c of closers.splice(0)) {
-    try {
-      c();
-    } catch {}
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const scratch = useScratch('trawl-state-');
+const tmpDir = () => scratch.dir();
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trawl-state-'));
-  dirs.push(d);
-  return d;
-}
-
-function item(url: string, extra: Partial<FrontierItem> = {}): FrontierItem {
-  return { url, host: new URL(url).host, depth: 0, referrer: null, attempts: 0, ...extra };
-}
-
+/** The helper's record with a title and its own size and duration, and `extra` on top. */
 function record(it: FrontierItem, error: string | null = null, extra: Partial<PageRecord> = {}): PageRecord {
-  return {
-    url: it.url,
-    final_url: it.url,
-    status: error === null ? 200 : null,
-    depth: it.depth,
-    referrer: it.referrer,
-    title: `title of ${it.url}`,
-    description: null,
-    canonical: null,
-    links_count: 0,
-    links: [],
-    content_type: 'text/html',
-    bytes: 10,
-    fetched_at: '2026-01-01T00:00:00.000Z',
-    duration_ms: 3,
-    attempts: 1,
-    error,
-    ...extra,
-  };
+  return { ...baseRecord(it, error), title: `title of ${it.url}`, bytes: 10, duration_ms: 3, ...extra };
 }
 
 function open(file: string, name = 'test') {
   const state = openState(file, { create: true, name, seeds: ['http://a/'], options: { depth: 3 } });
   const f = new SqliteFrontier(state);
-  closers.push(() => f.close());
+  scratch.defer(() => f.close());
   return f;
 }
 
@@ -255,7 +221,7 @@ describe('state file', () => {
     peek.close();
     // No close: the process "died". A new process opens the same file.
     const resumed = new SqliteFrontier(openState(file, { create: true, name: 'test' }));
-    closers.push(() => resumed.close());
+    scratch.defer(() => resumed.close());
     expect(resumed.stats()).toEqual({ queued: 4, leased: 0, done: 2, failed: 0, seen: 6, items: 0 });
     expect(resumed.state.db.prepare('SELECT count(*) FROM frontier WHERE state = 1').pluck().get()).toBe(0);
     // Recovered rows keep their queue position (FIFO per host).
@@ -434,7 +400,7 @@ describe('state file', () => {
     crawl(first, sink1, true);
     // The process died: no close of either. Resume in a "new process".
     const f2 = new SqliteFrontier(openState(file, { create: true, name: 'test' }));
-    closers.push(() => f2.close());
+    scratch.defer(() => f2.close());
     const committed = f2.state.meta.outOffset!;
     expect(fs.statSync(outPath).size).toBeGreaterThan(committed);
     const sink2 = openSink(outPath, { resumeOffset: committed });

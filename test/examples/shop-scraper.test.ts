@@ -13,6 +13,7 @@ import type { PageRecord } from '../../src/crawl/record.js';
 import { type ShopSite, type ShopSiteOptions, startShopSite } from '../../src/testsite/shop.js';
 import { buildCatalog } from '../../src/testsite/shop-catalog.js';
 import { cleanup, REPO_ROOT, readJsonl, runCli, tempDir } from '../helpers/cli.js';
+import { parseCsv } from '../helpers/csv.js';
 import {
   expectedProductItems,
   expectShopItems,
@@ -60,39 +61,6 @@ function expectEachProductFetchedOnce(site: ShopSite): void {
   expect(site.methodCounts.get('POST /search')).toBe(1);
   expect(site.methodCounts.get('GET /search'), 'the search must be a POST').toBeUndefined();
   expect(site.methodCounts.get('GET /cart'), 'robots.txt disallows /cart').toBeUndefined();
-}
-
-/** Splits CSV text (RFC 4180: quoted fields, doubled quotes, CRLF or LF) into rows of fields. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
 }
 
 describe('examples/scrapers/shop.ts', () => {

@@ -1,65 +1,19 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Completion, FrontierItem } from '../../src/crawl/frontier/frontier.js';
-import type { PageRecord } from '../../src/crawl/record.js';
 import { connectRedis, RedisConnectError } from '../../src/crawl/redis/connect.js';
 import { exportRedis } from '../../src/crawl/redis/export.js';
-import { RedisFrontier, type RedisFrontierOptions } from '../../src/crawl/redis/redis-frontier.js';
 import { MAX_STALE_SLOTS, RedisRateGate } from '../../src/crawl/redis/redis-rate-gate.js';
 import { cleanup, readJsonl, tempDir } from '../helpers/cli.js';
-import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
+import { item, record } from '../helpers/frontier-items.js';
+import { freePort } from '../helpers/redis.js';
+import { useRedisFrontiers } from '../helpers/redis-frontiers.js';
 
-let redis: TestRedis;
-let client: Redis;
-let n = 0;
-let name = '';
-const open: RedisFrontier[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = await connectRedis(redis.url);
-});
-afterAll(async () => {
-  for (const f of open) await f.close();
-  client.disconnect();
-  await redis.stop();
-  await cleanup();
-});
-beforeEach(() => {
-  name = `u${++n}`;
-});
-
-function frontier(opts: Partial<RedisFrontierOptions> = {}): RedisFrontier {
-  const f = new RedisFrontier(client, { name, hostRate: Number.POSITIVE_INFINITY, hostBurst: 1, ...opts });
-  open.push(f);
-  return f;
-}
-
-function item(url: string): FrontierItem {
-  return { url, host: new URL(url).host, depth: 0, referrer: null, attempts: 0 };
-}
+const fx = useRedisFrontiers('u');
+const frontier = fx.frontier;
+afterAll(cleanup);
 
 function done(it: FrontierItem, links: FrontierItem[] = []): Completion {
-  const record: PageRecord = {
-    url: it.url,
-    final_url: it.url,
-    status: 200,
-    depth: it.depth,
-    referrer: it.referrer,
-    title: null,
-    description: null,
-    canonical: null,
-    links_count: links.length,
-    links: links.map((l) => l.url),
-    content_type: 'text/html',
-    bytes: 1,
-    fetched_at: new Date().toISOString(),
-    duration_ms: 1,
-    attempts: 1,
-    error: null,
-    lastmod: null,
-  };
-  return { item: it, record, links };
+  return { item: it, record: record(it, null, links), links };
 }
 
 const all = () => true;
@@ -119,7 +73,7 @@ describe('RedisFrontier', () => {
     expect(await f.drained()).toBe(true);
     expect(f.stats()).toMatchObject({ done: 2, queued: 0, leased: 0 });
     const out = `${tempDir('trawl-redis-')}/out.jsonl`;
-    expect((await exportRedis(client, name, out)).records).toBe(2);
+    expect((await exportRedis(fx.client, fx.name, out)).records).toBe(2);
     expect(readJsonl(out).records.map((r) => r.url)).toEqual(['http://a/1', 'http://a/2']);
   });
 
@@ -135,8 +89,8 @@ describe('RedisFrontier', () => {
     expect(again?.url).toBe('http://a/1');
     await dead.complete([done(it!)]); // the "dead" one finishes after all
     await live.complete([done(again!)]);
-    expect(await client.llen(live.keys.records)).toBe(1);
-    expect(await client.hget(live.keys.stats, 'reaped')).toBe('1');
+    expect(await fx.client.llen(live.keys.records)).toBe(1);
+    expect(await fx.client.hget(live.keys.stats, 'reaped')).toBe('1');
     expect(await live.drained()).toBe(true);
   });
 
@@ -191,21 +145,21 @@ describe('RedisFrontier', () => {
     await f.add([item('http://a/1'), item('http://a/2')]);
     const [one] = await f.lease(1, 0, all);
     await f.complete([done(one!)]);
-    const restarting = redis.restart({ downMs: 300 });
+    const restarting = fx.redis.restart({ downMs: 300 });
     await new Promise((r) => setTimeout(r, 50));
     const [two] = await f.lease(1, 0, all); // issued while Redis is down
     await restarting;
     expect(two?.url).toBe('http://a/2');
     await f.complete([done(two!)]);
     expect(await f.drained()).toBe(true);
-    expect(await client.llen(f.keys.records)).toBe(2);
+    expect(await fx.client.llen(f.keys.records)).toBe(2);
   });
 });
 
 describe('RedisRateGate', () => {
   it('shares one bucket between processes: burst at once, then the rate', async () => {
-    const g1 = new RedisRateGate(client, { name, rate: 1, burst: 3 });
-    const g2 = new RedisRateGate(client, { name, rate: 1, burst: 3 });
+    const g1 = new RedisRateGate(fx.client, { name: fx.name, rate: 1, burst: 3 });
+    const g2 = new RedisRateGate(fx.client, { name: fx.name, rate: 1, burst: 3 });
     await g1.wait();
     await g2.wait();
     await g1.wait();
@@ -215,8 +169,8 @@ describe('RedisRateGate', () => {
 
   it('gives up a slot this process was too stalled to use on time and reserves another', async () => {
     // A client of its own: the spy must not count other scripts (lease renewals of open frontiers).
-    const own = await connectRedis(redis.url);
-    const g = new RedisRateGate(own, { name, rate: 10, burst: 1 });
+    const own = await connectRedis(fx.redis.url);
+    const g = new RedisRateGate(own, { name: fx.name, rate: 10, burst: 1 });
     const reservations = vi.spyOn(own, 'evalsha');
     try {
       const waiting = g.wait();
@@ -236,9 +190,9 @@ describe('RedisRateGate', () => {
   });
 
   it('does not touch Redis with an infinite rate', async () => {
-    const g = new RedisRateGate(client, { name, rate: Number.POSITIVE_INFINITY, burst: 1 });
+    const g = new RedisRateGate(fx.client, { name: fx.name, rate: Number.POSITIVE_INFINITY, burst: 1 });
     for (let i = 0; i < 100; i++) await g.wait();
-    expect(await client.exists(`trawl:{${name}}:rate`)).toBe(0);
+    expect(await fx.client.exists(`trawl:{${fx.name}}:rate`)).toBe(0);
   });
 });
 

@@ -1,72 +1,24 @@
 import * as fs from 'node:fs';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Completion, FrontierItem, Item } from '../../src/crawl/frontier/frontier.js';
 import { resolveOptions } from '../../src/crawl/options.js';
-import type { PageRecord } from '../../src/crawl/record.js';
-import { connectRedis } from '../../src/crawl/redis/connect.js';
 import { publishSpec, specOf } from '../../src/crawl/redis/crawl-spec.js';
 import { exportRedisItems } from '../../src/crawl/redis/export.js';
-import { RedisFrontier, type RedisFrontierOptions } from '../../src/crawl/redis/redis-frontier.js';
 import { readRedisStatus } from '../../src/crawl/redis/redis-status.js';
 import { cleanup, tempDir } from '../helpers/cli.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { item, record } from '../helpers/frontier-items.js';
+import { useRedisFrontiers } from '../helpers/redis-frontiers.js';
 
-let redis: TestRedis;
-let client: Redis;
-let n = 0;
-let name = '';
-const open: RedisFrontier[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = await connectRedis(redis.url);
-});
-afterAll(async () => {
-  for (const f of open) await f.close();
-  client.disconnect();
-  await redis.stop();
-  await cleanup();
-});
-beforeEach(() => {
-  name = `ri${++n}`;
-});
-
-function frontier(opts: Partial<RedisFrontierOptions> = {}): RedisFrontier {
-  const f = new RedisFrontier(client, { name, hostRate: Number.POSITIVE_INFINITY, hostBurst: 1, ...opts });
-  open.push(f);
-  return f;
-}
-
-function item(url: string, extra: Partial<FrontierItem> = {}): FrontierItem {
-  return { url, host: new URL(url).host, depth: 0, referrer: null, attempts: 0, ...extra };
-}
+const fx = useRedisFrontiers('ri');
+const frontier = fx.frontier;
+afterAll(cleanup);
 
 function post(url: string, body: string, extra: Partial<FrontierItem> = {}): FrontierItem {
   return item(url, { key: `POST ${url} ${body}`, request: { method: 'POST', body }, ...extra });
 }
 
 function done(it: FrontierItem, items?: Item[], links: FrontierItem[] = []): Completion {
-  const record: PageRecord = {
-    url: it.url,
-    final_url: it.url,
-    status: 200,
-    depth: it.depth,
-    referrer: it.referrer,
-    title: null,
-    description: null,
-    canonical: null,
-    links_count: links.length,
-    links: links.map((l) => l.url),
-    content_type: 'text/html',
-    bytes: 1,
-    fetched_at: new Date().toISOString(),
-    duration_ms: 1,
-    attempts: 1,
-    error: null,
-    lastmod: null,
-  };
-  const c: Completion = { item: it, record, links };
+  const c: Completion = { item: it, record: record(it, null, links), links };
   if (items !== undefined) c.items = items;
   return c;
 }
@@ -138,16 +90,16 @@ describe('RedisFrontier requests and items', () => {
     const [other] = await b.lease(1, 0, all);
     await b.complete([done(other!, [{ n: 'c' }])]);
     expect(b.stats().items).toBe(3);
-    await publishSpec(client, name, specOf(resolveOptions({ seeds: ['http://127.0.0.1:1/'] })));
-    expect(await readRedisStatus(client, name)).toMatchObject({ done: 2, items: 3 });
+    await publishSpec(fx.client, fx.name, specOf(resolveOptions({ seeds: ['http://127.0.0.1:1/'] })));
+    expect(await readRedisStatus(fx.client, fx.name)).toMatchObject({ done: 2, items: 3 });
 
     const dir = tempDir('trawl-redis-items-');
-    const res = await exportRedisItems(client, name, `${dir}/items.jsonl`);
+    const res = await exportRedisItems(fx.client, fx.name, `${dir}/items.jsonl`);
     expect(res.items).toBe(3);
     const lines = fs.readFileSync(`${dir}/items.jsonl`, 'utf8').trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual([{ n: 'b1' }, { n: 'b2' }, { n: 'c' }]);
     expect(res.mark.offset).toBe(fs.statSync(`${dir}/items.jsonl`).size);
-    const raw = (await client.lrange(b.keys.items, 0, -1)).map((s) => JSON.parse(s));
+    const raw = (await fx.client.lrange(b.keys.items, 0, -1)).map((s) => JSON.parse(s));
     expect(raw[0]).toEqual({ url: 'http://a/list', label: 'LIST', item: { n: 'b1' } });
     expect(raw[2]).toEqual({ url: 'http://a/s', label: null, item: { n: 'c' } });
   });
@@ -159,8 +111,8 @@ describe('RedisFrontier requests and items', () => {
     const items = Array.from({ length: 12_000 }, (_, i) => ({ i }));
     await f.complete([done(big!, items)]);
     expect(f.stats().items).toBe(12_000);
-    expect(await client.llen(f.keys.items)).toBe(12_000);
-    expect(JSON.parse((await client.lindex(f.keys.items, 11_999))!)).toEqual({
+    expect(await fx.client.llen(f.keys.items)).toBe(12_000);
+    expect(JSON.parse((await fx.client.lindex(f.keys.items, 11_999))!)).toEqual({
       url: 'http://a/big',
       label: null,
       item: { i: 11_999 },

@@ -136,23 +136,39 @@ export function createParser(config: ParseConfig): Parser {
       followHost.push(h);
     }
     return {
-      title: page.title,
-      description: page.description,
-      canonical: page.canonical,
-      baseHref: page.baseHref,
-      robots: page.robots,
+      ...pageHead(page, text, specs, config.keepHtml),
       links: links.join('\n'),
       follow,
       hosts,
       followHost,
-      fields: specs ? extractFields(text, specs) : null,
-      html: config.keepHtml ? text : null,
       parseMs: performance.now() - start,
       items: null,
       requests: null,
       handlerError: null,
       handlerRetryable: false,
     };
+  };
+}
+
+/**
+ * The part of a ParseOutput that both parsers fill the same way: the page's title, description,
+ * canonical, base and robots meta as extracted, the user's CSS fields (null without specs) and
+ * the decoded HTML (null unless `keepHtml`).
+ */
+function pageHead(
+  page: ParsedPage,
+  text: string,
+  specs: FieldSpec[] | null,
+  keepHtml: boolean,
+): Omit<ParsedPage, 'links'> & Pick<ParseOutput, 'fields' | 'html'> {
+  return {
+    title: page.title,
+    description: page.description,
+    canonical: page.canonical,
+    baseHref: page.baseHref,
+    robots: page.robots,
+    fields: specs ? extractFields(text, specs) : null,
+    html: keepHtml ? text : null,
   };
 }
 
@@ -173,20 +189,14 @@ function scraperParser(
     const { text } = decodeText(job.body, { mime: job.mime, headerCharset: job.charset });
     const page = extractPage(text, job.url, { normalize });
     const links = page.links.map((l) => l.url).join('\n');
-    const fields = specs ? extractFields(text, specs) : null;
+    const head = pageHead(page, text, specs, config.keepHtml);
     const result = await run(job, text, page.baseHref);
     return {
-      title: page.title,
-      description: page.description,
-      canonical: page.canonical,
-      baseHref: page.baseHref,
-      robots: page.robots,
+      ...head,
       links,
       follow: [],
       hosts: [],
       followHost: [],
-      fields,
-      html: config.keepHtml ? text : null,
       parseMs: performance.now() - start,
       ...result,
     };

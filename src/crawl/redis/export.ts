@@ -17,21 +17,13 @@ export async function exportRedis(
   name: string,
   outPath: string,
 ): Promise<{ mark: SinkMark; records: number }> {
-  const key = crawlKeys(name).records;
-  const sink = openSink(outPath, { resumeOffset: undefined });
-  try {
-    const total = await client.llen(key);
-    let written = 0;
-    let mark = sink.mark();
-    for (let i = 0; i < total; i += 1000) {
-      const page = await client.lrange(key, i, Math.min(i + 999, total - 1));
-      mark = sink.write(page.map((s) => JSON.parse(s) as PageRecord));
-      written += page.length;
-    }
-    return { mark, records: written };
-  } finally {
-    sink.close();
-  }
+  const { mark, count } = await exportList(
+    client,
+    crawlKeys(name).records,
+    openSink(outPath, { resumeOffset: undefined }),
+    (s) => JSON.parse(s) as PageRecord,
+  );
+  return { mark, records: count };
 }
 
 /**
@@ -47,18 +39,38 @@ export async function exportRedisItems(
   name: string,
   file: string,
 ): Promise<{ mark: SinkMark; items: number }> {
-  const key = crawlKeys(name).items;
-  const sink = openItemSink(file, { resumeOffset: undefined });
+  const { mark, count } = await exportList(
+    client,
+    crawlKeys(name).items,
+    openItemSink(file, { resumeOffset: undefined }),
+    (s) => JSON.parse(s) as ItemEntry,
+  );
+  return { mark, items: count };
+}
+
+/**
+ * The shared loop of exportRedis and exportRedisItems: reads the list at `key` in pages of 1000
+ * up to the length it has when the export starts (entries appended later are left out) and
+ * writes each page, decoded by `entry`, to `sink` in one write. Closes the sink whatever
+ * happens; returns its final mark (its mark on open for an empty list) and the number of
+ * entries written.
+ */
+async function exportList<T>(
+  client: Redis,
+  key: string,
+  sink: { write(entries: readonly T[]): SinkMark; close(): void },
+  entry: (json: string) => T,
+): Promise<{ mark: SinkMark; count: number }> {
   try {
     const total = await client.llen(key);
-    let written = 0;
+    let count = 0;
     let mark = sink.write([]);
     for (let i = 0; i < total; i += 1000) {
       const page = await client.lrange(key, i, Math.min(i + 999, total - 1));
-      mark = sink.write(page.map((s) => JSON.parse(s) as ItemEntry));
-      written += page.length;
+      mark = sink.write(page.map(entry));
+      count += page.length;
     }
-    return { mark, items: written };
+    return { mark, count };
   } finally {
     sink.close();
   }

@@ -3,7 +3,7 @@ import type { CsvSinkOptions } from '../store/csv-sink.js';
 import { type ItemEntry, openItemSink } from '../store/item-sink.js';
 import { openSink } from '../store/open-sink.js';
 import type { SinkMark } from '../store/sink.js';
-import { openState } from './state-db.js';
+import { openState, type StateDb } from './state-db.js';
 
 /**
  * Writes every record of a state file's results (in completion order) to `outPath`, in the format
@@ -15,32 +15,11 @@ import { openState } from './state-db.js';
  * mark (rows or bytes written).
  */
 export function exportState(statePath: string, outPath: string, opts: CsvSinkOptions = {}): SinkMark {
-  if (outPath === statePath) throw new Error(`refusing to export ${statePath} onto itself`);
-  const state = openState(statePath, { readonly: true });
-  try {
-    const sink = openSink(outPath, { ...opts, resumeOffset: undefined });
-    try {
-      let batch: PageRecord[] = [];
-      // One read transaction for a consistent snapshot even while the crawl commits.
-      state.db.exec('BEGIN');
-      for (const json of state.db
-        .prepare('SELECT record FROM results ORDER BY rowid')
-        .pluck()
-        .iterate() as Iterable<string>) {
-        batch.push(JSON.parse(json) as PageRecord);
-        if (batch.length === 1000) {
-          sink.write(batch);
-          batch = [];
-        }
-      }
-      state.db.exec('COMMIT');
-      return sink.write(batch);
-    } finally {
-      sink.close();
-    }
-  } finally {
-    state.close();
-  }
+  return exportRows(statePath, outPath, {
+    open: (file) => openSink(file, { ...opts, resumeOffset: undefined }),
+    select: () => 'SELECT record FROM results ORDER BY rowid',
+    entry: (row: { record: string }) => JSON.parse(row.record) as PageRecord,
+  });
 }
 
 /**
@@ -54,19 +33,47 @@ export function exportState(statePath: string, outPath: string, opts: CsvSinkOpt
  * Returns the final mark.
  */
 export function exportItems(statePath: string, file: string, opts: CsvSinkOptions = {}): SinkMark {
+  return exportRows(statePath, file, {
+    open: (f) => openItemSink(f, { ...opts, resumeOffset: undefined }),
+    select: (state) =>
+      state.meta.schemaVersion >= 3 ? 'SELECT url, label, item FROM items ORDER BY rowid' : undefined,
+    entry: (row: { url: string; label: string | null; item: string }) => ({
+      item: JSON.parse(row.item) as ItemEntry['item'],
+      url: row.url,
+      label: row.label,
+    }),
+  });
+}
+
+/** What exportRows reads from a state file and where it writes it. */
+interface RowExport<R, T> {
+  /** Opens the output, fresh (an existing file is replaced). */
+  open(file: string): { write(entries: readonly T[]): SinkMark; close(): void };
+  /** The SELECT of the rows in export order; undefined when this state file has none to export. */
+  select(state: StateDb): string | undefined;
+  /** One row of that SELECT as one entry of the output. */
+  entry(row: R): T;
+}
+
+/**
+ * The shared loop of exportState and exportItems: refuses `file` equal to the state file, opens
+ * the state read-only and the output through `spec.open`, then reads `spec.select`'s rows inside
+ * one read transaction (a consistent snapshot even while the crawl commits) and writes them in
+ * batches of 1000, streaming. A state without rows to export (select undefined) writes an empty
+ * output. Closes the output and the state whatever happens; returns the output's final mark.
+ */
+function exportRows<R, T>(statePath: string, file: string, spec: RowExport<R, T>): SinkMark {
   if (file === statePath) throw new Error(`refusing to export ${statePath} onto itself`);
   const state = openState(statePath, { readonly: true });
   try {
-    const sink = openItemSink(file, { ...opts, resumeOffset: undefined });
+    const sink = spec.open(file);
     try {
-      let batch: ItemEntry[] = [];
-      if (state.meta.schemaVersion >= 3) {
-        // One read transaction for a consistent snapshot even while the crawl commits.
+      let batch: T[] = [];
+      const select = spec.select(state);
+      if (select !== undefined) {
         state.db.exec('BEGIN');
-        for (const r of state.db
-          .prepare('SELECT url, label, item FROM items ORDER BY rowid')
-          .iterate() as Iterable<{ url: string; label: string | null; item: string }>) {
-          batch.push({ item: JSON.parse(r.item) as ItemEntry['item'], url: r.url, label: r.label });
+        for (const row of state.db.prepare(select).iterate() as Iterable<R>) {
+          batch.push(spec.entry(row));
           if (batch.length === 1000) {
             sink.write(batch);
             batch = [];
