@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { extractPage } from '../../src/crawl/parse/extract.js';
 import { createHandlerRunner, type HandlerResult } from '../../src/crawl/parse/handler-run.js';
 import { cheerioStats } from '../../src/crawl/parse/lazy-cheerio.js';
 import type { LoadedScraper } from '../../src/crawl/parse/load-scraper.js';
@@ -451,6 +452,35 @@ describe('handler errors', () => {
     const rejected = await run({ default: () => Promise.reject('plain string') }, '');
     expect(rejected.handlerError).toBe('handler: plain string');
     expect(rejected.handlerRetryable).toBe(true);
+  });
+
+  it("enqueue given the link extraction's resolved links makes exactly the requests it makes without", async () => {
+    const html = `<base href="/list/"><a href="a?utm_source=x">a</a><a href=" b ">b</a><a href="&#x2F;c#f">c</a>
+      <a href="mailto:x@y">m</a><a href="http://other.example/x">o</a><a href="../d;jsessionid=1">d</a><a href="a?utm_source=x">again</a>`;
+    const scraper: LoadedScraper = {
+      file: 'inline',
+      start: [],
+      options: {},
+      labels: ['default'],
+      handlers: { default: ({ enqueue }) => void enqueue({ selector: 'a' }) },
+    };
+    const job: ParseJob = { body: new Uint8Array(0), mime: 'text/html', charset: null, url: PAGE, depth: 0 };
+    const resolved = new Map<string, string | null>();
+    const page = extractPage(html, PAGE, {
+      normalize: { stripParams: CONFIG.stripParams, stripSessionIds: true },
+      resolved,
+    });
+    expect(resolved.size).toBeGreaterThan(0);
+    const runner = createHandlerRunner(scraper, CONFIG, createScope(CONFIG.scope));
+    const plain = await runner(job, html, page.baseHref);
+    const reused = await runner(job, html, page.baseHref, resolved);
+    expect(reused).toEqual(plain);
+    expect(plain.requests.map((r) => r.url)).toEqual([
+      'http://127.0.0.1:8080/list/a',
+      'http://127.0.0.1:8080/list/b',
+      'http://127.0.0.1:8080/c',
+      'http://127.0.0.1:8080/d',
+    ]);
   });
 
   it('fails a handler that never settles after handlerTimeoutMs, retryably, and discards what it did', async () => {

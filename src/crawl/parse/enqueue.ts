@@ -40,6 +40,8 @@ export interface EnqueuePage {
   labels: ReadonlySet<string>;
   /** The page's document, for `selector`. */
   doc: LazyDocument;
+  /** Link values the page's link extraction already resolved against `base` (raw → URL or null). */
+  resolved?: ReadonlyMap<string, string | null>;
 }
 
 const OPTION_KEYS = new Set<string>([
@@ -214,8 +216,11 @@ function selected(selector: string, page: EnqueuePage): string[] {
     );
   }
   const urls: string[] = [];
+  const known = page.resolved;
   for (const raw of raws) {
-    const url = normalizeUrl(raw, page.base, page.normalize);
+    // The same value against the same base normalizes the same: reuse the extraction's answer.
+    const hit = known?.get(raw);
+    const url = hit !== undefined ? hit : normalizeUrl(raw, page.base, page.normalize);
     if (url !== null) urls.push(url);
   }
   return urls;

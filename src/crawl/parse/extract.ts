@@ -22,6 +22,12 @@ export interface ExtractOptions {
    * e.g. `trawl` or `googlebot`, besides `<meta name="robots">`.
    */
   userAgentToken?: string;
+  /**
+   * Filled with every link value resolved (the raw attribute value → its normalized URL, or null
+   * when unusable), all against the page's final base (`baseHref`, else `pageUrl`). A scraper's
+   * `enqueue` looks its selector's values up here instead of resolving them a second time.
+   */
+  resolved?: Map<string, string | null>;
 }
 
 /** One outgoing link. */
@@ -172,8 +178,10 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
   let attrName: keyof Attrs | null = null;
   let attrValue = '';
 
+  const resolved = opts.resolved;
   const addResolved = (raw: string, nf: boolean): void => {
     const url = normalizeUrl(raw, base, norm);
+    resolved?.set(raw, url);
     if (url === null) return;
     const prev = out.get(url);
     if (prev === undefined) {

@@ -24,8 +24,16 @@ export interface HandlerResult {
   handlerRetryable: boolean;
 }
 
-/** Runs the handler for one page. */
-export type HandlerRunner = (job: ParseJob, html: string, baseHref: string | null) => Promise<HandlerResult>;
+/**
+ * Runs the handler for one page. `resolved` (optional): the page's link values already resolved
+ * against its base by the link extraction (extract.ts `resolved`), reused by `enqueue`.
+ */
+export type HandlerRunner = (
+  job: ParseJob,
+  html: string,
+  baseHref: string | null,
+  resolved?: ReadonlyMap<string, string | null>,
+) => Promise<HandlerResult>;
 
 /**
  * The handler runner for `scraper` under `config` (the crawl's scope, traps, depth limit and
@@ -51,7 +59,7 @@ export function createHandlerRunner(
     stripParams: config.stripParams,
     stripSessionIds: config.stripSessionIds === true,
   };
-  return async (job, html, baseHref) => {
+  return async (job, html, baseHref, resolved) => {
     const page: ScraperPage = job.page ?? {
       requestUrl: job.url,
       label: null,
@@ -79,6 +87,7 @@ export function createHandlerRunner(
         normalize,
         labels,
         doc,
+        ...(resolved === undefined ? {} : { resolved }),
       },
       requests,
     );

@@ -187,10 +187,11 @@ function scraperParser(
     const run = await runner;
     const start = performance.now();
     const { text } = decodeText(job.body, { mime: job.mime, headerCharset: job.charset });
-    const page = extractPage(text, job.url, { normalize });
+    const resolved = new Map<string, string | null>();
+    const page = extractPage(text, job.url, { normalize, resolved });
     const links = page.links.map((l) => l.url).join('\n');
     const head = pageHead(page, text, specs, config.keepHtml);
-    const result = await run(job, text, page.baseHref);
+    const result = await run(job, text, page.baseHref, resolved);
     return {
       ...head,
       links,
