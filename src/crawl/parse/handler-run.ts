@@ -110,9 +110,10 @@ export function createHandlerRunner(
     const ctx: HandlerContext = {
       request,
       response,
-      get $() {
-        return $;
-      },
+      // A data property, not a getter: `$` is already lazy (a stand-in that builds the document on
+      // first use), and an accessor in this literal made V8 keep every page's DOM past the young
+      // generation (measured: scavenges 5× longer and a full GC every ~2 s; bench:scraper).
+      $,
       html,
       enqueue: (input) => {
         if (settled) throw new EnqueueError('enqueue called after the handler finished');
