@@ -4,7 +4,7 @@
  * 0's `/`, and the exact bytes of each page. Pure (no I/O), so a test can know a broad crawl's
  * expected result without a server; multi-host.ts serves it.
  */
-import { escapeHtml, mix, prng } from './site.js';
+import { escapeHtml, mix, pageIdOfPath, prng } from './site.js';
 
 /** Options for {@link buildMultiHostGraph}. */
 export interface MultiHostGraphOptions {
@@ -217,13 +217,7 @@ export function buildMultiHostGraph(opts: MultiHostGraphOptions): MultiHostGraph
       return hostAddress(host);
     },
     pathOf,
-    idOfPath(path) {
-      if (path === '/') return 0;
-      const m = /^\/p\/([1-9]\d*)$/.exec(path);
-      if (m === null) return undefined;
-      const id = Number(m[1]);
-      return id < pagesPerHost ? id : undefined;
-    },
+    idOfPath: (path) => pageIdOfPath(path, pagesPerHost),
     linksOf(host, id) {
       check(host, id);
       const seen = new Set<number>();

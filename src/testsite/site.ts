@@ -191,13 +191,7 @@ export function buildSite(opts: SiteOptions = {}): Site {
       return depths[id]!;
     },
     pathOf,
-    idOfPath(path) {
-      if (path === '/') return 0;
-      const m = /^\/p\/([1-9]\d*)$/.exec(path);
-      if (m === null) return undefined;
-      const id = Number(m[1]);
-      return id < pages ? id : undefined;
-    },
+    idOfPath: (path) => pageIdOfPath(path, pages),
     linksOf: (id) => [...new Set(targetsOf(id))],
     hrefsOf,
     render,
@@ -212,4 +206,16 @@ export function buildSite(opts: SiteOptions = {}): Site {
 /** Escapes text for HTML element content and double-quoted attribute values. */
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The page id a generated site's path names (`/` is 0, `/p/<id>` is id), or undefined for any
+ * other path and for ids not below `pages`. The inverse of the sites' `pathOf`.
+ */
+export function pageIdOfPath(path: string, pages: number): number | undefined {
+  if (path === '/') return 0;
+  const m = /^\/p\/([1-9]\d*)$/.exec(path);
+  if (m === null) return undefined;
+  const id = Number(m[1]);
+  return id < pages ? id : undefined;
 }

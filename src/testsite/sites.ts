@@ -51,7 +51,7 @@ export const SITES: Record<string, (opts: ServeSiteOptions) => Promise<ServedSit
           latencyMs: o.latencyMs,
           seed: 1,
         })
-      : startTestSite({ pages: o.pages, host: o.host, port: o.port, latencyMs: o.latencyMs, seed: 1 }),
+      : startTestSite(demoOptions(o)),
   // The latency flag is the base latency here; 0 (its default) means the issue's 20 ms.
   capacity: (o) =>
     startCapacitySite({
@@ -63,46 +63,31 @@ export const SITES: Record<string, (opts: ServeSiteOptions) => Promise<ServedSit
       seed: 1,
     }),
   // The demo site with validators and 304s, at a given generation (5 % changed per generation).
-  recrawl: (o) =>
-    startTestSite({
-      pages: o.pages,
-      host: o.host,
-      port: o.port,
-      latencyMs: o.latencyMs,
-      seed: 1,
-      recrawl: { generation: o.generation ?? 0 },
-    }),
+  recrawl: (o) => startTestSite({ ...demoOptions(o), recrawl: { generation: o.generation ?? 0 } }),
   // The demo site with the members area (/login as member/secret, /members/*).
-  members: (o) =>
-    startTestSite({
-      pages: o.pages,
-      host: o.host,
-      port: o.port,
-      latencyMs: o.latencyMs,
-      seed: 1,
-      members: {},
-    }),
+  members: (o) => startTestSite({ ...demoOptions(o), members: {} }),
   shop: (o) => startShopSite({ host: o.host, port: o.port, latencyMs: o.latencyMs, seed: 1 }),
   // The client-rendered site (spa.ts); the latency flag is the API latency, 0 (its default)
   // meaning the issue's 20 ms. `spa-mixed`: server-rendered, 10 % of pages app shells.
-  spa: (o) =>
-    startSpaSite({
-      pages: o.pages,
-      host: o.host,
-      port: o.port,
-      apiLatencyMs: o.latencyMs > 0 ? o.latencyMs : 20,
-      seed: 1,
-    }),
-  'spa-mixed': (o) =>
-    startSpaSite({
-      pages: o.pages,
-      host: o.host,
-      port: o.port,
-      apiLatencyMs: o.latencyMs > 0 ? o.latencyMs : 20,
-      seed: 1,
-      mixed: 0.1,
-    }),
+  spa: (o) => startSpaSite(spaOptions(o)),
+  'spa-mixed': (o) => startSpaSite({ ...spaOptions(o), mixed: 0.1 }),
 };
+
+/** The demo site's options from the serve-demo flags (seed 1: the same site every time). */
+function demoOptions(o: ServeSiteOptions) {
+  return { pages: o.pages, host: o.host, port: o.port, latencyMs: o.latencyMs, seed: 1 };
+}
+
+/** The client-rendered site's options; its latency is the API's, 0 meaning the issue's 20 ms. */
+function spaOptions(o: ServeSiteOptions) {
+  return {
+    pages: o.pages,
+    host: o.host,
+    port: o.port,
+    apiLatencyMs: o.latencyMs > 0 ? o.latencyMs : 20,
+    seed: 1,
+  };
+}
 
 /** The registered site names, sorted (for help text and error messages). */
 export function siteNames(): string[] {

@@ -191,14 +191,17 @@ export async function runRedisExport(flags: {
   const problem = storagePathProblem({ out: flags.out, items: flags.items });
   if (problem !== null) throw new UsageError(problem);
   const { out, items } = flags;
-  if (out !== undefined) {
-    const { records, mark } = await withRedis(flags.redis, (client) => exportRedis(client, name, out));
-    process.stderr.write(`trawl: exported ${records} records of crawl "${name}" to ${mark.path}\n`);
-  }
-  if (items !== undefined) {
-    const done = await withRedis(flags.redis, (client) => exportRedisItems(client, name, items));
-    process.stderr.write(`trawl: exported ${done.items} items of crawl "${name}" to ${done.mark.path}\n`);
-  }
+  // One connection for both exports.
+  await withRedis(flags.redis, async (client) => {
+    if (out !== undefined) {
+      const { records, mark } = await exportRedis(client, name, out);
+      process.stderr.write(`trawl: exported ${records} records of crawl "${name}" to ${mark.path}\n`);
+    }
+    if (items !== undefined) {
+      const done = await exportRedisItems(client, name, items);
+      process.stderr.write(`trawl: exported ${done.items} items of crawl "${name}" to ${done.mark.path}\n`);
+    }
+  });
   return 0;
 }
 
