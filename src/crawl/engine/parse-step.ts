@@ -41,7 +41,7 @@ export function parseStage(
               status: null,
               durationMs: 0,
             };
-      const handled = config.scraper !== null ? isScrapable : isHtml;
+      const handled = config.scraper != null ? isScrapable : isHtml;
       if (outcome.kind !== 'fetched' || !handled(outcome.res) || outcome.res.status >= 400) {
         return { outcome, page: null, parseError: null };
       }
@@ -53,7 +53,7 @@ export function parseStage(
         url: res.finalUrl,
         depth: outcome.item.depth,
       };
-      if (config.scraper !== null) job.page = handlerPage(outcome.item, res);
+      if (config.scraper != null) job.page = handlerPage(outcome.item, res);
       try {
         const page = await parse(job);
         metrics.parseTime(page.parseMs);
