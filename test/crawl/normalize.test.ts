@@ -21,6 +21,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hostKey, type NormalizeOptions, normalizeUrl } from '../../src/crawl/url/normalize.js';
+import { createScope } from '../../src/crawl/url/scope.js';
 import { readConformanceJson } from '../helpers/conformance.js';
 
 interface WptCase {
@@ -252,5 +253,39 @@ describe('hostKey', () => {
       ),
       { numRuns: 5000 },
     );
+  });
+
+  it('agrees with URL.host on IPv4 addresses in every spelling (property)', () => {
+    const label = fc.oneof(
+      fc.integer({ min: 0, max: 300 }).map(String),
+      fc.integer({ min: 0, max: 99 }).map((n) => `0${n}`),
+      fc.integer({ min: 0, max: 255 }).map((n) => `0x${n.toString(16)}`),
+      fc.constantFrom('', '4294967295', '256', 'a'),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom('http://', 'https://'),
+        fc.array(label, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom('', '.'),
+        fc.constantFrom('', ':8080', ':80', ':443', ':0'),
+        (scheme, labels, dot, port) => {
+          const u = `${scheme}${labels.join('.')}${dot}${port}/p`;
+          let want = '';
+          try {
+            want = new URL(u).host;
+          } catch {}
+          expect(hostKey(u)).toBe(want);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('keeps scope decisions on IP hosts the same as URL parsing gives', () => {
+    const scope = createScope({ seeds: ['http://127.0.0.1:8080/'], mode: 'host' });
+    expect(scope.inScope('http://127.0.0.1:9090/x')).toBe(true); // scope ignores the port
+    expect(scope.inScope('http://127.1/')).toBe(true); // a shorthand, parsed by URL
+    expect(scope.inScope('http://127.0.0.2/')).toBe(false);
+    expect(scope.reason('http://127.0.0.10:8080/')).toBe('off-host 127.0.0.10');
   });
 });

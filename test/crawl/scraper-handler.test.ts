@@ -155,6 +155,60 @@ describe('handler context', () => {
     expect(cheerioStats.loads).toBe(before + 1);
   });
 
+  it('asks for the DOM in the extraction pass only for labels whose last page used $, and uses it', async () => {
+    const uses = new Map<string, boolean>([
+      ['default', true],
+      ['LIST', false],
+    ]);
+    const scraper: LoadedScraper = {
+      file: 'inline',
+      start: [],
+      options: {},
+      labels: ['default', 'LIST'],
+      handlers: {
+        default: ({ $, push }) => void push({ h1: uses.get('default') ? $('h1').text() : null }),
+        LIST: ({ $, push }) => void push({ h1: uses.get('LIST') ? $('h1').text() : null }),
+      },
+    };
+    const runner = createHandlerRunner(scraper, CONFIG, createScope(CONFIG.scope));
+    const job = (label: string | null): ParseJob => ({
+      body: new Uint8Array(0),
+      mime: 'text/html',
+      charset: null,
+      url: PAGE,
+      depth: 0,
+      page: {
+        requestUrl: PAGE,
+        label,
+        userData: {},
+        method: 'GET',
+        referrer: null,
+        status: 200,
+        headers: {},
+      },
+    });
+    const html = '<h1>Title</h1><a href="/x">x</a>';
+    // What parse-job does: extract (building the DOM when the runner wants it), then run.
+    const page = async (label: string | null) => {
+      const j = job(label);
+      const extracted = extractPage(html, PAGE, { document: runner.wantsDocument(j) });
+      const before = cheerioStats.loads;
+      const result = await runner(j, html, extracted.baseHref, undefined, extracted.document);
+      return { eager: extracted.document !== undefined, loads: cheerioStats.loads - before, result };
+    };
+    // First default page: not known yet, so built lazily on first use.
+    expect(await page(null)).toMatchObject({ eager: false, loads: 1, result: { items: [{ h1: 'Title' }] } });
+    // Its label used $: the next one gets the DOM from the extraction pass, and $ reads it.
+    expect(await page(null)).toMatchObject({ eager: true, loads: 1, result: { items: [{ h1: 'Title' }] } });
+    // Labels learn separately: LIST never used $, so it is never built for it.
+    expect(await page('LIST')).toMatchObject({ eager: false, loads: 0, result: { items: [{ h1: null }] } });
+    expect(await page('LIST')).toMatchObject({ eager: false, loads: 0 });
+    // A wrong guess costs one unused build, then the label goes back to lazy.
+    uses.set('default', false);
+    expect(await page(null)).toMatchObject({ eager: true, loads: 1, result: { items: [{ h1: null }] } });
+    expect(await page(null)).toMatchObject({ eager: false, loads: 0 });
+  });
+
   it('keeps each page its own document and base URL when handlers interleave in one thread', async () => {
     let step: () => void = () => {};
     const paused = new Promise<void>((r) => {

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { EnqueuedRequest } from '../../src/crawl/parse/enqueue.js';
 import {
   createParser,
   type ParseConfig,
@@ -54,11 +55,18 @@ afterEach(async () => {
   await Promise.all(threads.splice(0).map((t) => t.close()));
 });
 
-/** What every scraper page's output shares: the record fields, no built-in following. */
+/** What every scraper page's output shares: the record fields. */
 function expectRecordFields(out: ParseOutput, title: string) {
   expect(out.title).toBe(title);
-  expect(out.follow).toEqual([]);
-  expect(out.hosts).toEqual([]);
+}
+
+/** What the page asks to follow, unpacked from `follow` (link indexes, or -k for requests[k-1]). */
+function followed(out: ParseOutput): Partial<EnqueuedRequest>[] {
+  const links = out.links.split('\n');
+  return out.follow.map((f, i) => {
+    const host = out.hosts[out.followHost[i]!];
+    return f >= 0 ? { url: links[f], host } : { ...out.requests![-f - 1], host };
+  });
 }
 
 describe('scraper handlers on a parse thread', () => {
@@ -69,7 +77,7 @@ describe('scraper handlers on a parse thread', () => {
     expectRecordFields(list, 'List');
     expect(list.links.split('\n')).toHaveLength(4);
     expect(list.items).toEqual([]);
-    expect(list.requests).toEqual([
+    expect(followed(list)).toEqual([
       {
         url: `${ORIGIN}/p/1`,
         host: '127.0.0.1:8080',
@@ -82,6 +90,9 @@ describe('scraper handlers on a parse thread', () => {
       },
       { url: `${ORIGIN}/list?page=2`, host: '127.0.0.1:8080' },
     ]);
+    // Only the labelled ones travel as objects; the plain link is an index into `links`.
+    expect(list.requests).toHaveLength(2);
+    expect(list.follow[2]).toBeGreaterThanOrEqual(0);
     expect(list.handlerError).toBeNull();
 
     const detail = await t.parse(

@@ -30,6 +30,10 @@ export function settleHandler(ctx: EngineContext): (p: Parsed) => Parsed {
         parseError: null,
       };
     }
-    return { outcome: o, page: { ...page, items: null, requests: null }, parseError: page.handlerError };
+    return {
+      outcome: o,
+      page: { ...page, follow: [], hosts: [], followHost: [], items: null, requests: null },
+      parseError: page.handlerError,
+    };
   };
 }

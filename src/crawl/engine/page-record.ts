@@ -58,27 +58,19 @@ export class RecordBuilder {
     if (page) {
       const all = record.links;
       const nextDepth = item.depth + 1;
+      // Scoped, trap- and depth-checked on the parse thread (a scraper's handler chose these).
       for (let i = 0; i < page.follow.length; i++) {
-        const url = all[page.follow[i]!]!;
+        const f = page.follow[i]!;
+        // A request that is not a plain link of the page (see ParseOutput.follow).
+        const r = f < 0 ? page.requests![-f - 1]! : undefined;
+        const url = r === undefined ? all[f]! : r.url;
         const host = page.hosts[page.followHost[i]!]!;
         if (this.#queryVariants.admit(url) !== null) continue; // trap guard: distinct query strings per path
         this.#noteHost(host, url);
-        links.push({ url, host, depth: nextDepth, referrer: item.url, attempts: 0 });
-      }
-      // A scraper's handler chose what to follow (already scoped, trap- and depth-checked on its thread).
-      for (const r of page.requests ?? []) {
-        if (this.#queryVariants.admit(r.url) !== null) continue;
-        this.#noteHost(r.host, r.url);
         // Built field by field: an object spread per link costs more than the rest of this loop.
-        const link: FrontierItem = {
-          url: r.url,
-          host: r.host,
-          depth: nextDepth,
-          referrer: item.url,
-          attempts: 0,
-        };
-        if (r.key !== undefined) link.key = r.key;
-        if (r.request !== undefined) link.request = r.request;
+        const link: FrontierItem = { url, host, depth: nextDepth, referrer: item.url, attempts: 0 };
+        if (r?.key !== undefined) link.key = r.key;
+        if (r?.request !== undefined) link.request = r.request;
         links.push(link);
       }
       if (page.items !== null && page.items.length > 0) items = page.items;

@@ -4,7 +4,15 @@
  * without building a DOM or even an element stack, so time is linear in the input and memory is
  * bounded by the (capped) results.
  */
-import { Tokenizer } from 'htmlparser2';
+import type { Document } from 'domhandler';
+import {
+  DomHandler,
+  Parser,
+  type ParserOptions,
+  type QuoteType,
+  Tokenizer,
+  type TokenizerCallbacks,
+} from 'htmlparser2';
 import { type NormalizeOptions, normalizeUrl } from '../url/normalize.js';
 import { stripAndCollapse, stripAscii } from './ascii-whitespace.js';
 
@@ -28,6 +36,13 @@ export interface ExtractOptions {
    * `enqueue` looks its selector's values up here instead of resolving them a second time.
    */
   resolved?: Map<string, string | null>;
+  /**
+   * Also build the page's DOM (domhandler's `Document`, exactly what htmlparser2's
+   * `parseDocument(html)` builds: cheerio's htmlparser2 mode) in the same tokenizer pass, and
+   * return it as `document`. A scraper whose handler uses `$` would otherwise tokenize each page
+   * twice (measured: the tokenizer is a third of a scraper's parse thread; bench:scraper).
+   */
+  document?: boolean;
 }
 
 /** One outgoing link. */
@@ -46,6 +61,12 @@ export interface ParsedPage {
   baseHref: string | null;
   robots: { noindex: boolean; nofollow: boolean };
   links: PageLink[];
+}
+
+/** What {@link extractPage} returns: the page's facts, and its DOM when asked for. */
+export interface ExtractedPage extends ParsedPage {
+  /** The DOM built in the same pass when `opts.document` was set; absent otherwise. */
+  document?: Document;
 }
 
 /** Default of {@link ExtractOptions.maxLinks}. */
@@ -141,7 +162,7 @@ interface Attrs {
  * Never throws on any `html`; an unparseable `pageUrl` only makes relative links (and a relative
  * base) unresolvable.
  */
-export function extractPage(html: string, pageUrl: string, opts: ExtractOptions = {}): ParsedPage {
+export function extractPage(html: string, pageUrl: string, opts: ExtractOptions = {}): ExtractedPage {
   const maxLinks = opts.maxLinks ?? DEFAULT_MAX_LINKS;
   const pendingCap = maxLinks * 4;
   const norm = opts.normalize;
@@ -296,84 +317,90 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
 
   const lowerName = (start: number, end: number): string => html.slice(start, end).toLowerCase();
 
-  const tokenizer = new Tokenizer(
-    { xmlMode: false, decodeEntities: true },
-    {
-      onopentagname(start, end) {
-        tagName = lowerName(start, end);
-        tag = TAGS.get(tagName) ?? Tag.Other;
-        if (tag <= Tag.Meta ? tag >= Tag.A : tag === Tag.Template) attrs = {};
-        attrName = null;
-      },
-      onattribname(start, end) {
-        if (tag === Tag.Template) {
-          attrName = lowerName(start, end) === 'shadowrootmode' ? 'shadowrootmode' : null;
-          attrValue = '';
-          return;
-        }
-        if (tag < Tag.A || tag > Tag.Meta) return;
-        const n = lowerName(start, end);
-        attrName = n === 'href' || n === 'rel' || n === 'name' || n === 'content' ? n : null;
-        attrValue = '';
-      },
-      onattribdata(start, end) {
-        if (attrName !== null) attrValue += html.slice(start, end);
-      },
-      onattribentity(cp) {
-        if (attrName !== null) attrValue += String.fromCodePoint(cp);
-      },
-      onattribend() {
-        if (attrName !== null && attrs[attrName] === undefined) attrs[attrName] = attrValue;
-        attrName = null;
-      },
-      onopentagend() {
-        onOpen();
-      },
-      onselfclosingtag() {
-        // HTML ignores the self-closing flag on non-void elements; svg/math become empty
-        // elements, though (foreign content honours it).
-        if (tag === Tag.Foreign) return;
-        onOpen();
-      },
-      onclosetag(start, end) {
-        const name = lowerName(start, end);
-        if (plaintext) return;
-        if (rawTextEnd !== null) {
-          if (name === rawTextEnd) rawTextEnd = null;
-          return;
-        }
-        if (name === 'title') endTitle();
-        else if (name === 'svg' || name === 'math') {
-          if (foreignDepth > 0) foreignDepth--;
-        } else if (name === 'template') {
-          if (templateDepth > 0 && foreignDepth === 0) {
-            templateDepth--;
-            if (templates.pop()) inertDepth--;
-          }
-        }
-      },
-      ontext(start, end) {
-        if (inTitle && title!.length < MAX_TEXT) title += html.slice(start, Math.min(end, start + MAX_TEXT));
-      },
-      ontextentity(cp) {
-        if (inTitle && title!.length < MAX_TEXT) title += String.fromCodePoint(cp);
-      },
-      oncdata() {},
-      oncomment() {},
-      ondeclaration() {},
-      onprocessinginstruction() {},
-      onend() {
-        endTitle();
-      },
+  const callbacks: TokenizerCallbacks = {
+    onopentagname(start, end) {
+      tagName = lowerName(start, end);
+      tag = TAGS.get(tagName) ?? Tag.Other;
+      if (tag <= Tag.Meta ? tag >= Tag.A : tag === Tag.Template) attrs = {};
+      attrName = null;
     },
-  );
-  tokenizer.write(html);
-  tokenizer.end();
+    onattribname(start, end) {
+      if (tag === Tag.Template) {
+        attrName = lowerName(start, end) === 'shadowrootmode' ? 'shadowrootmode' : null;
+        attrValue = '';
+        return;
+      }
+      if (tag < Tag.A || tag > Tag.Meta) return;
+      const n = lowerName(start, end);
+      attrName = n === 'href' || n === 'rel' || n === 'name' || n === 'content' ? n : null;
+      attrValue = '';
+    },
+    onattribdata(start, end) {
+      if (attrName !== null) attrValue += html.slice(start, end);
+    },
+    onattribentity(cp) {
+      if (attrName !== null) attrValue += String.fromCodePoint(cp);
+    },
+    onattribend() {
+      if (attrName !== null && attrs[attrName] === undefined) attrs[attrName] = attrValue;
+      attrName = null;
+    },
+    onopentagend() {
+      onOpen();
+    },
+    onselfclosingtag() {
+      // HTML ignores the self-closing flag on non-void elements; svg/math become empty
+      // elements, though (foreign content honours it).
+      if (tag === Tag.Foreign) return;
+      onOpen();
+    },
+    onclosetag(start, end) {
+      const name = lowerName(start, end);
+      if (plaintext) return;
+      if (rawTextEnd !== null) {
+        if (name === rawTextEnd) rawTextEnd = null;
+        return;
+      }
+      if (name === 'title') endTitle();
+      else if (name === 'svg' || name === 'math') {
+        if (foreignDepth > 0) foreignDepth--;
+      } else if (name === 'template') {
+        if (templateDepth > 0 && foreignDepth === 0) {
+          templateDepth--;
+          if (templates.pop()) inertDepth--;
+        }
+      }
+    },
+    ontext(start, end) {
+      if (inTitle && title!.length < MAX_TEXT) title += html.slice(start, Math.min(end, start + MAX_TEXT));
+    },
+    ontextentity(cp) {
+      if (inTitle && title!.length < MAX_TEXT) title += String.fromCodePoint(cp);
+    },
+    oncdata() {},
+    oncomment() {},
+    ondeclaration() {},
+    onprocessinginstruction() {},
+    onend() {
+      endTitle();
+    },
+  };
+  let document: Document | undefined;
+  if (opts.document === true) {
+    const dom = new DomHandler();
+    const options: TeeOptions & ParserOptions = { Tokenizer: TeeTokenizer, teeTo: callbacks };
+    new Parser(dom, options).end(html);
+    document = dom.root;
+  } else {
+    const tokenizer = new Tokenizer({ xmlMode: false, decodeEntities: true }, callbacks);
+    tokenizer.write(html);
+    tokenizer.end();
+  }
   if (!baseKnown) fixBase();
 
   const links: PageLink[] = [];
   for (const [url, nf] of out) links.push({ url, nofollow: nf });
-  return {
+  const page: ExtractedPage = {
     title,
     description,
     canonical: rawCanonical === null ? null : normalizeUrl(rawCanonical, base, norm),
@@ -381,4 +408,95 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
     robots: { noindex, nofollow },
     links,
   };
+  if (document !== undefined) page.document = document;
+  return page;
+}
+
+type TokenizerOptions = ConstructorParameters<typeof Tokenizer>[0];
+
+/** Parser options carrying the callbacks a {@link TeeTokenizer} also feeds. */
+interface TeeOptions extends TokenizerOptions {
+  teeTo: TokenizerCallbacks;
+}
+
+/**
+ * htmlparser2 `Parser`'s tokenizer (its `Tokenizer` option), whose every event also goes to
+ * `options.teeTo` (after the parser has seen it). The parser gets the same events in the same
+ * order as from its own tokenizer, so the DOM it builds is the one `parseDocument` builds, and
+ * `teeTo` gets what a bare Tokenizer over the same input would give it: htmlparser2's tokenizer
+ * decides raw-text and RCDATA states by itself, never from its callbacks. One class for every
+ * page (a class per page would cost V8 far more than the parse saves).
+ */
+class TeeTokenizer extends Tokenizer {
+  constructor(options: TokenizerOptions, parser: TokenizerCallbacks) {
+    super(options, new TeeCallbacks(parser, (options as TeeOptions).teeTo));
+  }
+}
+
+/** Tokenizer callbacks that call `a`'s, then `b`'s. */
+class TeeCallbacks implements TokenizerCallbacks {
+  constructor(
+    private readonly a: TokenizerCallbacks,
+    private readonly b: TokenizerCallbacks,
+  ) {}
+  onattribdata(start: number, end: number): void {
+    this.a.onattribdata(start, end);
+    this.b.onattribdata(start, end);
+  }
+  onattribentity(cp: number): void {
+    this.a.onattribentity(cp);
+    this.b.onattribentity(cp);
+  }
+  onattribend(quote: QuoteType, end: number): void {
+    this.a.onattribend(quote, end);
+    this.b.onattribend(quote, end);
+  }
+  onattribname(start: number, end: number): void {
+    this.a.onattribname(start, end);
+    this.b.onattribname(start, end);
+  }
+  oncdata(start: number, end: number, offset: number): void {
+    this.a.oncdata(start, end, offset);
+    this.b.oncdata(start, end, offset);
+  }
+  onclosetag(start: number, end: number): void {
+    this.a.onclosetag(start, end);
+    this.b.onclosetag(start, end);
+  }
+  oncomment(start: number, end: number, offset: number): void {
+    this.a.oncomment(start, end, offset);
+    this.b.oncomment(start, end, offset);
+  }
+  ondeclaration(start: number, end: number): void {
+    this.a.ondeclaration(start, end);
+    this.b.ondeclaration(start, end);
+  }
+  onend(): void {
+    this.a.onend();
+    this.b.onend();
+  }
+  onopentagend(end: number): void {
+    this.a.onopentagend(end);
+    this.b.onopentagend(end);
+  }
+  onopentagname(start: number, end: number): void {
+    this.a.onopentagname(start, end);
+    this.b.onopentagname(start, end);
+  }
+  onprocessinginstruction(start: number, end: number): void {
+    this.a.onprocessinginstruction(start, end);
+    this.b.onprocessinginstruction(start, end);
+  }
+  onselfclosingtag(end: number): void {
+    this.a.onselfclosingtag(end);
+    this.b.onselfclosingtag(end);
+  }
+  ontext(start: number, end: number): void {
+    this.a.ontext(start, end);
+    this.b.ontext(start, end);
+  }
+  ontextentity(cp: number, end: number): void {
+    this.a.ontextentity(cp, end);
+    this.b.ontextentity(cp, end);
+  }
 }

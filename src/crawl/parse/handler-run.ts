@@ -2,6 +2,7 @@
  * Runs a scraper's handler on one parsed page: builds its context, awaits it, and collects what
  * it pushed and enqueued. Only scraper crawls import this module (it loads cheerio).
  */
+import type { Document } from 'domhandler';
 import type { Item } from '../record.js';
 import type { NormalizeOptions } from '../url/normalize.js';
 import type { Scope } from '../url/scope.js';
@@ -27,13 +28,25 @@ export interface HandlerResult {
 /**
  * Runs the handler for one page. `resolved` (optional): the page's link values already resolved
  * against its base by the link extraction (extract.ts `resolved`), reused by `enqueue`.
+ * `document` (optional): the page's DOM, already built from `html` (extract.ts `document`); `$`
+ * then binds it instead of parsing `html` again.
  */
-export type HandlerRunner = (
-  job: ParseJob,
-  html: string,
-  baseHref: string | null,
-  resolved?: ReadonlyMap<string, string | null>,
-) => Promise<HandlerResult>;
+export interface HandlerRunner {
+  (
+    job: ParseJob,
+    html: string,
+    baseHref: string | null,
+    resolved?: ReadonlyMap<string, string | null>,
+    document?: Document,
+  ): Promise<HandlerResult>;
+  /**
+   * Whether to build `job`'s DOM while extracting its links (one tokenizer pass instead of two):
+   * true when the last page this runner handled with the same handler label used `$`; false
+   * for a label not seen yet. A wrong guess costs only time: an unused DOM is dropped, and a
+   * missing one is built when `$` is first touched.
+   */
+  wantsDocument(job: ParseJob): boolean;
+}
 
 /**
  * The handler runner for `scraper` under `config` (the crawl's scope, traps, depth limit and
@@ -59,7 +72,15 @@ export function createHandlerRunner(
     stripParams: config.stripParams,
     stripSessionIds: config.stripSessionIds === true,
   };
-  return async (job, html, baseHref, resolved) => {
+  // Per handler label: did its last page use `$`? (see HandlerRunner.wantsDocument)
+  const usedDocument = new Map<string, boolean>();
+  const run = async (
+    job: ParseJob,
+    html: string,
+    baseHref: string | null,
+    resolved?: ReadonlyMap<string, string | null>,
+    document?: Document,
+  ): Promise<HandlerResult> => {
     const page: ScraperPage = job.page ?? {
       requestUrl: job.url,
       label: null,
@@ -73,7 +94,7 @@ export function createHandlerRunner(
     if (handler === undefined) {
       return fail(`handler: no handler for label ${page.label ?? 'default'}`, false);
     }
-    const doc = new LazyDocument(html, baseHref ?? job.url);
+    const doc = new LazyDocument(html, baseHref ?? job.url, document);
     const items: Item[] = [];
     const requests: EnqueuedRequest[] = [];
     let settled = false;
@@ -142,9 +163,13 @@ export function createHandlerRunner(
     } finally {
       clearTimeout(timer);
       settled = true;
+      usedDocument.set(page.label ?? 'default', doc.used);
     }
     return { items, requests, handlerError: null, handlerRetryable: false };
   };
+  return Object.assign(run, {
+    wantsDocument: (job: ParseJob) => usedDocument.get(job.page?.label ?? 'default') === true,
+  });
 }
 
 /** How long a handler may run on one page unless the crawl says otherwise (`--handler-timeout`). */

@@ -70,24 +70,39 @@ function boundApi(doc: Document, options: CheerioOptions): CheerioAPI {
 export class LazyDocument {
   #api: CheerioAPI | null = null;
   #proxy: CheerioAPI | null = null;
+  #prebuilt: Document | undefined;
 
+  /**
+   * `prebuilt`: the page's DOM when it was already built from `html` (by extractPage's
+   * `document` option, which builds exactly what `parseDocument(html)` does); it then counts as
+   * this page's one build and `get()` only binds it.
+   */
   constructor(
     private readonly html: string,
     private readonly baseURI: string,
-  ) {}
+    prebuilt?: Document,
+  ) {
+    this.#prebuilt = prebuilt;
+    if (prebuilt !== undefined) cheerioStats.loads++;
+  }
 
   /** The document, built on the first call (cheerio's htmlparser2 mode, `baseURI` set; see boundApi). */
   get(): CheerioAPI {
     if (this.#api === null) {
-      cheerioStats.loads++;
-      // htmlparser2's defaults, as cheerio/slim's load() parses.
-      this.#api = boundApi(parseDocument(this.html), { baseURI: this.baseURI });
+      let doc = this.#prebuilt;
+      if (doc === undefined) {
+        cheerioStats.loads++;
+        // htmlparser2's defaults, as cheerio/slim's load() parses.
+        doc = parseDocument(this.html);
+      }
+      this.#prebuilt = undefined;
+      this.#api = boundApi(doc, { baseURI: this.baseURI });
     }
     return this.#api;
   }
 
-  /** Whether the document was built. */
-  get built(): boolean {
+  /** Whether the document was used (`get()` called, directly or through the stand-in). */
+  get used(): boolean {
     return this.#api !== null;
   }
 

@@ -74,7 +74,12 @@ export interface ParseJob {
 export interface ParseOutput extends Omit<ParsedPage, 'links'> {
   /** Every distinct link on the page (normalized, absolute), joined with '\n' (URLs never hold one). */
   links: string;
-  /** Indexes (into the split `links`) of the links to follow: in scope, not nofollow, not a trap, within depth. */
+  /**
+   * What to follow, in order. An entry i ≥ 0 is the link at index i of the split `links` (a plain
+   * crawl: in scope, not nofollow, not a trap, within depth; a scraper crawl: a plain GET the
+   * handler enqueued that is also a link of the page); an entry -k is `requests[k - 1]`.
+   * (Indexes into one string cross a thread far cheaper than an object per link.)
+   */
   follow: number[];
   /** The distinct `hostKey`s of the followed links. */
   hosts: string[];
@@ -87,7 +92,11 @@ export interface ParseOutput extends Omit<ParsedPage, 'links'> {
   parseMs: number;
   /** Scraper crawls: the items the handler pushed, in order (empty when it failed); null otherwise. */
   items: Item[] | null;
-  /** Scraper crawls: what the handler enqueued, filtered (empty when it failed); null otherwise. */
+  /**
+   * Scraper crawls: what the handler enqueued (filtered) that `follow` cannot name by a link
+   * index — a request with a method, headers, body, label, userData or uniqueKey, or a URL that is
+   * not a link of the page; empty when the handler failed. Null for a plain crawl.
+   */
   requests: EnqueuedRequest[] | null;
   /** `handler: <message>` when the handler failed (or there is none for the label); else null. */
   handlerError: string | null;
@@ -107,8 +116,9 @@ export type Parser = (job: ParseJob) => ParseOutput | Promise<ParseOutput>;
  *
  * With `config.scraper`, the returned parser is async: it starts importing the scraper module
  * (and cheerio) at once, in this thread, and each page then also runs its handler (see
- * createHandlerRunner): `follow`/`hosts`/`followHost` are empty (only enqueued requests are
- * followed), `items`, `requests`, `handlerError` and `handlerRetryable` are set. Every job
+ * createHandlerRunner): `follow`/`hosts`/`followHost` name what the handler enqueued, and
+ * only that (see ParseOutput.follow), `items`, `requests`, `handlerError` and `handlerRetryable`
+ * are set. Every job
  * rejects with the loader's one-line message if the scraper cannot be loaded.
  */
 export function createParser(config: ParseConfig): Parser {
@@ -188,18 +198,47 @@ function scraperParser(
     const start = performance.now();
     const { text } = decodeText(job.body, { mime: job.mime, headerCharset: job.charset });
     const resolved = new Map<string, string | null>();
-    const page = extractPage(text, job.url, { normalize, resolved });
-    const links = page.links.map((l) => l.url).join('\n');
+    const page = extractPage(text, job.url, { normalize, resolved, document: run.wantsDocument(job) });
+    const links = page.links.map((l) => l.url);
     const head = pageHead(page, text, specs, config.keepHtml);
-    const result = await run(job, text, page.baseHref, resolved);
+    const { requests, ...result } = await run(job, text, page.baseHref, resolved, page.document);
     return {
       ...head,
-      links,
-      follow: [],
-      hosts: [],
-      followHost: [],
+      links: links.join('\n'),
+      ...packRequests(requests, links),
       parseMs: performance.now() - start,
       ...result,
     };
   };
+}
+
+/**
+ * Packs a handler's requests for the trip to the engine: a plain GET of one of the page's
+ * `links` becomes that link's index in `follow`; any other request stays an object in
+ * `requests`, named in `follow` by -(its position + 1). Order is kept.
+ */
+function packRequests(
+  list: readonly EnqueuedRequest[],
+  links: readonly string[],
+): Pick<ParseOutput, 'follow' | 'hosts' | 'followHost' | 'requests'> {
+  const follow: number[] = [];
+  const hosts: string[] = [];
+  const followHost: number[] = [];
+  const requests: EnqueuedRequest[] = [];
+  if (list.length === 0) return { follow, hosts, followHost, requests };
+  const index = new Map<string, number>();
+  for (let i = 0; i < links.length; i++) index.set(links[i]!, i);
+  for (const r of list) {
+    const at = r.key === undefined && r.request === undefined ? index.get(r.url) : undefined;
+    if (at !== undefined) {
+      follow.push(at);
+    } else {
+      requests.push(r);
+      follow.push(-requests.length);
+    }
+    let h = hosts.indexOf(r.host);
+    if (h < 0) h = hosts.push(r.host) - 1;
+    followHost.push(h);
+  }
+  return { follow, hosts, followHost, requests };
 }

@@ -230,6 +230,16 @@ export function normalizeUrl(input: string, base?: string | URL, opts?: Normaliz
  * goes through `URL`.
  */
 export function hostKey(url: string): string {
+  return fastHostKey(url) ?? slowHostKey(url);
+}
+
+/**
+ * {@link hostKey}'s fast path alone: the key of an already-normalized http(s) URL (lower-case
+ * scheme, then a plain lower-case host name or a canonical dotted-decimal IPv4 address, an
+ * optional non-default port), sliced without parsing; null for anything else, which only `URL`
+ * can judge (upper case, user info, IPv6, IDN, percent escapes, IPv4 shorthands, odd dots).
+ */
+export function fastHostKey(url: string): string | null {
   let start: number;
   let defaultPort: string;
   if (url.startsWith('https://')) {
@@ -239,7 +249,7 @@ export function hostKey(url: string): string {
     start = 7;
     defaultPort = '80';
   } else {
-    return slowHostKey(url);
+    return null;
   }
   let colon = -1;
   let i = start;
@@ -247,29 +257,55 @@ export function hostKey(url: string): string {
     const c = url.charCodeAt(i);
     if (c === 0x2f || c === 0x3f || c === 0x23) break; // / ? #
     if (c === 0x3a) {
-      if (colon >= 0) return slowHostKey(url);
+      if (colon >= 0) return null;
       colon = i;
     } else if (colon >= 0) {
-      if (c < 0x30 || c > 0x39) return slowHostKey(url);
+      if (c < 0x30 || c > 0x39) return null;
     } else if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e)) {
       // Upper case, user info, IPv6, IDN, percent escapes, odd dots: let the real parser decide.
-      return slowHostKey(url);
+      return null;
     }
   }
-  if (i === start || colon === start) return slowHostKey(url);
+  if (i === start || colon === start) return null;
   if (colon >= 0) {
     const port = url.slice(colon + 1, i);
-    if (port.length === 0 || port === defaultPort || port.charCodeAt(0) === 0x30) return slowHostKey(url);
+    if (port.length === 0 || port === defaultPort || port.charCodeAt(0) === 0x30) return null;
   }
   const host = url.slice(start, i);
   const name = colon >= 0 ? url.slice(start, colon) : host;
-  if (name.charCodeAt(0) === 0x2e || name.includes('..')) return slowHostKey(url);
+  if (name.charCodeAt(0) === 0x2e || name.includes('..')) return null;
   // A last label starting with a digit may make the host an IPv4 address in some shorthand
   // (`1`, `0x7f.1`), which URL rewrites or refuses.
   const end = name.endsWith('.') ? name.length - 1 : name.length;
   const c = name.charCodeAt(name.lastIndexOf('.', end - 1) + 1);
-  if (c >= 0x30 && c <= 0x39) return slowHostKey(url);
+  if (c >= 0x30 && c <= 0x39 && !isCanonicalIpv4(name)) return null;
   return host;
+}
+
+/**
+ * Whether `name` is an IPv4 address written the way URL serializes one: four decimal labels
+ * 0–255 without leading zeros (`127.0.0.1`, not `127.1`, `0x7f.0.0.1` or `127.000.0.1`).
+ */
+function isCanonicalIpv4(name: string): boolean {
+  let labels = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255) return false;
+      labels++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return false; // a leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3) return false;
+    } else {
+      return false;
+    }
+  }
+  return labels === 4;
 }
 
 function slowHostKey(url: string): string {

@@ -3,6 +3,7 @@
  * user's include/exclude patterns.
  */
 import { getDomain } from 'tldts';
+import { fastHostKey } from './normalize.js';
 import { compileAny, type Matcher } from './patterns.js';
 
 /** How far from the seeds a crawl may wander. */
@@ -33,6 +34,13 @@ export interface Scope {
 
 /** The hostname of an http(s) URL; 1 when unparseable, 2 for another scheme. */
 const hostOf = (url: string): string | 1 | 2 => {
+  // A normalized URL (what the crawl passes) has its host sliced, not parsed; the fast path
+  // never yields IPv6 (bracketed), so a colon in its key is the port's.
+  const key = fastHostKey(url);
+  if (key !== null) {
+    const colon = key.indexOf(':');
+    return colon < 0 ? key : key.slice(0, colon);
+  }
   let u: URL;
   try {
     u = new URL(url);
