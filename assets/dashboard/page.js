@@ -220,6 +220,41 @@
     );
   };
 
+  // Proxy displays are `scheme://host:port` from the command line or the environment: still
+  // rendered through cell() like every other string. Sessions and proxies are shown only when the
+  // crawl has them; the banner only while every proxy is on backoff.
+  const setHidden = (id, hidden) => {
+    const el = byId(id);
+    if (el.hidden !== hidden) el.hidden = hidden;
+  };
+
+  const renderIdentities = (m) => {
+    const proxies = m.proxies ?? [];
+    const sessions = m.sessions ?? { live: 0, created: 0, retired: 0 };
+    setHidden('proxies-down', m.proxiesDown !== true);
+    setHidden('identities', proxies.length === 0 && sessions.live === 0 && sessions.created === 0);
+    setText('s-live', num(sessions.live));
+    setText('s-created', num(sessions.created));
+    setText('s-retired', num(sessions.retired));
+    setHidden('proxies', proxies.length === 0);
+    byId('proxies').tBodies[0].replaceChildren(
+      ...proxies.map((p) => {
+        const back = p.state === 'backoff' && p.backoffMs > 0;
+        const tr = row([
+          cell(p.display, 'proxy'),
+          cell(num(p.requests), 'num requests'),
+          cell(num(p.errors), 'num errors'),
+          cell(p.state, p.state === 'up' ? 's2 state' : 'backoff state'),
+          cell(back ? `${(p.backoffMs / 1000).toFixed(1)} s` : '–', back ? 'num backoff' : 'num'),
+        ]);
+        tr.dataset.proxy = p.display;
+        return tr;
+      }),
+    );
+    const total = m.proxiesTotal ?? proxies.length;
+    setText('proxies-note', total > proxies.length ? `first ${proxies.length} of ${total} proxies` : '');
+  };
+
   const renderTiles = (m) => {
     setText('t-elapsed', duration(m.at - m.startedAt));
     setText('t-requests', num(m.requests.total));
@@ -241,6 +276,7 @@
     renderTiles(snap.metrics);
     updateCharts(snap.series);
     renderQueues(snap.metrics);
+    renderIdentities(snap.metrics);
     renderHosts(snap);
     renderPages(snap.pages);
     renderErrors(snap.errors);

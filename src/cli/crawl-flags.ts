@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { type CrawlOptions, DEFAULTS, UsageError } from '../crawl/options.js';
 import { parseCount, parseDuration, parseList, parseRate, parseSize } from './parse-values.js';
 import { repeatable } from './repeated-options.js';
+import { parseBlockCodes, parseHeaderFlags } from './session-flags.js';
 
 /**
  * Adds every crawl option, with its default shown in --help, to a command. Options given with
@@ -41,6 +42,48 @@ export function addCrawlFlags(cmd: Command): Command {
     )
     .option('--extract <spec>', 'extra field name=css-selector[@attr], repeatable', repeatable, [])
     .option('--user-agent <ua>', 'User-Agent header and robots.txt token', d.userAgent)
+    .addOption(
+      new Option(
+        '--header <header>',
+        "extra request header 'Name: value' sent with every request, repeatable (not Host, Content-Length, Transfer-Encoding, Connection; User-Agent is --user-agent)",
+      )
+        .argParser(repeatable)
+        .default([], 'none'),
+    )
+    .option(
+      '--cookies <file>',
+      "import a Netscape cookies.txt (as curl, wget and browsers' export extensions write) into every session's cookie jar (default: none)",
+    )
+    .option(
+      '--no-cookies',
+      'keep no cookie jar: send no cookies, ignore Set-Cookie (default: a jar per session)',
+    )
+    .option(
+      '--sessions <n>',
+      'identities, each with its own cookie jar (and proxy); a blocked one is retired and replaced',
+      String(d.sessions),
+    )
+    .option(
+      '--session-block-codes <list>',
+      'statuses that mean a session is blocked: it is retired and the page retried on another (comma-separated, or none)',
+      (d.sessionBlockCodes ?? []).join(','),
+    )
+    .addOption(
+      new Option(
+        '--proxy <url>',
+        'send every request through this proxy, http://, https:// or socks5://[user:pass@]host:port; repeatable (see --proxy-rotation)',
+      )
+        .argParser(repeatable)
+        .default([], 'HTTP_PROXY, HTTPS_PROXY and NO_PROXY from the environment'),
+    )
+    .addOption(
+      new Option(
+        '--proxy-rotation <mode>',
+        'how requests spread over the proxies: round-robin, or session (each session keeps its proxy)',
+      )
+        .choices(['round-robin', 'session'])
+        .default(d.proxyRotation),
+    )
     .option('--host-rate <n>', 'per-host requests per second, or inf', 'inf')
     .option('--host-burst <n>', 'per-host burst', String(d.hostBurst))
     .option('--host-concurrency <n>', 'per-host concurrent requests', String(d.hostConcurrency))
@@ -142,6 +185,13 @@ export interface CrawlFlagValues {
   out?: string;
   extract: string[];
   userAgent: string;
+  header: string[];
+  /** A cookies.txt file (`--cookies FILE`), false for `--no-cookies`, undefined for neither. */
+  cookies?: string | false;
+  sessions: string;
+  sessionBlockCodes: string;
+  proxy: string[];
+  proxyRotation: 'round-robin' | 'session';
   hostRate: string;
   hostBurst: string;
   hostConcurrency: string;
@@ -206,6 +256,13 @@ const OPTIONS_OF_FLAG: { readonly [F in keyof CrawlFlagValues]-?: readonly (keyo
   out: ['out'],
   extract: ['extract'],
   userAgent: ['userAgent'],
+  header: ['headers'],
+  // --cookies FILE and --no-cookies both decide the pair: either one typed overrides a scraper's.
+  cookies: ['cookies', 'cookieFile'],
+  sessions: ['sessions'],
+  sessionBlockCodes: ['sessionBlockCodes'],
+  proxy: ['proxies'],
+  proxyRotation: ['proxyRotation'],
   hostRate: ['hostRate'],
   hostBurst: ['hostBurst'],
   hostConcurrency: ['hostConcurrency'],
@@ -298,6 +355,13 @@ export function toCrawlOptions(
     out: f.out,
     extract: f.extract,
     userAgent: f.userAgent,
+    headers: f.header.length > 0 ? parseHeaderFlags(f.header) : undefined,
+    cookies: f.cookies === undefined ? undefined : f.cookies !== false,
+    cookieFile: typeof f.cookies === 'string' ? f.cookies : undefined,
+    sessions: parseCount('sessions', f.sessions, 1),
+    sessionBlockCodes: parseBlockCodes(f.sessionBlockCodes),
+    proxies: f.proxy.length > 0 ? f.proxy : undefined,
+    proxyRotation: f.proxyRotation,
     hostRate: parseRate('host-rate', f.hostRate),
     hostBurst: parseCount('host-burst', f.hostBurst, 1),
     hostConcurrency: parseCount('host-concurrency', f.hostConcurrency, 1),

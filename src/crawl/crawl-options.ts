@@ -95,6 +95,43 @@ export interface CrawlOptions {
    * stripSessionIds in url/normalize.ts. A crawler-trap guard: default true.
    */
   stripSessionIds: boolean;
+  /**
+   * Extra request headers sent with every request (`--header 'Name: value'`), after trawl's
+   * browser-like defaults, which they replace by name (case-insensitively). Names must be HTTP
+   * tokens, each given once; values one line of Latin-1 text. Refused: `Host`, `Content-Length`,
+   * `Transfer-Encoding`, `Connection`, `Keep-Alive`, `Upgrade`, `Expect` (the HTTP client owns
+   * them) and `User-Agent` (use `userAgent`, also the robots.txt token). Default: none.
+   */
+  headers?: Record<string, string>;
+  /** Keep an RFC 6265 cookie jar per session (`--no-cookies` sets false). Default: true. */
+  cookies?: boolean;
+  /**
+   * A Netscape `cookies.txt` (`--cookies FILE`) imported into every session's jar; read and
+   * checked before the crawl starts. Contradicts `cookies: false`. Default: none.
+   */
+  cookieFile?: string;
+  /**
+   * Identities (`--sessions N`), each with its own cookie jar and, with proxies, its own proxy; a
+   * blocked session is retired and replaced. A positive integer. Default: 1.
+   */
+  sessions?: number;
+  /**
+   * Response statuses that mean the session is blocked (`--session-block-codes`): the session is
+   * retired and the page retried on another. Integers 100-599; empty: never by status.
+   * Default: [401, 403, 429].
+   */
+  sessionBlockCodes?: number[];
+  /**
+   * Proxy URLs (`--proxy URL`, repeatable): `http://`, `https://` or `socks5://`, optionally with
+   * `user:pass@`. Every request, loopback included, goes through one of them. Default: none
+   * (then HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment apply).
+   */
+  proxies?: string[];
+  /**
+   * How requests are spread over `proxies` (`--proxy-rotation`): `round-robin` (each request the
+   * next proxy that is up) or `session` (each session keeps its proxy). Default: round-robin.
+   */
+  proxyRotation?: 'round-robin' | 'session';
   /** Allow hosts on loopback/private/link-local addresses even when the seeds are not on one. */
   allowPrivate: boolean;
   /** SQLite state file (resumable); undefined = in-memory frontier. */

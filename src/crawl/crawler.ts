@@ -4,9 +4,10 @@ import { systemClock } from '../conc/clock.js';
 import { type CancelContext, isDeadlineExceeded, withCancel, withTimeout } from '../conc/context.js';
 import { WorkerPool } from '../conc/pool.js';
 import { refusal } from './engine/admission.js';
-import { buildContext, type EngineContext } from './engine/context.js';
+import { buildContext, type EngineContext, ssrfOptionsOf } from './engine/context.js';
 import { fetchStep } from './engine/fetch-step.js';
 import { settleHandler } from './engine/handler-outcome.js';
+import { Identities } from './engine/identities.js';
 import { IdleWatch } from './engine/idle-watch.js';
 import { openStorage } from './engine/open-storage.js';
 import type { FetchJob, Outcome } from './engine/outcome.js';
@@ -156,7 +157,15 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const parseConfig = parseConfigOf(o);
     const threads = Array.from({ length: o.parsers }, () => new ParseThread(parseConfig));
     let endReason: StopReason = 'done';
+    let ids: Identities | null = null;
     try {
+      ids = await Identities.open(o, ctx.frontier, ctx.agent, {
+        maxConnections: o.maxConnections,
+        connectTimeoutMs: o.timeoutMs,
+        ssrf: ssrfOptionsOf(o),
+      });
+      const identities = ids;
+      ctx.requestAgent = identities.dispatcher(); // robots.txt and sitemaps: through the proxies too
       // 1. Seeds and sitemaps, and robots.txt (which may name more sitemaps).
       const noteHost = (host: string, url: string) => this.#robots.noteHost(host, url);
       const seeding = new Seeding(ctx, noteHost);
@@ -170,6 +179,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         records,
         iterator,
         onStop: () => this.stop(),
+        afterBatch: () => identities.save(),
       });
       await seeding.seeds();
       if (o.sitemaps.length > 0) void seeding.sitemaps(o.sitemaps);
@@ -179,7 +189,10 @@ export class Crawl implements AsyncIterable<PageRecord> {
         ctx.wake();
       };
       const poolOptions = { workers: o.workers, queueSize: o.workers, signal: ctx.abort };
-      const pool = new WorkerPool<FetchJob, Outcome>(fetchStep(ctx, onDeadline, this.#idle), poolOptions);
+      const pool = new WorkerPool<FetchJob, Outcome>(
+        fetchStep(ctx, identities, onDeadline, this.#idle),
+        poolOptions,
+      );
       const { ledger } = ctx;
       const settling = () => ledger.seeding || this.#robots.settling;
       this.#idle.watch((tokens) => ledger.outstanding === tokens + pool.queued && !settling());
@@ -190,11 +203,11 @@ export class Crawl implements AsyncIterable<PageRecord> {
         parseConfig,
         this.metrics,
         ctx.abort,
-        settleHandler(ctx),
+        settleHandler(ctx, identities),
       );
       const storing = this.#store.run(parsed);
       // 3. Metrics, sampled; 4. the scheduler feeds the pool until the ledger says finished.
-      const sample = () => sampleMetrics(ctx, pool.queued, pool.results.length, parsed.length);
+      const sample = () => sampleMetrics(ctx, pool.queued, pool.results.length, parsed.length, identities);
       const sampler = setInterval(sample, 250);
       sampler.unref();
       try {
@@ -212,6 +225,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
       this.metrics.close();
       await Promise.all(threads.map((t) => t.close()));
       this.#robots?.close();
+      await ids?.save().catch(() => {}); // best effort: each stored batch saved them already
+      await ids?.close();
       await ctx.agent.close();
       this.#abortCtx.cancel();
       this.#idle.ended();

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { CrawlOptions } from './crawl-options.js';
 import { parseFieldSpecs } from './parse/fields.js';
+import { checkSessionOptions } from './session-options.js';
 import { storagePathProblem } from './storage-paths.js';
 import { itemSinkFormatFor } from './store/item-sink.js';
 import { sinkFormatFor } from './store/open-sink.js';
@@ -47,6 +48,10 @@ export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
   fresh: false,
   retryFailed: false,
   expect: 1_000_000,
+  cookies: true,
+  sessions: 1,
+  sessionBlockCodes: [401, 403, 429],
+  proxyRotation: 'round-robin',
 };
 
 // UsageError lives below every layer (usage-error.ts); re-exported here for existing importers.
@@ -58,7 +63,9 @@ export { UsageError };
  * `maxUrlLength`; counts must be integers in range; patterns, field specs and the output format
  * must parse; the output and state files must go in existing directories, and the output must be
  * neither the state file nor another crawl's state (see storagePathProblem; the files are looked
- * at, never created or changed).
+ * at, never created or changed); headers, the cookies file, sessions and proxies (the given ones,
+ * or else those of HTTP_PROXY / HTTPS_PROXY / NO_PROXY in the environment) as checkSessionOptions
+ * says (session-options.ts).
  */
 export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[] }): CrawlOptions {
   const o: CrawlOptions = { ...DEFAULTS, ...stripUndefined(input), seeds: input.seeds ?? [] };
@@ -123,6 +130,9 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
       `--name must be 1-100 letters, digits, '.', '_' or '-' (got ${JSON.stringify(o.name)})`,
     );
   }
+  // Headers, cookies, sessions and proxies; the cookies file is read here, and a bad proxy in
+  // the environment is refused here too, so both stop the crawl before its first request.
+  checkSessionOptions(o, process.env);
   return o;
 }
 

@@ -1,15 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CrawlAgent, createAgent } from '../../src/crawl/fetch/agent.js';
 import { FetchError } from '../../src/crawl/fetch/errors.js';
 import { type FetchOptions, fetchPage } from '../../src/crawl/fetch/fetch-page.js';
+import { testCert } from '../helpers/tls-cert.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: every server listens on 127.0.0.1:0 and is closed by the test that made it.
@@ -471,40 +468,15 @@ describe('fetchPage: network failures', () => {
   });
 
   describe('TLS', () => {
-    let dir = '';
     let key: Buffer | null = null;
     let cert: Buffer | null = null;
     beforeAll(() => {
-      dir = mkdtempSync(join(tmpdir(), 'trawl-tls-'));
       try {
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-subj',
-            '/CN=localhost',
-            '-addext',
-            'subjectAltName=DNS:localhost,IP:127.0.0.1',
-            '-days',
-            '1',
-            '-keyout',
-            join(dir, 'key.pem'),
-            '-out',
-            join(dir, 'cert.pem'),
-          ],
-          { stdio: 'ignore' },
-        );
-        key = readFileSync(join(dir, 'key.pem'));
-        cert = readFileSync(join(dir, 'cert.pem'));
+        ({ key, cert } = testCert());
       } catch {
         console.warn('openssl is not available: skipping the TLS tests');
       }
     });
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('classifies a self-signed certificate as tls, and succeeds when the cert is trusted', async (ctx) => {
       if (key === null || cert === null) ctx.skip();

@@ -119,6 +119,7 @@ describe('handler context', () => {
       requests: [],
       handlerError: null,
       handlerRetryable: false,
+      retireSession: null,
     });
     expect(seen).toEqual({
       request: {
@@ -153,6 +154,39 @@ describe('handler context', () => {
       '<h1>a</h1><a href="/b">b</a>',
     );
     expect(cheerioStats.loads).toBe(before + 1);
+  });
+
+  it('gives the handler its session, and reports a retire() made while it ran', async () => {
+    const cookie = {
+      name: 'sid',
+      value: 'abc',
+      domain: '127.0.0.1',
+      path: '/',
+      secure: false,
+      httpOnly: true,
+      expires: null,
+    };
+    let late: (() => void) | undefined;
+    const r = await run(
+      {
+        default: ({ session, push }) => {
+          push({
+            id: session?.id ?? null,
+            cookies: session?.cookies.map((c) => `${c.name}=${c.value}`) ?? [],
+          });
+          session?.retire('blocked by a captcha');
+          late = () => session?.retire('later');
+        },
+      },
+      '<p>x</p>',
+      { page: { session: { id: 's-1', cookies: [cookie] } } },
+    );
+    expect(r.items).toEqual([{ id: 's-1', cookies: ['sid=abc'] }]);
+    expect(r.retireSession).toBe('blocked by a captcha');
+    expect(() => late?.()).not.toThrow(); // after the handler settled: ignored
+    const none = await run({ default: ({ session, push }) => void push({ s: session }) }, '<p>x</p>');
+    expect(none.items).toEqual([{ s: null }]);
+    expect(none.retireSession).toBeNull();
   });
 
   it('asks for the DOM in the extraction pass only for labels whose last page used $, and uses it', async () => {
@@ -502,6 +536,7 @@ describe('handler errors', () => {
       requests: [],
       handlerError: "handler: Cannot read properties of undefined (reading 'text')",
       handlerRetryable: true,
+      retireSession: null,
     });
     const rejected = await run({ default: () => Promise.reject('plain string') }, '');
     expect(rejected.handlerError).toBe('handler: plain string');
@@ -573,6 +608,7 @@ describe('handler errors', () => {
         requests: [],
         handlerError: 'handler: timed out after 5000 ms',
         handlerRetryable: true,
+        retireSession: null,
       });
     } finally {
       vi.useRealTimers();
@@ -586,6 +622,7 @@ describe('handler errors', () => {
       requests: [],
       handlerError: 'handler: no handler for label PRODUCT',
       handlerRetryable: false,
+      retireSession: null,
     });
     const noDefault = await run({ PRODUCT: () => {} }, '');
     expect(noDefault.handlerError).toBe('handler: no handler for label default');

@@ -146,8 +146,11 @@ export default defineScraper({ handlers: { default: () => {} } });
     expect(() => defineScraper({ handlers: {} })).toThrow(
       'defineScraper: handlers is empty (a scraper needs at least a default handler)',
     );
+    expect(() => defineScraper({ handlers: { default: () => {} }, login: 'yes' } as never)).toThrow(
+      'defineScraper: login must be a function',
+    );
     expect(() => defineScraper({ handler: {} } as never)).toThrow(
-      'defineScraper: unknown key "handler" (expected start, options, handlers)',
+      'defineScraper: unknown key "handler" (expected start, options, handlers, login)',
     );
   });
 });

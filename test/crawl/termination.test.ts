@@ -39,13 +39,15 @@ describe('the in-flight ledger ends every crawl', () => {
   });
 
   it('--max-pages with timeouts ends with exactly max-pages records', async () => {
-    const s = await site({ pages: 10, faults: { slow: { paths: ['/p/1', '/p/2'], delayMs: 2000 } } });
+    // The timeout must be far above a fast page's time on a loaded machine (100 ms was not: the
+    // seed itself timed out under a full parallel test run) and far below the slow pages' delay.
+    const s = await site({ pages: 10, faults: { slow: { paths: ['/p/1', '/p/2'], delayMs: 30_000 } } });
     const { crawl, records } = startCrawl({
       seeds: [s.url, `${s.url}p/1`, `${s.url}p/2`],
       depth: 0,
       maxPages: 3,
       retries: 1,
-      timeoutMs: 100,
+      timeoutMs: 1500,
     });
     await crawl.done;
     expect(records.length).toBe(3);

@@ -1,8 +1,10 @@
 import { start as startRepl } from 'node:repl';
+import { headerProblem } from '../../crawl/fetch/header-rules.js';
 import { DEFAULTS } from '../../crawl/options.js';
 import { UsageError } from '../../crawl/usage-error.js';
 import { PacedReplInput } from '../paced-repl-input.js';
 import { parseDuration, parseSize } from '../parse-values.js';
+import { parseHeaderFlags } from '../session-flags.js';
 import { fetchShellPage, type ShellFetchOptions, type ShellPage } from '../shell-page.js';
 
 /** The raw values commander collects for `trawl shell`. */
@@ -109,20 +111,16 @@ function shellOptions(flags: ShellFlagValues): ShellFetchOptions {
 }
 
 /**
- * Parses `--header 'Name: value'` flags into a header object (later flags win for the same
- * name, compared case-insensitively by fetchPage). The name must be an HTTP token; the value is
- * trimmed and may be empty but not span lines.
+ * Parses `--header 'Name: value'` flags as `trawl crawl` does (parseHeaderFlags: each name
+ * once, case-insensitively) and refuses the names and values a crawl refuses (headerProblem).
+ * No message quotes a flag's text or a header value: a malformed `--header` is often a
+ * mistyped `Authorization` or `Cookie` line.
  */
 function parseHeaders(specs: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const spec of specs) {
-    const colon = spec.indexOf(':');
-    const name = colon < 0 ? '' : spec.slice(0, colon).trim();
-    const value = colon < 0 ? '' : spec.slice(colon + 1).trim();
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value)) {
-      throw new UsageError(`--header: expected 'Name: value' (got ${JSON.stringify(spec)})`);
-    }
-    headers[name] = value;
+  const headers = parseHeaderFlags(specs);
+  for (const [name, value] of Object.entries(headers)) {
+    const problem = headerProblem(name, value);
+    if (problem !== null) throw new UsageError(`--header: ${problem}`);
   }
   return headers;
 }

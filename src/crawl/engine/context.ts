@@ -1,7 +1,9 @@
+import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from '../../conc/clock.js';
 import { Limiter } from '../../conc/rate.js';
 import { Weighted } from '../../conc/semaphore.js';
 import { type CrawlAgent, createAgent } from '../fetch/agent.js';
+import type { SsrfOptions } from '../fetch/ssrf.js';
 import type { Frontier } from '../frontier/frontier.js';
 import type { CrawlMetrics } from '../metrics/metrics.js';
 import type { CrawlOptions } from '../options.js';
@@ -31,6 +33,11 @@ export interface EngineContext {
   /** The global rate limit. */
   readonly limiter: RateGate;
   readonly agent: CrawlAgent;
+  /**
+   * What the crawl's session-less requests (robots.txt, sitemaps) go through: `agent`, or the
+   * proxy router once the crawl's identities are open (engine/identities.ts `dispatcher()`).
+   */
+  requestAgent: Dispatcher;
   /** The crawl's URL normalization (seeds, sitemap entries and redirect hops alike). */
   readonly norm: NormalizeOptions;
   /** Graceful stop (carries --max-time as its deadline). */
@@ -71,6 +78,11 @@ export function buildContext(options: CrawlOptions, parts: ContextParts): Engine
   const inScope = (url: string) => scope.inScope(url);
   const norm = { stripParams: o.stripParams, stripSessionIds: o.stripSessionIds };
   const hostPolicy = { rate: o.hostRate, burst: o.hostBurst, concurrency: o.hostConcurrency };
+  const agent = createAgent({
+    maxConnections: o.maxConnections,
+    connectTimeoutMs: o.timeoutMs,
+    ssrf: ssrfOptionsOf(o),
+  });
   return {
     ...parts,
     options: o,
@@ -79,13 +91,15 @@ export function buildContext(options: CrawlOptions, parts: ContextParts): Engine
     hosts: new HostTable({ ...hostPolicy, maxPages: o.maxPagesPerHost, maxBackoffMs: 300_000 }, clock),
     connections: new Weighted(o.maxConnections),
     limiter: parts.limiter ?? new Limiter(o.rate, o.burst, clock),
-    agent: createAgent({
-      maxConnections: o.maxConnections,
-      connectTimeoutMs: o.timeoutMs,
-      ssrf: { allowPrivate: o.allowPrivate, seeds: [...o.seeds, ...o.sitemaps] },
-    }),
+    agent,
+    requestAgent: agent,
     norm,
     inScope,
     redirectRefusal: redirectRule(norm, inScope, parts.frontier),
   };
+}
+
+/** The SSRF guard's options for a crawl: `--allow-private`, and its seeds and sitemaps. */
+export function ssrfOptionsOf(o: CrawlOptions): SsrfOptions {
+  return { allowPrivate: o.allowPrivate, seeds: [...o.seeds, ...o.sitemaps] };
 }

@@ -2,10 +2,13 @@ import { LimiterDeadlineError } from '../../conc/rate.js';
 import { classifyError } from '../fetch/errors.js';
 import { type FetchResult, fetchPage } from '../fetch/fetch-page.js';
 import { type AttemptOutcome, decide, MAX_RETRY_AFTER_MS, type RetryPolicy } from '../fetch/retry.js';
+import type { Session } from '../fetch/session-pool.js';
 import { pausesHosts } from '../frontier/frontier.js';
 import type { CrawlOptions } from '../options.js';
 import type { EngineContext } from './context.js';
+import { type Identities, isProxyFault, proxyErrorOf } from './identities.js';
 import type { IdleWatch } from './idle-watch.js';
+import { Logins } from './logins.js';
 import type { FetchJob, Outcome } from './outcome.js';
 
 /** The retry policy the crawl's options give (Retry-After honoured up to a day). */
@@ -28,16 +31,32 @@ export function retryPolicyOf(o: CrawlOptions): RetryPolicy {
  */
 export function fetchStep(
   d: EngineContext,
+  ids: Identities,
   onDeadline: () => void,
   watch: Pick<IdleWatch, 'tokenWait'>,
 ): (job: FetchJob, signal: AbortSignal) => Promise<Outcome> {
   const o = d.options;
   const policy = retryPolicyOf(o);
+  const crawlHeaders = o.headers !== undefined && Object.keys(o.headers).length > 0 ? o.headers : undefined;
+  const logins = ids.login === null ? null : new Logins(ids.login, d, ids);
   return async (job, signal) => {
     const { item, host } = job;
     if (d.stop.aborted) return { kind: 'unstarted', item, host };
+    const route = ids.route(item.url);
+    // Every proxy this target may use is on backoff: wait for the first to come back, with no
+    // token or connection taken and no attempt counted.
+    if ('waitMs' in route) return { kind: 'retry', item, host, at: d.clock.now() + route.waitMs };
     const attempts = item.attempts + 1;
     const started = performance.now();
+    if (logins !== null && !route.session.loggedIn) {
+      try {
+        await logins.ensure(route, signal);
+      } catch (err) {
+        if (signal.aborted || d.stop.aborted) return { kind: 'unstarted', item, host };
+        const error = `login: ${(err as Error).message}`;
+        return settle(d, policy, job, { kind: 'login', error, retryable: true }, attempts, 0)!;
+      }
+    }
     try {
       // The token is taken last, right before the request, so the server sees the bucket's rate
       // (a token taken earlier could wait in a queue and arrive bunched with later ones).
@@ -65,26 +84,48 @@ export function fetchStep(
     const sentAt = d.clock.now();
     try {
       host.requests++;
+      const parts = requestParts(item);
+      const headers = crawlHeaders === undefined ? parts.headers : { ...crawlHeaders, ...parts.headers };
       res = await fetchPage(item.url, {
         decodeText: false, // decoded on a parse thread
-        dispatcher: d.agent,
+        dispatcher: route.dispatcher,
         timeoutMs: o.timeoutMs,
         maxBytes: o.maxBytes,
         userAgent: o.userAgent,
-        ...requestParts(item),
+        ...parts,
+        ...(headers === undefined ? {} : { headers }),
+        ...(route.session.cookies === null ? {} : { cookies: route.session.cookies }),
         signal,
         checkRedirect: (next) => d.redirectRefusal(next, item.url),
       });
     } catch (err) {
       const durationMs = performance.now() - started;
       if (signal.aborted) return { kind: 'unstarted', item, host };
+      const proxyError = route.proxy === null ? null : proxyErrorOf(err);
+      if (proxyError !== null && route.proxy !== null && isProxyFault(proxyError)) {
+        // The proxy failed, not the target: back off from it and go again through another one,
+        // without counting an attempt (the target was never reached) — once per proxy, then
+        // the failure counts as an attempt like any network error (a bound if every proxy
+        // fails the same way).
+        route.proxy.pool.failed(route.proxy.index, proxyError.reason);
+        const fails = item.proxyFailures ?? 0;
+        if (fails < route.proxy.pool.size) {
+          d.metrics.retry(item.host, 'proxy');
+          return { kind: 'retry', item: { ...item, proxyFailures: fails + 1 }, host, at: d.clock.now() };
+        }
+      }
       d.metrics.requestFinished(item.host, null, durationMs, 0);
       const error = classifyError(err, item.url);
       return settle(d, policy, job, { kind: 'error', error }, attempts, durationMs)!;
     } finally {
       d.connections.release(1);
     }
+    if (route.proxy !== null) route.proxy.pool.succeeded(route.proxy.index);
     d.metrics.requestFinished(item.host, res.status, res.durationMs, res.bytes);
+    if (ids.rotates && ids.sessions.isBlock(res.status)) {
+      const blocked = blockRetry(d, ids, job, route.session, res.status, attempts);
+      if (blocked !== null) return blocked;
+    }
     let waitMs: number | undefined;
     if (res.status === 429 || res.status === 503) {
       // sentAt: responses to requests already in flight when a pause began count as one event.
@@ -101,8 +142,31 @@ export function fetchStep(
       ...(waitMs === undefined ? {} : { waitMs }),
     };
     const decided = settle(d, policy, job, outcome, attempts, res.durationMs);
-    return decided ?? { kind: 'fetched', item, host, res, attempts };
+    return decided ?? { kind: 'fetched', item, host, res, attempts, session: route.session };
   };
+}
+
+/**
+ * A page answered with a block code on `session`: the session is retired (its replacement takes
+ * its place) and the page goes again, now, on another identity. Only the first block of a page
+ * counts as an attempt against --retries; a page is retried for blocks at most once per live
+ * session plus one, then its blocked response stands (null: keep the response).
+ */
+function blockRetry(
+  d: EngineContext,
+  ids: Identities,
+  job: FetchJob,
+  session: Session,
+  status: number,
+  attempts: number,
+): Outcome | null {
+  const { item, host } = job;
+  const blocks = item.blocks ?? 0;
+  if (blocks > ids.sessions.size) return null;
+  ids.sessions.observe(session, status);
+  d.metrics.retry(item.host, 'blocked');
+  const counted = blocks === 0 ? attempts : item.attempts;
+  return { kind: 'retry', item: { ...item, attempts: counted, blocks: blocks + 1 }, host, at: d.clock.now() };
 }
 
 /** The method, headers and body a scraper asked for (nothing for a plain link: a GET). */

@@ -1,6 +1,7 @@
 import { decide } from '../fetch/retry.js';
 import type { EngineContext } from './context.js';
 import { retryPolicyOf } from './fetch-step.js';
+import type { Identities } from './identities.js';
 import type { Parsed } from './outcome.js';
 
 /**
@@ -9,12 +10,18 @@ import type { Parsed } from './outcome.js';
  * the handler runs on the new response; the attempt counts against --retries like a failed
  * fetch); otherwise the page is stored with its fields but `error` = the handler's error, and
  * nothing the failed run pushed or enqueued is kept. Any other page passes through unchanged.
+ * A handler that called `session.retire()` has its session retired in `ids` (whatever became of
+ * the page).
  */
-export function settleHandler(ctx: EngineContext): (p: Parsed) => Parsed {
+export function settleHandler(ctx: EngineContext, ids?: Identities): (p: Parsed) => Parsed {
   const policy = retryPolicyOf(ctx.options);
   return (p) => {
     const page = p.page;
     const o = p.outcome;
+    // `session.retire()` in the handler: later requests go out on the session's replacement.
+    if (page?.retireSession && o.kind === 'fetched' && o.session !== undefined && ids !== undefined) {
+      ids.sessions.retire(o.session, `handler: ${page.retireSession}`);
+    }
     if (page === null || page.handlerError === null || o.kind !== 'fetched') return p;
     const decision = decide(
       { kind: 'handler', error: page.handlerError, retryable: page.handlerRetryable },

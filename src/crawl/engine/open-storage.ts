@@ -128,11 +128,14 @@ function outputMismatch(
   }
 }
 
-/** The options recorded in a new state file (JSON-safe; functions and signals dropped). */
+/**
+ * The options recorded in a new state file (JSON-safe; functions and signals dropped, and the
+ * secrets no resume needs: `headers` may hold a token, `proxies` the proxies' passwords).
+ */
 function persistable(o: CrawlOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
-    if (typeof v === 'function' || v instanceof AbortSignal) continue;
+    if (typeof v === 'function' || v instanceof AbortSignal || k === 'headers' || k === 'proxies') continue;
     out[k] = v === Number.POSITIVE_INFINITY ? 'inf' : v;
   }
   return out;

@@ -1,4 +1,5 @@
 import type { FetchResult } from '../fetch/fetch-page.js';
+import type { Session } from '../fetch/session-pool.js';
 import type { FrontierItem } from '../frontier/frontier.js';
 import type { ParseOutput } from '../parse/parse-job.js';
 import type { HostTable } from '../politeness/host-table.js';
@@ -22,7 +23,15 @@ export interface FetchJob {
  * - unstarted: stopped before a request was made: back to the frontier as it was.
  */
 export type Outcome =
-  | { kind: 'fetched'; item: FrontierItem; host: HostSlot; res: FetchResult; attempts: number }
+  | {
+      kind: 'fetched';
+      item: FrontierItem;
+      host: HostSlot;
+      res: FetchResult;
+      attempts: number;
+      /** The session the page was fetched with (engine/identities.ts). */
+      session?: Session;
+    }
   | {
       kind: 'failed';
       item: FrontierItem;

@@ -2,6 +2,7 @@ import type { Channel } from '../../conc/channel.js';
 import { fanOut, merge, stage } from '../../conc/pipeline.js';
 import type { JobResult } from '../../conc/pool.js';
 import type { FetchResult } from '../fetch/fetch-page.js';
+import type { Session } from '../fetch/session-pool.js';
 import type { FrontierItem } from '../frontier/frontier.js';
 import type { CrawlMetrics } from '../metrics/metrics.js';
 import { createParser, type ParseConfig, type ParseJob, type ParseOutput } from '../parse/parse-job.js';
@@ -53,7 +54,7 @@ export function parseStage(
         url: res.finalUrl,
         depth: outcome.item.depth,
       };
-      if (config.scraper != null) job.page = handlerPage(outcome.item, res);
+      if (config.scraper != null) job.page = handlerPage(outcome.item, res, outcome.session);
       try {
         const page = await parse(job);
         metrics.parseTime(page.parseMs);
@@ -83,9 +84,12 @@ export function parseStage(
 }
 
 /** What a scraper's handler learns about the request and response beside the body. */
-function handlerPage(item: FrontierItem, res: FetchResult): NonNullable<ParseJob['page']> {
+function handlerPage(item: FrontierItem, res: FetchResult, session?: Session): NonNullable<ParseJob['page']> {
   const r = item.request;
   return {
+    ...(session === undefined
+      ? {}
+      : { session: { id: session.id, cookies: session.cookies?.cookiesFor(res.finalUrl) ?? [] } }),
     requestUrl: item.url,
     ...(item.key === undefined ? {} : { key: item.key }),
     label: r?.label ?? null,

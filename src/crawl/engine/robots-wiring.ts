@@ -23,7 +23,7 @@ export class RobotsWiring {
     const o = d.options;
     this.#seedHosts = new Set(o.seeds.map((u) => hostKey(u)));
     this.#gate = new RobotsGate({
-      agent: d.agent,
+      agent: d.requestAgent,
       userAgent: o.userAgent,
       timeoutMs: o.timeoutMs,
       ignore: o.ignoreRobots,

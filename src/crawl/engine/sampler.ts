@@ -1,12 +1,19 @@
 import { Limiter } from '../../conc/rate.js';
 import type { EngineContext } from './context.js';
+import type { Identities } from './identities.js';
 
 /**
  * Reports queue depths (the frontier's, and the given lengths of the queues in front of the
  * fetch, parse and store steps), in-flight work, open connections and limiter tokens to the
  * metrics (sampled every 250 ms and once at the end, not per page: cheap).
  */
-export function sampleMetrics(ctx: EngineContext, fetch: number, parse: number, store: number): void {
+export function sampleMetrics(
+  ctx: EngineContext,
+  fetch: number,
+  parse: number,
+  store: number,
+  ids?: Identities,
+): void {
   const m = ctx.metrics;
   const stats = ctx.frontier.stats();
   m.setQueueDepth('frontier', stats.queued);
@@ -17,4 +24,11 @@ export function sampleMetrics(ctx: EngineContext, fetch: number, parse: number, 
   m.setOpenConnections(ctx.agent.connections.open, ctx.options.maxConnections);
   if (ctx.limiter instanceof Limiter) m.setLimiterTokens(ctx.limiter.tokens());
   m.setFrontier(stats);
+  if (ids !== undefined) {
+    m.setIdentities({
+      proxies: ids.proxyStats(),
+      proxiesDown: ids.proxiesDown,
+      sessions: { live: ids.sessions.size, created: ids.sessions.created, retired: ids.sessions.retired },
+    });
+  }
 }

@@ -22,7 +22,7 @@ export class Seeding {
     this.#d = ctx;
     this.#noteHost = noteHost;
     this.#fetchSitemap = sitemapFetcher({
-      agent: ctx.agent,
+      agent: ctx.requestAgent,
       userAgent: ctx.options.userAgent,
       timeoutMs: ctx.options.timeoutMs,
       connections: ctx.connections,

@@ -23,6 +23,8 @@ export interface StoreStepDeps {
   iterator(): Channel<PageRecord> | null;
   /** Storing failed (a full disk, or a bug): stop the crawl as a graceful stop does. */
   onStop(err: unknown): void;
+  /** Runs after each batch is durable, in the same step (the crawl saves its sessions here). */
+  afterBatch?: () => Promise<void>;
 }
 
 /**
@@ -181,6 +183,7 @@ export class StoreStep {
           mark,
           itemsMark,
         );
+        await x.afterBatch?.();
       } catch (err) {
         throw asStorageFull(err, d.options.state ?? '') ?? err;
       }

@@ -79,6 +79,29 @@ export class CrawlAgent extends Agent {
 }
 
 /**
+ * The pool settings every crawl agent shares (createAgent's, and proxy-connect.ts's
+ * createProxyAgent): per-origin `connections` cap, pipelining 1, no HTTP/2, keep-alive and
+ * undici's own timeouts from `opts`; everything but `connect`. Throws RangeError when
+ * maxConnections or connectTimeoutMs is not a positive integer.
+ */
+export function agentPoolOptions(opts: AgentOptions): Agent.Options {
+  if (!Number.isInteger(opts.maxConnections) || opts.maxConnections < 1) {
+    throw new RangeError(`maxConnections must be a positive integer, got ${opts.maxConnections}`);
+  }
+  if (!Number.isInteger(opts.connectTimeoutMs) || opts.connectTimeoutMs < 1) {
+    throw new RangeError(`connectTimeoutMs must be a positive integer, got ${opts.connectTimeoutMs}`);
+  }
+  return {
+    connections: opts.maxConnections,
+    pipelining: 1,
+    allowH2: false,
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 4_000,
+    headersTimeout: opts.headersTimeoutMs ?? 300_000,
+    bodyTimeout: opts.bodyTimeoutMs ?? 300_000,
+  };
+}
+
+/**
  * Creates the crawl's HTTP agent: one Pool per origin of at most `maxConnections` sockets,
  * pipelining 1 (one request per socket at a time, so "open sockets" and "requests in flight" are
  * the same number the engine's semaphore counts), HTTP/1.1 only, connect timeout as given, and no
@@ -89,21 +112,10 @@ export class CrawlAgent extends Agent {
  * Throws RangeError when maxConnections or connectTimeoutMs is not a positive integer.
  */
 export function createAgent(opts: AgentOptions): CrawlAgent {
-  if (!Number.isInteger(opts.maxConnections) || opts.maxConnections < 1) {
-    throw new RangeError(`maxConnections must be a positive integer, got ${opts.maxConnections}`);
-  }
-  if (!Number.isInteger(opts.connectTimeoutMs) || opts.connectTimeoutMs < 1) {
-    throw new RangeError(`connectTimeoutMs must be a positive integer, got ${opts.connectTimeoutMs}`);
-  }
   const counter = new ConnectionCounter();
   return new CrawlAgent(
     {
-      connections: opts.maxConnections,
-      pipelining: 1,
-      allowH2: false,
-      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 4_000,
-      headersTimeout: opts.headersTimeoutMs ?? 300_000,
-      bodyTimeout: opts.bodyTimeoutMs ?? 300_000,
+      ...agentPoolOptions(opts),
       connect:
         opts.ssrf === undefined
           ? { ...opts.connect, timeout: opts.connectTimeoutMs }

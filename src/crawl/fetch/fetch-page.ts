@@ -12,6 +12,18 @@ import { classifyError, FetchError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
 import { SSRF_CODE } from './ssrf.js';
 
+/**
+ * A cookie jar as fetchPage uses it (SessionCookies in session-cookies.ts satisfies it). fetchPage
+ * asks it for every hop's Cookie header and hands it every hop's Set-Cookie values, each with the
+ * hop's own URL, so the jar alone decides which cookies go where (domain, path, Secure, expiry).
+ */
+export interface CookieAccess {
+  /** The Cookie header value for a request to `url`, or null (or '') for none. */
+  header(url: string): string | null;
+  /** Takes the raw Set-Cookie values of one response from `url`, one cookie per element. */
+  store(url: string, setCookie: readonly string[]): void;
+}
+
 /** Options of one fetchPage call. */
 export interface FetchOptions {
   /** The undici dispatcher to send through (normally the crawl's createAgent()). */
@@ -37,8 +49,25 @@ export interface FetchOptions {
    * null means unusable ('bad-url'). Default: WHATWG URL resolution, fragment dropped.
    */
   normalize?: (url: string, base: string) => string | null;
-  /** Extra request headers; they override the defaults (keys are matched case-insensitively). */
+  /**
+   * Extra request headers; they override the defaults (keys are matched case-insensitively). The
+   * defaults are User-Agent (`userAgent`), Accept (HTML first, like a browser), `Accept-Language:
+   * en-US,en;q=0.9` and Accept-Encoding. A Cookie or Authorization header given here was written
+   * for `url`'s origin: it is sent on hops to that origin only, never to a redirect target on
+   * another origin (scheme, host or port differ) — as the Fetch standard does for Authorization.
+   */
   headers?: Record<string, string>;
+  /**
+   * The session's cookie jar. Every hop (the first request and each redirect) sends
+   * `cookies.header(hopUrl)` as its Cookie header, and every response that has Set-Cookie headers
+   * is passed to `cookies.store(hopUrl, values)` as soon as its headers arrive — before a redirect
+   * is followed, so a cookie set by a login POST's 302 goes with the GET it redirects to. hopUrl is
+   * `url` for the first request, then each entry of `redirects`. With a caller's Cookie header on
+   * the same origin, the caller's value comes first and the jar's cookies follow after `; ` (a
+   * server that takes the first of two equal names sees the caller's). Without `cookies`, the only
+   * Cookie sent is the caller's and Set-Cookie headers are ignored.
+   */
+  cookies?: CookieAccess;
   /** HTTP method, e.g. POST for a form. Default GET. */
   method?: string;
   /**
@@ -100,6 +129,7 @@ export interface FetchResult {
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 const DEFAULT_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+const DEFAULT_ACCEPT_LANGUAGE = 'en-US,en;q=0.9';
 const DISCARD_LIMIT = 64 * 1024;
 
 type Body = Dispatcher.ResponseData['body'];
@@ -113,6 +143,23 @@ function flattenHeaders(h: IncomingHttpHeaders): Record<string, string> {
     out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
+}
+
+/**
+ * The raw Set-Cookie values of a response. undici's request() gives a repeated header as an array
+ * (one element per header line), a single one as a string; the values are never split on commas,
+ * which Expires dates contain.
+ */
+function setCookiesOf(h: IncomingHttpHeaders): readonly string[] {
+  const v = h['set-cookie'];
+  if (v === undefined) return [];
+  return typeof v === 'string' ? [v] : v;
+}
+
+/** Two Cookie header values as one (`a; b`); either may be missing. */
+function joinCookies(caller: string | undefined, jar: string | null): string | undefined {
+  if (jar === null || jar === '') return caller;
+  return caller === undefined || caller === '' ? jar : `${caller}; ${jar}`;
 }
 
 function parseHttpUrl(raw: string): URL | string {
@@ -190,12 +237,13 @@ async function readCapped(chunks: AsyncIterable<Buffer>, maxBytes: number, url: 
  * every exit path. Expiry rejects with kind 'timeout'; `opts.signal` rejects with 'aborted' whose
  * cause is the signal's reason (already aborted: rejects at once without a request).
  *
- * Redirects: 301/302/303/307/308 with a Location are followed (always as GET, bodies of the
- * redirect responses discarded). Each target is resolved against the URL that sent it (with
+ * Redirects: 301/302/303/307/308 with a Location are followed (with the method the Fetch standard
+ * gives, see `body`; bodies of the redirect responses discarded). Each target is resolved against the URL that sent it (with
  * `normalize` if given, null → 'bad-url'), then checked in this order: a target already visited
  * in this chain (fragment ignored) → 'redirect-loop'; more than maxRedirects hops →
  * 'too-many-redirects'; non-http(s) → 'bad-url'; `checkRedirect` refusal → 'redirect-blocked'
  * with its reason. A redirect status without Location is returned as the final response.
+ * Each hop carries its own cookies and stores its own Set-Cookie (see FetchOptions.cookies).
  *
  * Body: Content-Encoding gzip/x-gzip/deflate (zlib or raw)/br is undone while streaming, and the
  * decompressed count is capped at maxBytes ('too-large' as soon as it is passed; a Content-Length
@@ -276,9 +324,20 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
     const headers: Record<string, string> = {
       'user-agent': opts.userAgent,
       accept: DEFAULT_ACCEPT,
+      'accept-language': DEFAULT_ACCEPT_LANGUAGE,
       'accept-encoding': 'gzip, deflate, br',
     };
-    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+    // The caller's credentials are for the first URL's origin: hopHeaders adds them per hop.
+    let callerCookie: string | undefined;
+    let callerAuth: string | undefined;
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      const name = k.toLowerCase();
+      if (name === 'cookie') callerCookie = v;
+      else if (name === 'authorization') callerAuth = v;
+      else headers[name] = v;
+    }
+    const jar = opts.cookies;
+    const firstOrigin = first.origin;
     let method = firstMethod;
     let reqBody = opts.body;
 
@@ -288,12 +347,16 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
         method,
-        headers,
+        headers: hopHeaders(target, current),
         body: reqBody,
         signal: ac.signal,
       });
       body = res.body;
       gotHeaders = true;
+      if (jar !== undefined) {
+        const setCookie = setCookiesOf(res.headers);
+        if (setCookie.length > 0) jar.store(current, setCookie);
+      }
       const resHeaders = flattenHeaders(res.headers);
       const location = resHeaders.location;
 
@@ -383,6 +446,18 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
         retryAfterMs,
         discarded: !keep,
       };
+    }
+
+    /** The request headers of the hop to `hop` (`hopUrl`): the shared set plus its credentials. */
+    function hopHeaders(hop: URL, hopUrl: string): Record<string, string> {
+      const own = hop.origin === firstOrigin;
+      const cookie = joinCookies(own ? callerCookie : undefined, jar?.header(hopUrl) ?? null);
+      const auth = own ? callerAuth : undefined;
+      if (cookie === undefined && auth === undefined) return headers;
+      const h = { ...headers };
+      if (cookie !== undefined) h.cookie = cookie;
+      if (auth !== undefined) h.authorization = auth;
+      return h;
     }
   }
 }

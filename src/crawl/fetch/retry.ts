@@ -124,7 +124,9 @@ export type AttemptOutcome =
    */
   | { kind: 'robots-unreachable'; error: string; retryable: boolean }
   /** The page was fetched but the scraper's handler failed on it with `error` (`handler: …`). */
-  | { kind: 'handler'; error: string; retryable: boolean };
+  | { kind: 'handler'; error: string; retryable: boolean }
+  /** The scraper's login failed for the session the page was to use (`login: …`); no request was made for the page. */
+  | { kind: 'login'; error: string; retryable: boolean };
 
 /** The retry policy's answer for one attempt. */
 export type RetryDecision =
@@ -172,8 +174,9 @@ export function decide(
       return { kind: 'fail', error: outcome.error.message };
     case 'robots-unreachable':
     case 'handler':
+    case 'login':
       if (more && outcome.retryable) {
-        const reason = outcome.kind === 'handler' ? 'handler' : 'robots';
+        const reason = outcome.kind === 'robots-unreachable' ? 'robots' : outcome.kind;
         return { kind: 'retry', at: now + backoffMs(attempts, policy), reason };
       }
       return { kind: 'fail', error: outcome.error };

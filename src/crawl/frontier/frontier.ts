@@ -18,6 +18,13 @@ export interface FrontierItem {
   attempts: number;
   /** Earliest time (ms since epoch) this item may be leased; 0 = now. */
   notBefore?: number;
+  /**
+   * Times this request was answered with a session block code and retried on another session
+   * (engine/fetch-step.ts); kept while the retry is held in this process, not in the state.
+   */
+  blocks?: number;
+  /** Times a proxy failed this request before the target was reached (in-process, like `blocks`). */
+  proxyFailures?: number;
   /** `<lastmod>` of the sitemap entry that listed it. */
   lastmod?: string | null;
   /**
@@ -87,7 +94,7 @@ export interface FrontierStats {
  * (memory-frontier.ts), SQLite (state/sqlite-frontier.ts, resumable), Redis (distributed).
  * Every method is required; what a frontier cannot know is answered as documented below. What
  * only some frontiers can do is a capability of its own ({@link PausesHosts},
- * {@link SchedulesHosts}, {@link RequeuesFailed}), tested with its type guard.
+ * {@link SchedulesHosts}, {@link RequeuesFailed}, {@link KeepsSessions}), tested with its type guard.
  *
  * Contract:
  * - `add` and `complete` deduplicate: a URL is accepted at most once per crawl, whatever path
@@ -164,6 +171,31 @@ export interface RequeuesFailed {
   requeueFailed(): number;
 }
 
+/**
+ * One session of the crawl as a durable frontier keeps it (the fetch layer's `SessionSnapshot`,
+ * structurally identical, declared here so frontier/ does not depend on fetch/). `cookies` is the
+ * session's cookie jar as JSON (a secret: never printed), `proxy` the index of its proxy.
+ */
+export interface StoredSession {
+  id: string;
+  cookies: string | null;
+  proxy: number | null;
+  retired: boolean;
+  loggedIn: boolean;
+  requests: number;
+}
+
+/** A frontier that keeps the crawl's sessions (SQLite: the state file; Redis: the shared crawl). */
+export interface KeepsSessions {
+  /** The sessions of the last completed save, in the order they were saved; [] when none. */
+  loadSessions(): Promise<StoredSession[]>;
+  /**
+   * Replaces the stored sessions with `list` atomically (all of it or nothing); durable when the
+   * promise resolves. Rejects on duplicate ids, storing nothing.
+   */
+  saveSessions(list: readonly StoredSession[]): Promise<void>;
+}
+
 /** Whether `f` can pause hosts itself. */
 export function pausesHosts(f: Frontier): f is Frontier & PausesHosts {
   return typeof (f as Partial<PausesHosts>).pauseHost === 'function';
@@ -177,4 +209,10 @@ export function schedulesHosts(f: Frontier): f is Frontier & SchedulesHosts {
 /** Whether `f` can requeue its failed URLs. */
 export function requeuesFailed(f: Frontier): f is Frontier & RequeuesFailed {
   return typeof (f as Partial<RequeuesFailed>).requeueFailed === 'function';
+}
+
+/** Whether `f` keeps the crawl's sessions (crash-safe or shared logins). */
+export function keepsSessions(f: Frontier): f is Frontier & KeepsSessions {
+  const k = f as Partial<KeepsSessions>;
+  return typeof k.loadSessions === 'function' && typeof k.saveSessions === 'function';
 }

@@ -3,6 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { Clock } from '../../conc/clock.js';
 import { systemClock } from '../../conc/clock.js';
 import { outcomeOf } from '../record.js';
+import { type IdentityReport, IdentityStats, MAX_PROXY_ROWS } from './identity-stats.js';
 import { LiveStats, RecentRing } from './live-stats.js';
 import {
   type DashboardSnapshot,
@@ -94,7 +95,10 @@ const classIndex = (status: number | null): number => {
  * trawl_limiter_wait_seconds, trawl_host_backoff_seconds{host}, trawl_host_rate{host},
  * trawl_hosts_in_backoff, trawl_hosts{robots}, trawl_frontier_urls{state},
  * trawl_frontier_seen_urls, trawl_process_resident_memory_bytes, trawl_event_loop_lag_seconds,
- * trawl_start_time_seconds.
+ * trawl_start_time_seconds, trawl_proxy_requests_total{proxy}, trawl_proxy_errors_total{proxy},
+ * trawl_proxy_up{proxy}, trawl_sessions_live, trawl_sessions_created_total,
+ * trawl_sessions_retired_total. The `proxy` label is a proxy's display (`scheme://host:port`,
+ * never its credentials), for at most 1000 distinct proxies.
  */
 export class CrawlMetrics {
   /** The prom-client registry holding every trawl_* metric (serve it at /metrics). */
@@ -135,6 +139,7 @@ export class CrawlMetrics {
   #open = 0;
   #cap = 0;
   #frontier = { queued: 0, leased: 0, done: 0, failed: 0, seen: 0 };
+  readonly #identities = new IdentityStats();
 
   readonly #live: LiveStats;
   readonly #pages: RecentRing<PageRow>;
@@ -323,6 +328,34 @@ export class CrawlMetrics {
       [],
       (g) => g.set(this.#startedAt / 1000),
     );
+    counter(
+      'trawl_proxy_requests_total',
+      `Requests sent through each proxy (its display; at most ${MAX_PROXY_ROWS} proxies).`,
+      ['proxy'],
+      (c) => {
+        for (const p of this.#identities.counts()) c.inc({ proxy: p.display }, p.requests);
+      },
+    );
+    counter(
+      'trawl_proxy_errors_total',
+      'Failures of each proxy itself (refused, 407, its own 5xx, timeout).',
+      ['proxy'],
+      (c) => {
+        for (const p of this.#identities.counts()) c.inc({ proxy: p.display }, p.errors);
+      },
+    );
+    gauge('trawl_proxy_up', 'Whether each proxy is up (1) or on backoff (0).', ['proxy'], (g) => {
+      for (const p of this.#identities.up()) g.set({ proxy: p.display }, p.up ? 1 : 0);
+    });
+    gauge('trawl_sessions_live', 'Live sessions (identities with their own cookie jar).', [], (g) =>
+      g.set(this.#identities.sessions.live),
+    );
+    counter('trawl_sessions_created_total', 'Sessions created, replacements included.', [], (c) =>
+      c.inc(this.#identities.sessions.created),
+    );
+    counter('trawl_sessions_retired_total', 'Sessions retired (blocked, or retired by a handler).', [], (c) =>
+      c.inc(this.#identities.sessions.retired),
+    );
     if (opts.collectDefault) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -492,6 +525,22 @@ export class CrawlMetrics {
   }
 
   /**
+   * Sets the crawl's identities as they are now: its proxies (a ProxyPool's `stats()`, the pools
+   * of HTTP_PROXY and HTTPS_PROXY concatenated), whether every proxy is on backoff, and its
+   * sessions (live now; created and retired so far). A gauge-style report: each call replaces
+   * the last one (the engine samples every 250 ms); a crawl without proxies passes `[]` and
+   * false. Rows of the same display are merged into one (counts summed; on backoff when any is,
+   * until the latest end); the first 1000 distinct displays keep a row and a `proxy` label for
+   * the whole crawl and later ones are left out of both, so label cardinality stays bounded.
+   * The request, error, created and retired counts are served as counters that never go down: a
+   * total lower than the one reported before is taken as a count that started over and is added
+   * on top. `lastError` is not kept. Only the display names a proxy, never its credentials.
+   */
+  setIdentities(r: IdentityReport): void {
+    this.#identities.update(r);
+  }
+
+  /**
    * Every crawl-wide number now, as plain data (no references to internal state). `/metrics`
    * serves the same values; histogram `fetch`/`parse`/`store` totals equal the histograms' _count
    * and _sum. O(hosts) for the host totals.
@@ -524,6 +573,10 @@ export class CrawlMetrics {
       frontier: { ...this.#frontier },
       hosts: this.#hostTotals(),
       process: { rssBytes: process.memoryUsage.rss(), eventLoopLagSeconds: this.#eventLoopLag() },
+      proxies: this.#identities.rows(this.#clock.now()),
+      proxiesTotal: this.#identities.proxiesTotal,
+      proxiesDown: this.#identities.proxiesDown,
+      sessions: this.#identities.sessions,
     };
   }
 

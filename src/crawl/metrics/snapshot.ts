@@ -64,6 +64,33 @@ export interface MetricsSnapshot {
   hosts: { seen: number; inBackoff: number; robots: Record<RobotsState, number> };
   /** Resident set size, and the p99 event-loop delay over the last measured window (≥ 1 s). */
   process: { rssBytes: number; eventLoopLagSeconds: number };
+  /**
+   * The crawl's proxies as last reported (`CrawlMetrics.setIdentities`), one row per display, at
+   * most 1000; [] before the first report and for a crawl without proxies.
+   */
+  proxies: ProxyRow[];
+  /** Distinct proxies in the last report (more than `proxies.length` past the 1000-row cap). */
+  proxiesTotal: number;
+  /** True while every proxy is on backoff and the crawl waits for one; false before any report. */
+  proxiesDown: boolean;
+  /** Live sessions now; sessions created and retired so far (all 0 before the first report). */
+  sessions: { live: number; created: number; retired: number };
+}
+
+/**
+ * One proxy, as the dashboard and `/metrics` show it: its display (`scheme://host:port`, never
+ * credentials; still untrusted text — render it as text), the counts of `trawl_proxy_requests_total`
+ * and `trawl_proxy_errors_total`, and its backoff.
+ */
+export interface ProxyRow {
+  display: string;
+  requests: number;
+  errors: number;
+  state: 'up' | 'backoff';
+  /** When the backoff ends (ms, the proxy pool's clock), null when up. */
+  until: number | null;
+  /** Milliseconds of backoff left when the snapshot was taken (0 when up). */
+  backoffMs: number;
 }
 
 /** One row of the dashboard's per-host table. */

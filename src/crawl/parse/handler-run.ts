@@ -13,7 +13,7 @@ import { jsonDataProblem } from './json-data.js';
 import { LazyDocument } from './lazy-cheerio.js';
 import { type LoadedScraper, loadScraper } from './load-scraper.js';
 import type { ParseConfig, ParseJob, ScraperPage } from './parse-job.js';
-import type { HandlerContext, HandlerRequest, HandlerResponse } from './scraper.js';
+import type { HandlerContext, HandlerRequest, HandlerResponse, HandlerSession } from './scraper.js';
 
 /** What a handler run produced. On error, items and requests are empty: a failed attempt yields nothing. */
 export interface HandlerResult {
@@ -23,6 +23,8 @@ export interface HandlerResult {
   handlerError: string | null;
   /** Whether fetching the page again could help (false for a missing label or a misused enqueue/push). */
   handlerRetryable: boolean;
+  /** Why the handler retired its session (`session.retire()`), or null; kept when the handler fails too. */
+  retireSession: string | null;
 }
 
 /**
@@ -127,6 +129,18 @@ export function createHandlerRunner(
       status: page.status,
       headers: page.headers,
     });
+    let retireSession: string | null = null;
+    const session: HandlerSession | null =
+      page.session === undefined
+        ? null
+        : Object.freeze({
+            id: page.session.id,
+            cookies: Object.freeze(page.session.cookies.map((c) => Object.freeze({ ...c }))),
+            retire: (reason?: string) => {
+              if (settled) return; // too late: the page's outcome is already decided
+              retireSession = typeof reason === 'string' && reason !== '' ? reason : 'retired by handler';
+            },
+          });
     const $ = doc.proxy();
     const ctx: HandlerContext = {
       request,
@@ -149,6 +163,7 @@ export function createHandlerRunner(
         items.push(item);
       },
       log: handlerLog(page.label, page.requestUrl),
+      session,
     };
     const limitMs = config.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -159,13 +174,13 @@ export function createHandlerRunner(
     try {
       await Promise.race([handler(ctx), timeout]);
     } catch (err) {
-      return fail(`handler: ${messageOf(err)}`, !isDeterministicHandlerError(err));
+      return { ...fail(`handler: ${messageOf(err)}`, !isDeterministicHandlerError(err)), retireSession };
     } finally {
       clearTimeout(timer);
       settled = true;
       usedDocument.set(page.label ?? 'default', doc.used);
     }
-    return { items, requests, handlerError: null, handlerRetryable: false };
+    return { items, requests, handlerError: null, handlerRetryable: false, retireSession };
   };
   return Object.assign(run, {
     wantsDocument: (job: ParseJob) => usedDocument.get(job.page?.label ?? 'default') === true,
@@ -188,7 +203,7 @@ export async function loadHandlerRunner(
 }
 
 function fail(handlerError: string, handlerRetryable: boolean): HandlerResult {
-  return { items: [], requests: [], handlerError, handlerRetryable };
+  return { items: [], requests: [], handlerError, handlerRetryable, retireSession: null };
 }
 
 /** The first line of an error's message (records hold one-line errors); String(x) for a non-Error. */

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Handler, ScraperOptions } from './scraper.js';
+import type { Handler, LoginHook, ScraperOptions } from './scraper.js';
 import { isDefinedScraper } from './scraper.js';
 import { scraperProblem } from './scraper-check.js';
 import { ScraperError } from './scraper-error.js';
@@ -19,6 +19,8 @@ export interface LoadedScraper {
   handlers: Record<string, Handler>;
   /** The handler labels, in definition order. */
   labels: string[];
+  /** Its login hook, if it has one. */
+  login?: LoginHook;
 }
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts']);
@@ -97,6 +99,7 @@ export async function loadScraper(file: string): Promise<LoadedScraper> {
     options: { ...(def.options ?? {}) },
     handlers: def.handlers,
     labels: Object.keys(def.handlers),
+    ...(def.login === undefined ? {} : { login: def.login }),
   };
 }
 

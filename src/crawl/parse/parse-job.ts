@@ -8,6 +8,7 @@ import type { EnqueuedRequest } from './enqueue.js';
 import { extractPage, type ParsedPage } from './extract.js';
 import { extractFields, type FieldSpec, parseFieldSpecs } from './fields.js';
 import type { HandlerRunner } from './handler-run.js';
+import type { HandlerCookie } from './scraper.js';
 
 export type { EnqueuedRequest } from './enqueue.js';
 
@@ -50,6 +51,8 @@ export interface ScraperPage {
   status: number;
   /** Response headers, names lower case. */
   headers: Record<string, string>;
+  /** The session the page was fetched with, and its cookies for the final URL. */
+  session?: { id: string; cookies: HandlerCookie[] };
 }
 
 /** One page to parse: the raw body bytes (moved, not copied, to a parse thread). */
@@ -102,6 +105,8 @@ export interface ParseOutput extends Omit<ParsedPage, 'links'> {
   handlerError: string | null;
   /** Whether a handler error may go away on a new fetch (false when there is none). */
   handlerRetryable: boolean;
+  /** Why the handler retired the page's session (`session.retire()`), or null. */
+  retireSession?: string | null;
 }
 
 /** A page parser: synchronous for a plain crawl, async when a scraper's handlers run. */

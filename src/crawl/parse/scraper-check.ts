@@ -48,23 +48,31 @@ const OPTION_KEYS: Record<keyof ScraperOptions, true> = {
   fresh: true,
   retryFailed: true,
   expect: true,
+  headers: true,
+  cookies: true,
+  cookieFile: true,
+  sessions: true,
+  sessionBlockCodes: true,
+  proxies: true,
+  proxyRotation: true,
 };
 
-const TOP_KEYS = new Set(['start', 'options', 'handlers']);
+const TOP_KEYS = new Set(['start', 'options', 'handlers', 'login']);
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The first problem with the shape of a scraper definition, or null: not an object, an unknown
- * top-level key (only `start`, `options`, `handlers`), `handlers` missing, not an object or
+ * top-level key (only `start`, `options`, `handlers`, `login`), `login` not a function, `handlers` missing, not an object or
  * empty, a handler that is not a function, `start` not an array of strings, `options` not an
  * object.
  */
 export function scraperShapeProblem(def: unknown): string | null {
   if (!isObject(def)) return 'the scraper must be an object with handlers';
   for (const k of Object.keys(def)) {
-    if (!TOP_KEYS.has(k)) return `unknown key ${JSON.stringify(k)} (expected start, options, handlers)`;
+    if (!TOP_KEYS.has(k))
+      return `unknown key ${JSON.stringify(k)} (expected start, options, handlers, login)`;
   }
   const { handlers, start, options } = def;
   if (!isObject(handlers)) return 'handlers must be an object of functions by label';
@@ -73,6 +81,7 @@ export function scraperShapeProblem(def: unknown): string | null {
   for (const label of labels) {
     if (typeof handlers[label] !== 'function') return `handler ${JSON.stringify(label)} is not a function`;
   }
+  if (def.login !== undefined && typeof def.login !== 'function') return 'login must be a function';
   if (start !== undefined && (!Array.isArray(start) || start.some((s) => typeof s !== 'string')))
     return 'start must be an array of URL strings';
   if (options !== undefined && !isObject(options)) return 'options must be an object';

@@ -59,6 +59,31 @@ export interface HandlerResponse {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** One cookie of the session, as the handler sees it. */
+export interface HandlerCookie {
+  readonly name: string;
+  readonly value: string;
+  readonly domain: string;
+  readonly path: string;
+  readonly secure: boolean;
+  readonly httpOnly: boolean;
+  /** Expiry as an ISO date, or null for a session cookie. */
+  readonly expires: string | null;
+}
+
+/** The identity (cookie jar, proxy) the page was fetched with: see `--sessions`. */
+export interface HandlerSession {
+  readonly id: string;
+  /** The session's cookies that were sent with the page's request (its URL's, after redirects: the final URL's). */
+  readonly cookies: readonly HandlerCookie[];
+  /**
+   * Retires the session once this page is done: the crawl replaces it with a fresh identity (new
+   * cookie jar, logged in again if the scraper logs in) for later requests. The page's own result
+   * stands; to have the page fetched again on another session, also throw.
+   */
+  retire(reason?: string): void;
+}
+
 /**
  * One request to enqueue. URLs come from `url`, `urls` and/or `selector` (all that are given, in
  * that order); everything else applies to each of them.
@@ -132,10 +157,59 @@ export interface HandlerContext {
    */
   push(item: Item): void;
   readonly log: HandlerLog;
+  /** The session the page was fetched with; null only when the crawl runs without sessions. */
+  readonly session: HandlerSession | null;
 }
 
 /** Handles one page; may be async. A throw or rejection fails the page (retried like a fetch). */
 export type Handler = (ctx: HandlerContext) => void | Promise<void>;
+
+/** What a login's `fetch` sends: a GET by default; `form` is sent urlencoded (POST by default). */
+export interface LoginRequestInit {
+  method?: string;
+  /** Form fields, sent as `application/x-www-form-urlencoded` (the method defaults to POST). */
+  form?: Record<string, string>;
+  /** A raw body (give its Content-Type in `headers`); not with `form`. */
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+/** A response a login's `fetch` got (after redirects, each hop's cookies stored in the session). */
+export interface LoginResponse {
+  /** The URL after redirects. */
+  readonly url: string;
+  readonly status: number;
+  /** Response headers, names lower case. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The decoded body ('' for a non-text one). */
+  readonly text: string;
+  /** The body in cheerio, built on first use. */
+  readonly $: CheerioAPI;
+}
+
+/** What a scraper's `login` gets. */
+export interface LoginContext {
+  /** The session being logged in (a new one, or one that replaced a retired session). */
+  readonly session: { readonly id: string };
+  /** The crawl's start URLs (where the site is). */
+  readonly start: readonly string[];
+  /**
+   * Sends a request through the session (its cookie jar and proxy), under the crawl's
+   * connection cap and rate limit, following redirects; every hop's cookies are stored in the
+   * session. Rejects on a network error; an HTTP error status is a response like any other.
+   */
+  fetch(url: string, init?: LoginRequestInit): Promise<LoginResponse>;
+  readonly log: HandlerLog;
+}
+
+/**
+ * Logs one session in (runs on the crawl's main thread, once per session, before the session's
+ * first request; again for each session that replaces a retired one). Resolving marks the
+ * session logged in, which is saved with the crawl's state at once, so a resumed crawl does not
+ * log in again. Throwing fails the page that was waiting for it (an attempt, retried as
+ * usual) and retires the session, so the next try logs in afresh.
+ */
+export type LoginHook = (ctx: LoginContext) => void | Promise<void>;
 
 /** A scraper definition: what {@link defineScraper} takes. */
 export interface Scraper {
@@ -145,6 +219,8 @@ export interface Scraper {
   options?: ScraperOptions;
   /** Handlers by label; `default` handles pages enqueued without a label (start URLs included). */
   handlers: Record<string, Handler>;
+  /** Logs each session in before its first request (see {@link LoginHook}). */
+  login?: LoginHook;
 }
 
 /** The brand marking a {@link defineScraper} result; `Symbol.for` so every copy of trawl agrees. */

@@ -19,6 +19,7 @@
  * | `rate` | string | the global rate limit's GCRA state |
  * | `spec` | string | the crawl's shared options (JSON), written by the first `trawl crawl` |
  * | `workers` | zset | live processes of the crawl (presence.ts), scored by heartbeat expiry (ms) |
+ * | `sessions` | hash | the crawl's sessions (redis-sessions.ts): id → JSON (cookies: a secret) |
  */
 export function crawlPrefix(name: string): string {
   return `trawl:{${name}}:`;
@@ -42,6 +43,7 @@ export function crawlKeys(name: string) {
     rate: `${p}rate`,
     spec: `${p}spec`,
     workers: `${p}workers`,
+    sessions: `${p}sessions`,
   };
 }
 

@@ -5,14 +5,17 @@ import {
   type FrontierItem,
   type FrontierStats,
   itemKey,
+  type KeepsSessions,
   type RequestSpec,
   type SchedulesHosts,
+  type StoredSession,
 } from '../frontier/frontier.js';
 import { outcomeOf, type PageOutcome } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
 import { LuaScript, withRedisRetry } from './connect.js';
 import { type CrawlKeys, crawlKeys } from './keys.js';
 import { type Presence, processId } from './presence.js';
+import { loadRedisSessions, saveRedisSessions } from './redis-sessions.js';
 import * as S from './scripts.js';
 
 /** A record's outcome as COMPLETE takes it: failed and skipped both count as records with an error. */
@@ -116,7 +119,7 @@ function fromJson(s: string): FrontierItem {
  * - Connection loss: every method waits and retries until Redis is back (bounded only by
  *   `signal`), so the engine sees a slow frontier, never a failed one.
  */
-export class RedisFrontier implements Frontier, SchedulesHosts {
+export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
   readonly keys: CrawlKeys;
   /** This process's lease owner id (host:pid:random). */
   readonly owner: string;
@@ -346,6 +349,22 @@ export class RedisFrontier implements Frontier, SchedulesHosts {
   /** Sets `host`'s minimum spacing crawl-wide (Crawl-delay); it overrides a faster per-host rate. */
   async setHostInterval(host: string, intervalMs: number): Promise<void> {
     await this.#run(scripts.interval, [host, Math.max(0, Math.round(intervalMs))]);
+  }
+
+  /**
+   * The crawl's sessions, shared by every process of the crawl, as the last save (of any process)
+   * left them (see loadRedisSessions); [] when none.
+   */
+  loadSessions(): Promise<StoredSession[]> {
+    return loadRedisSessions(this.#client, this.keys.sessions, this.#signal);
+  }
+
+  /**
+   * Replaces the crawl's sessions — for every process of the crawl — with `list`, atomically
+   * (see saveRedisSessions).
+   */
+  saveSessions(list: readonly StoredSession[]): Promise<void> {
+    return saveRedisSessions(this.#client, this.keys.sessions, list, this.#signal);
   }
 
   /** Items this process holds leases on. */

@@ -38,6 +38,8 @@ export interface RedisCrawlStatus {
   unattributedLeases: number;
   /** The crawl's shared options (scope, budget...). */
   spec: CrawlSpec;
+  /** Stored sessions live and retired (counts only: a session's cookies never leave Redis). */
+  sessions: { live: number; retired: number };
 }
 
 // One script, so that the counters, leases and members are one consistent snapshot on Redis' clock.
@@ -56,8 +58,15 @@ end
 local flat = {}
 for o, n in pairs(owners) do flat[#flat + 1] = o; flat[#flat + 1] = n end
 local members = redis.call('ZRANGEBYSCORE', KEYS[6], '(' .. math.floor(now), '+inf')
+-- Sessions are counted here so that their JSON (cookie values) never leaves Redis.
+local sessions, retired = 0, 0
+for _, v in ipairs(redis.call('HVALS', KEYS[7])) do
+  sessions = sessions + 1
+  local ok, d = pcall(cjson.decode, v)
+  if ok and type(d) == 'table' and d.retired == true then retired = retired + 1 end
+end
 return { spec, s[1] or '0', s[2] or '0', s[3] or '0', s[4] or '0', redis.call('SCARD', KEYS[3]),
-  redis.call('ZCARD', KEYS[4]), #live, flat, members, s[5] or '0', s[6] or '0' }
+  redis.call('ZCARD', KEYS[4]), #live, flat, members, s[5] or '0', s[6] or '0', sessions, retired }
 `);
 
 /**
@@ -69,7 +78,11 @@ return { spec, s[1] or '0', s[2] or '0', s[3] or '0', s[4] or '0', redis.call('S
  */
 export async function readRedisStatus(client: Redis, name: string): Promise<RedisCrawlStatus | null> {
   const k = crawlKeys(name);
-  const r = (await STATUS.run(client, [k.spec, k.stats, k.seen, k.leases, k.lease, k.workers], [])) as
+  const r = (await STATUS.run(
+    client,
+    [k.spec, k.stats, k.seen, k.leases, k.lease, k.workers, k.sessions],
+    [],
+  )) as
     | [
         string,
         string,
@@ -83,10 +96,27 @@ export async function readRedisStatus(client: Redis, name: string): Promise<Redi
         string[],
         string,
         string,
+        number,
+        number,
       ]
     | null;
   if (!r) return null;
-  const [spec, queued, done, failed, reaped, seen, leased, live, flat, ids, skipped, items] = r;
+  const [
+    spec,
+    queued,
+    done,
+    failed,
+    reaped,
+    seen,
+    leased,
+    live,
+    flat,
+    ids,
+    skipped,
+    items,
+    sessions,
+    retired,
+  ] = r;
   const byOwner = new Map<string, number>();
   for (let i = 0; i < flat.length; i += 2) byOwner.set(String(flat[i]), Number(flat[i + 1]));
   const members = [...ids].sort().map((id) => ({ id, leases: byOwner.get(id) ?? 0 }));
@@ -105,6 +135,7 @@ export async function readRedisStatus(client: Redis, name: string): Promise<Redi
     members,
     unattributedLeases: Number(live) - attributed,
     spec: decodeSpec(spec),
+    sessions: { live: Number(sessions) - Number(retired), retired: Number(retired) },
   };
 }
 
@@ -131,6 +162,8 @@ export function formatRedisStatus(s: RedisCrawlStatus, where: string): string {
   lines.push(`seen     ${s.seen}`);
   lines.push(`reaped   ${s.reaped}`);
   if (s.items > 0) lines.push(`items    ${s.items}`);
+  if (s.sessions.live + s.sessions.retired > 0)
+    lines.push(`sessions ${s.sessions.live} live, ${s.sessions.retired} retired`);
   lines.push(`workers  ${s.members.length} live`);
   for (const m of s.members) lines.push(`  ${m.id.padEnd(40)} ${String(m.leases).padStart(6)} leases`);
   if (s.unattributedLeases > 0)

@@ -7,11 +7,13 @@
  *     POST's or a scraper's own uniqueKey), `frontier.request` keeps what a scraper asked for
  *     beyond a plain GET, and the `items` table keeps scraped items with their page's completion;
  *     meta gains `items_path`/`items_offset`/`items_format` (MIGRATE_2_TO_3).
+ * 4 — sessions: the `sessions` table keeps the crawl's sessions (cookie jars, proxy, retired)
+ *     so a resumed crawl keeps its logins (MIGRATE_3_TO_4).
  * A state file records its SCHEMA_VERSION in `PRAGMA user_version` (and in meta); trawl opens
  * files of this or an older version it can migrate (a writable open migrates them; a read-only
  * open reads them as they are), and refuses newer ones.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * `PRAGMA application_id` of a trawl state file: the bytes 'trwl' read as a big-endian int32.
@@ -56,6 +58,11 @@ export const DONE = 2;
  *
  * hosts: a host's pause (Retry-After, 429/503 backoff) set through SqliteFrontier.pauseHost, so
  * a resumed crawl still skips the host until then. Nothing else about hosts is persisted.
+ *
+ * sessions: the crawl's sessions as the last SqliteFrontier.saveSessions left them (a save
+ * replaces the whole set in one transaction). `data` is the JSON of the session with its
+ * position in the saved list (stored-session.ts): it holds cookie values, which is why a state
+ * file is created with mode 0600 (state-db.ts). `updated` is the save's time (ms since epoch).
  */
 export const SCHEMA = `
 CREATE TABLE meta (
@@ -101,6 +108,12 @@ CREATE TABLE hosts (
   host TEXT PRIMARY KEY,
   paused_until INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  data TEXT NOT NULL,
+  updated INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 /**
@@ -131,4 +144,16 @@ CREATE TABLE items (
   item TEXT NOT NULL
 );
 CREATE INDEX items_key ON items (key);
+`;
+
+/**
+ * Version 3 → 4: adds the empty `sessions` table (a file of version 3 never kept sessions). Run
+ * in one transaction with the version bump.
+ */
+export const MIGRATE_3_TO_4 = `
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  data TEXT NOT NULL,
+  updated INTEGER NOT NULL
+) WITHOUT ROWID;
 `;

@@ -7,11 +7,14 @@ import {
   type FrontierItem,
   type FrontierStats,
   itemKey,
+  type KeepsSessions,
   type PausesHosts,
   type RequestSpec,
   type RequeuesFailed,
+  type StoredSession,
 } from '../frontier/frontier.js';
 import { HostRing } from '../frontier/host-ring.js';
+import { checkSessionIds, parseStoredSession, storedSessionJson } from '../frontier/stored-session.js';
 import type { SinkMark } from '../store/sink.js';
 import { DONE, LEASED, QUEUED } from './schema.js';
 import { type StateDb, StateError } from './state-db.js';
@@ -33,6 +36,12 @@ export interface SqliteFrontierOptions {
   outFormat?: string;
   /** Items output format stored with each items mark (meta items_format); default: from its path. */
   itemsFormat?: string;
+  /**
+   * Told (once per occasion) when saveSessions had to make an existing state file private before
+   * storing cookies in it (see StateDb.makePrivate); the message names the file and its old mode,
+   * never a cookie. Default: no warning.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** Rows lease reads ahead per host and query (see lease). */
@@ -111,7 +120,7 @@ function errorKind(error: string): string {
  *
  * Not safe for two processes at once (openState refuses a file in use by another live process).
  */
-export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
+export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, KeepsSessions {
   readonly state: StateDb;
   private readonly db: Database.Database;
   private readonly opts: SqliteFrontierOptions;
@@ -157,6 +166,8 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
   private readonly sItem: Database.Statement;
   private readonly sDeleteItems: Database.Statement;
   private readonly sResultError: Database.Statement;
+  private readonly sSessions: Database.Statement;
+  private readonly txSaveSessions: (list: readonly StoredSession[], now: number) => void;
   private readonly txAdd: (items: readonly FrontierItem[]) => number;
   private readonly txMark: () => void;
   private readonly txComplete: (
@@ -211,6 +222,13 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     });
     this.txMark = db.transaction(() => this.markLeases());
     this.txComplete = db.transaction(this.completeTx.bind(this));
+    this.sSessions = db.prepare('SELECT id, data FROM sessions');
+    const sDeleteSessions = db.prepare('DELETE FROM sessions');
+    const sPutSession = db.prepare('INSERT INTO sessions (id, data, updated) VALUES (?, ?, ?)');
+    this.txSaveSessions = db.transaction((list: readonly StoredSession[], now: number) => {
+      sDeleteSessions.run();
+      for (const [pos, s] of list.entries()) sPutSession.run(s.id, storedSessionJson(s, pos), now);
+    });
 
     try {
       db.prepare(`UPDATE frontier SET state = ${QUEUED} WHERE state = ${LEASED}`).run();
@@ -689,6 +707,41 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed {
     })();
     this.load();
     return n;
+  }
+
+  /**
+   * The sessions of the last saveSessions (of this process or of the crawl before a crash), in the
+   * order they were saved; [] when none were ever saved. Rejects with a StateError naming the
+   * file and the session id (never its contents) when a stored session is malformed.
+   */
+  async loadSessions(): Promise<StoredSession[]> {
+    const rows = this.sSessions.all() as { id: string; data: string }[];
+    const out: { session: StoredSession; pos: number }[] = [];
+    for (const r of rows) {
+      const s = parseStoredSession(r.id, r.data);
+      if (s === null)
+        throw new StateError(`state file ${this.state.path}: session ${JSON.stringify(r.id)} is malformed`);
+      out.push(s);
+    }
+    return out.sort((a, b) => a.pos - b.pos).map((s) => s.session);
+  }
+
+  /**
+   * Replaces every stored session with `list` in one transaction (a crash leaves the previous set
+   * or this one, never a mix); when the promise resolves the save survives the death of the
+   * process (WAL, synchronous=NORMAL, as every write of the frontier). An empty list deletes them
+   * all. Before the first cookie jar (`cookies` not null) is written the file is made private if
+   * group or others could read it ({@link StateDb.makePrivate}; `onWarning` hears of it), and a
+   * file that cannot be made private rejects with its StateError, storing nothing. Duplicate ids
+   * reject with a TypeError, storing nothing.
+   */
+  async saveSessions(list: readonly StoredSession[]): Promise<void> {
+    checkSessionIds(list);
+    if (list.some((s) => s.cookies !== null)) {
+      const changed = this.state.makePrivate();
+      if (changed !== null) this.opts.onWarning?.(changed);
+    }
+    this.txSaveSessions(list, Date.now());
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   APPLICATION_NAME,
   MIGRATE_1_TO_2,
   MIGRATE_2_TO_3,
+  MIGRATE_3_TO_4,
   SCHEMA,
   SCHEMA_VERSION,
 } from './schema.js';
@@ -130,6 +131,11 @@ export function removeState(path: string): void {
  * the death of the process (kill -9, OOM), which is what resumability protects against; the last
  * transactions before a power cut or kernel panic may be lost (the file stays consistent).
  *
+ * A file this call creates is created with mode 0600 (exactly, whatever the umask) before SQLite
+ * opens it, because it may come to hold session cookies; SQLite gives the -journal, -wal and -shm
+ * files it makes the database file's mode. An existing file's mode is left as it is here (see
+ * {@link StateDb.makePrivate} for when it is tightened).
+ *
  * Errors are StateErrors naming the file: missing without `create`, not SQLite, another
  * application's database, a newer schema, corruption, or a file in use by another live trawl
  * process (meta owner_pid). `readonly` opens never write (not even the owner mark).
@@ -144,6 +150,7 @@ export function openState(path: string, opts: OpenStateOptions = {}): StateDb {
     );
   }
   if (found !== 'ok' && opts.readonly) throw new StateError(`state file ${path} does not exist`);
+  if (found === 'missing' && opts.name !== undefined) createPrivate(path);
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: opts.readonly === true, timeout: 5000 });
@@ -201,16 +208,38 @@ export function openState(path: string, opts: OpenStateOptions = {}): StateDb {
 /**
  * Brings an older state file up to SCHEMA_VERSION in one transaction (schema and version number
  * together, so a crash leaves it at one version or the other). Version 1 → 2 drops the host
- * columns that were never written; 2 → 3 adds the request column and the items table
- * (schema.ts).
+ * columns that were never written; 2 → 3 adds the request column and the items table; 3 → 4 the
+ * sessions table (schema.ts).
  */
 function migrate(db: Database.Database, from: number): void {
   db.transaction(() => {
     if (from < 2) db.exec(MIGRATE_1_TO_2);
     if (from < 3) db.exec(MIGRATE_2_TO_3);
+    if (from < 4) db.exec(MIGRATE_3_TO_4);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
   })();
+}
+
+/**
+ * Creates the empty file `path` with mode 0600 (fchmod after the open, so a umask cannot widen or
+ * narrow it); SQLite then builds the database in it. A file that appeared meanwhile (EEXIST: a
+ * race with another process) is left to the checks that follow; any other failure (no such
+ * directory, no permission) is a StateError naming the file.
+ */
+function createPrivate(path: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw new StateError(`cannot create state file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    fs.fchmodSync(fd, 0o600);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The sink format a path's extension names, or undefined. */
@@ -367,6 +396,41 @@ export class StateDb {
   }
 
   /**
+   * Makes the state file private before session cookies are written to it: when the file, or its
+   * -wal or -shm companion, is readable or writable by group or others (any of mode 0o077), those
+   * bits are cleared (0644 → 0600, 0664 → 0600; the owner's bits are kept) and a message saying
+   * so is returned for the caller to warn with; null when nothing needed changing (the usual case:
+   * trawl creates its files 0600). Files that do not exist are skipped. The policy: trawl leaves
+   * the mode a user gave an existing state file alone, except that it never stores cookies in a
+   * file others can read. A chmod that fails (the file belongs to another user) throws a
+   * StateError naming the file, so the caller stores no cookie in it. No-op on Windows.
+   */
+  makePrivate(): string | null {
+    if (process.platform === 'win32') return null;
+    const widened: string[] = [];
+    for (const f of [this.path, `${this.path}-wal`, `${this.path}-shm`]) {
+      let mode: number;
+      try {
+        mode = fs.statSync(f).mode & 0o777;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw new StateError(`cannot check the permissions of state file ${f}: ${(err as Error).message}`);
+      }
+      if ((mode & 0o077) === 0) continue;
+      try {
+        fs.chmodSync(f, mode & 0o700);
+      } catch (err) {
+        throw new StateError(
+          `state file ${f} is readable by other users (mode ${octal(mode)}) and cannot be made private (${(err as Error).message}): not storing session cookies in it; chmod 600 it or use another --state file`,
+        );
+      }
+      widened.push(`${f} (was ${octal(mode)}, now ${octal(mode & 0o700)})`);
+    }
+    if (widened.length === 0) return null;
+    return `state file ${this.path} now holds session cookies, so it was made private: ${widened.join(', ')}`;
+  }
+
+  /**
    * Closes the connection (checkpointing the WAL into the main file) and drops the in-use mark.
    * Idempotent.
    */
@@ -375,4 +439,9 @@ export class StateDb {
     if (!this.readonly) this.db.prepare("DELETE FROM meta WHERE key = 'owner_pid'").run();
     this.db.close();
   }
+}
+
+/** A file mode as `0644`. */
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
 }

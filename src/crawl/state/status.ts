@@ -40,6 +40,11 @@ export interface CrawlStatus {
   items: number;
   /** The items output (--items) and its committed length, when a batch had an items mark. */
   itemsOut: { path: string; offset: number; format: string | null } | null;
+  /**
+   * How many stored sessions are live and how many retired (all 0 without sessions, or for a
+   * file older than version 4). Counts only: a session's cookies are never read out.
+   */
+  sessions: { live: number; retired: number };
 }
 
 /**
@@ -110,6 +115,15 @@ export function readStatus(statePath: string, now = Date.now()): CrawlStatus {
       .iterate() as Iterable<{ k: string | null; n: number }>) {
       byKind[r.k ?? 'unknown'] = r.n;
     }
+    // Counted inside SQLite: the session JSON (cookie values) never reaches this process.
+    const sess =
+      meta.schemaVersion < 4
+        ? { n: 0, r: 0 }
+        : (db
+            .prepare(
+              "SELECT count(*) AS n, coalesce(sum(json_extract(data, '$.retired') = 1), 0) AS r FROM sessions",
+            )
+            .get() as { n: number; r: number });
     return {
       name: meta.name,
       seeds: meta.seeds,
@@ -134,6 +148,7 @@ export function readStatus(statePath: string, now = Date.now()): CrawlStatus {
         meta.itemsPath === undefined
           ? null
           : { path: meta.itemsPath, offset: meta.itemsOffset ?? 0, format: meta.itemsFormat ?? null },
+      sessions: { live: sess.n - sess.r, retired: sess.r },
     };
   } finally {
     state.close();
@@ -162,6 +177,8 @@ export function formatStatus(s: CrawlStatus, maxHosts = 20): string {
     lines.push(
       `items to ${s.itemsOut.path} (${s.itemsOut.offset} ${s.itemsOut.format === 'sqlite' ? 'rows' : 'bytes'})`,
     );
+  if (s.sessions.live + s.sessions.retired > 0)
+    lines.push(`sessions ${s.sessions.live} live, ${s.sessions.retired} retired`);
   const kinds = Object.entries(s.byKind);
   if (kinds.length > 0) {
     lines.push('', 'failed and skipped by kind');
