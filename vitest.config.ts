@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: more parallel files only adds contention to the loopback servers.
     maxWorkers: 2,
+    // trawl honours the proxy environment (docs/sessions.md): a machine's HTTP_PROXY must not
+    // route the tests' loopback requests (or the CLIs they spawn) through a real proxy.
+    env: { HTTP_PROXY: '', http_proxy: '', HTTPS_PROXY: '', https_proxy: '', NO_PROXY: '', no_proxy: '' },
   },
 });

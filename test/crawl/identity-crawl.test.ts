@@ -124,6 +124,35 @@ describe('crawling through proxies', () => {
   });
 });
 
+describe('the proxy environment', () => {
+  it('uses HTTP_PROXY for http targets, and NO_PROXY exempts a host', async () => {
+    const p = await proxy('tinyproxy');
+    const s = await site();
+    const keys = ['HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+    const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+    try {
+      for (const k of keys) delete process.env[k];
+      process.env.HTTP_PROXY = p.url;
+      const through = startCrawl({ seeds: [s.url], allowPrivate: true });
+      await through.crawl.done;
+      expect(through.records.filter((r) => r.status === 200)).toHaveLength(20);
+      expect(s.seen.filter((r) => r.via !== p.display)).toEqual([]);
+
+      s.seen.length = 0;
+      process.env.NO_PROXY = '127.0.0.1';
+      const direct = startCrawl({ seeds: [s.url], allowPrivate: true });
+      await direct.crawl.done;
+      expect(direct.records.filter((r) => r.status === 200)).toHaveLength(20);
+      expect(s.seen.filter((r) => r.via !== 'direct')).toEqual([]);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
+
 describe('a target that is down behind a working proxy', () => {
   it('is that page’s failure after its retries, and does not put the proxy on backoff', async () => {
     const p = await proxy('tinyproxy');
@@ -141,7 +170,7 @@ describe('a target that is down behind a working proxy', () => {
     });
     await crawl.done;
     const failed = records.find((r) => r.url.includes(`:${port}/`));
-    expect(failed?.error).toMatch(/proxy http:\/\/127\.0\.0\.1:\d+/);
+    expect(failed?.error).toMatch(/^proxy: http:\/\/127\.0\.0\.1:\d+: /);
     expect(failed?.attempts).toBe(2);
     expect(records.filter((r) => r.status === 200)).toHaveLength(20); // the proxy stayed in use
   });

@@ -44,6 +44,23 @@ describe('a scraper that logs in', () => {
     expect(area.logins).toBe(2); // the restored sessions kept their cookies: no second login
   });
 
+  it('replaces a session the site starts blocking, logs the replacement in, and loses no page', async () => {
+    // The guard answers 403 to a session after 4 requests: sessions must rotate to finish.
+    const s = await site({ members: { pages: 12, blockAfter: 4 } });
+    const { crawl, records } = startCrawl({
+      seeds: [`${s.url}members/`],
+      scraper: SCRAPER,
+      sessions: 2,
+      retries: 0,
+    });
+    await crawl.done;
+    const area = s.members!;
+    expect(records.map((r) => new URL(r.url).pathname).sort()).toEqual([...area.paths].sort());
+    expect(records.every((r) => r.status === 200 && r.attempts <= 2)).toBe(true);
+    expect(area.logins).toBeGreaterThan(2); // blocked sessions were replaced and logged in
+    expect([...area.sessions.values()].every((x) => x.logins === 1)).toBe(true);
+  });
+
   it('fails the page with the login’s message when the login is refused, after its retries', async () => {
     const s = await site({ members: { pages: 2, password: 'other' } });
     const { crawl, records } = startCrawl({ seeds: [`${s.url}members/`], scraper: SCRAPER, retries: 1 });

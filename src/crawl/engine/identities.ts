@@ -159,11 +159,38 @@ export class Identities {
     return groups.length > 0 && groups.every((g) => g.pool.allDown());
   }
 
-  /** Saves the sessions to the frontier when they changed (and the frontier keeps them). */
+  /**
+   * Saves the sessions to the frontier when they changed (and the frontier keeps them). A session
+   * whose login is under way (see {@link loginStarted}) is saved with its jar as it was before
+   * the login: the jar may already hold the site's session cookie while `loggedIn` is still
+   * false, and a resume from such a save would log in again on that still-valid site session.
+   */
   async save(): Promise<void> {
     if (!keepsSessions(this.#frontier)) return;
     const list = this.sessions.snapshotIfChanged();
-    if (list !== null) await this.#frontier.saveSessions(list);
+    if (list === null) return;
+    const pending = this.#preLogin;
+    await this.#frontier.saveSessions(
+      pending.size === 0
+        ? list
+        : list.map((s) => (pending.has(s.id) ? { ...s, cookies: pending.get(s.id) ?? null } : s)),
+    );
+  }
+
+  /** Pre-login jars (JSON, null without cookies) of the sessions whose login is under way. */
+  readonly #preLogin = new Map<string, string | null>();
+
+  /**
+   * Marks `session`'s login as under way: until {@link loginEnded}, saves keep its jar as it is
+   * now (engine/logins.ts calls both around the scraper's login hook).
+   */
+  loginStarted(session: Session): void {
+    this.#preLogin.set(session.id, session.cookies === null ? null : session.cookies.toJSON());
+  }
+
+  /** Ends what {@link loginStarted} began: saves write `session`'s jar as it is again. */
+  loginEnded(session: Session): void {
+    this.#preLogin.delete(session.id);
   }
 
   /**

@@ -19,7 +19,9 @@ export class LoginError extends Error {
  * Runs `hook` for sessions that are not logged in yet, one run per session at a time: requests
  * that need the same session while its login runs wait for that run. A successful login marks
  * the session `loggedIn` and saves the sessions to the state before any request uses it (so a
- * crash right after does not cost a second login); a failed one retires the session (its
+ * crash right after does not cost a second login); while the hook runs, saves keep the session's
+ * pre-login jar (Identities.loginStarted), so a crash mid-login costs a fresh login rather than a
+ * second one on the cookie the unfinished login got. A failed login retires the session (its
  * replacement logs in afresh) and rejects with a LoginError naming the hook's message.
  */
 export class Logins {
@@ -49,6 +51,9 @@ export class Logins {
   async #login(route: Route, signal: AbortSignal): Promise<void> {
     const s = route.session;
     const log = handlerLog('login', s.id);
+    // Until the hook returns, saves (each stored batch's) keep the session's pre-login jar: a
+    // crash mid-login then costs a fresh login, never a second one on the cookie it got.
+    this.#ids.loginStarted(s);
     try {
       await this.#hook({
         session: Object.freeze({ id: s.id }),
@@ -60,6 +65,8 @@ export class Logins {
       this.#ids.sessions.retire(s, 'login failed');
       const msg = err instanceof Error ? err.message || err.name : String(err);
       throw new LoginError(msg.split('\n')[0]!);
+    } finally {
+      this.#ids.loginEnded(s);
     }
     s.loggedIn = true;
     await this.#ids.save();

@@ -18,7 +18,9 @@ export type FetchErrorKind =
   | 'aborted'
   | 'http'
   // The SSRF guard refused the host's address (ssrf.ts); never retried.
-  | 'ssrf';
+  | 'ssrf'
+  // The proxy failed or reported the target unreachable (proxy-connect.ts ProxyError).
+  | 'proxy';
 
 /** Extra facts a FetchError may carry. */
 export interface FetchErrorInit {
@@ -134,7 +136,9 @@ function kindForCode(code: string): { kind: FetchErrorKind; detail: string } | n
  * Turns anything thrown while fetching `url` into a FetchError. A FetchError passes through
  * unchanged. Otherwise the error and its `cause` chain (undici wraps some socket errors) are
  * searched for the first code kindForCode knows; the kind comes from that code and the message is
- * `<kind>: <detail> (<code>: <original message>)`. Unknown errors become kind 'network'. This does
+ * `<kind>: <detail> (<code>: <original message>)`; a proxy's ProxyError (anywhere in the chain,
+ * before the socket error it wraps) is kind 'proxy' with its own message. Unknown errors become
+ * kind 'network'. This does
  * not know about aborts: fetchPage decides 'timeout'/'aborted' itself before calling this, because
  * only it knows which signal fired.
  */
@@ -143,6 +147,12 @@ export function classifyError(err: unknown, url: string): FetchError {
   let cur: unknown = err;
   for (let depth = 0; depth < 5 && cur !== undefined && cur !== null; depth++) {
     const code = codeOf(cur);
+    // A proxy's failure names the proxy (its display, never credentials), not the socket error
+    // under it: `proxy: http://127.0.0.1:3128: connection refused`.
+    if (code === 'ERR_TRAWL_PROXY') {
+      const detail = messageOf(cur).replace(/^proxy /, '');
+      return new FetchError('proxy', url, detail, { cause: err, code });
+    }
     if (code !== undefined) {
       const hit = kindForCode(code);
       if (hit !== null) {

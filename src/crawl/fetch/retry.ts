@@ -11,7 +11,7 @@ export const MAX_RETRY_AFTER_MS = 86_400_000;
 
 /**
  * Whether another attempt may succeed. For a status: true exactly for RETRYABLE_STATUSES. For a
- * FetchError: true for the transient kinds 'timeout', 'network', 'reset', 'refused' (a server
+ * FetchError: true for the transient kinds 'timeout', 'network', 'reset', 'refused', 'proxy' (a server
  * restarting refuses for a moment); for 'dns' only when the code is EAI_AGAIN (a resolver hiccup;
  * ENOTFOUND is an answer: the name does not exist); for 'http' when its status is retryable.
  * False for 'tls', 'too-large', 'decode', 'bad-url', 'aborted' and the redirect kinds: retrying
@@ -24,6 +24,7 @@ export function isRetryable(statusOrError: number | FetchError): boolean {
     case 'network':
     case 'reset':
     case 'refused':
+    case 'proxy':
       return true;
     case 'dns':
       return statusOrError.code === 'EAI_AGAIN';

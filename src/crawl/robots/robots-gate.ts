@@ -84,6 +84,7 @@ const CONNECTION_KINDS: ReadonlySet<FetchErrorKind> = new Set([
   'tls',
   'refused',
   'reset',
+  'proxy',
 ]);
 /** Redirect failures: RFC 9309 §2.3.1.2 lets a crawler treat robots.txt as unavailable (allow all). */
 const REDIRECT_KINDS: ReadonlySet<FetchErrorKind> = new Set([
