@@ -42,8 +42,9 @@ async function startSite(proxies: () => TestProxy[]): Promise<{ url: string; see
     }
     const n = path === '/' ? 0 : Number(path.split('/').pop());
     const links = [n - 1, n + 1].filter((k) => k >= 1 && k < 20).map((k) => `<a href="/p/${k}">${k}</a>`);
+    const cookies = [`seen=${n}; Path=/`, ...((res.getHeader('set-cookie') as string[] | undefined) ?? [])];
     res
-      .writeHead(200, { 'content-type': 'text/html', 'set-cookie': `seen=${n}; Path=/` })
+      .writeHead(200, { 'content-type': 'text/html', 'set-cookie': cookies })
       .end(
         `<title>page ${n}</title>${n === 0 ? '<a href="/p/1">1</a><a href="/members/1">m</a>' : links.join('')}`,
       );
@@ -121,6 +122,43 @@ describe('crawling through proxies', () => {
     // A dead proxy costs no attempt (the 403 members page is retried on fresh sessions: not counted here).
     expect(second.records.filter((r) => r.status === 200).every((r) => r.attempts === 1)).toBe(true);
     expect(s.seen.filter((r) => r.via !== b.display)).toEqual([]);
+  });
+});
+
+describe('sticky proxy rotation', () => {
+  it('--proxy-rotation session keeps each session on one proxy', async () => {
+    const a = await proxy('tinyproxy');
+    const b = await proxy('tinyproxy');
+    const s = await site();
+    // The site names each client by a cookie it sets on the first response without one.
+    let next = 0;
+    const pairs: [string, string][] = [];
+    s.server.prependListener('request', (req, res) => {
+      const m = /(?:^|; )who=(\w+)/.exec(req.headers.cookie ?? '');
+      const who = m?.[1] ?? `c${next++}`;
+      if (!m) res.setHeader('set-cookie', [`who=${who}; Path=/`]);
+      const port = req.socket.remotePort ?? 0;
+      const via = [a, b].find((p) => p.ownsSocket(port))?.display ?? 'direct';
+      if (m) pairs.push([who, via]);
+    });
+    const { crawl, records } = startCrawl({
+      seeds: [s.url],
+      proxies: [a.url, b.url],
+      proxyRotation: 'session',
+      sessions: 2,
+      allowPrivate: true,
+      maxConnections: 1,
+      workers: 1,
+    });
+    await crawl.done;
+    expect(records.filter((r) => r.status === 200)).toHaveLength(20);
+    const byWho = new Map<string, Set<string>>();
+    for (const [who, via] of pairs) byWho.set(who, (byWho.get(who) ?? new Set()).add(via));
+    // Two sessions, plus the replacements of those retired by the 403 of /members/1 (a
+    // replacement keeps its slot, so its proxy).
+    expect(byWho.size).toBeGreaterThanOrEqual(2);
+    expect([...byWho.values()].every((v) => v.size === 1)).toBe(true); // each on one proxy
+    expect(new Set([...byWho.values()].map((v) => [...v][0]))).toEqual(new Set([a.display, b.display]));
   });
 });
 
