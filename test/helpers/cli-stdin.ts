@@ -5,9 +5,7 @@
  * result shape as spawnCli; children still running are SIGKILLed by {@link killCliChildren}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type CliResult, REPO_ROOT } from './cli.js';
+import { CLI_MAIN, type CliResult, REPO_ROOT } from './cli.js';
 
 /** Options of {@link runCliWith}. */
 export interface RunWithOptions {
@@ -22,13 +20,12 @@ export interface RunWithOptions {
 const live = new Set<ChildProcess>();
 
 /**
- * Runs `node --import tsx src/cli/main.ts ...args` (both by absolute path, so any working
+ * Runs `node dist/cli/main.js ...args` (by absolute path, so any working
  * directory works) and resolves with how it ended, stdout and stderr complete.
  */
 export function runCliWith(args: readonly string[], opts: RunWithOptions = {}): Promise<CliResult> {
   const started = performance.now();
-  const tsx = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', tsx, join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 /**
- * Helpers for tests that run the `trawl` CLI as a child process: spawn it from the TypeScript
- * source (so a stale dist/ never matters), collect its output and exit status under a hard
+ * Helpers for tests that run the `trawl` CLI as a child process: spawn the compiled CLI (built
+ * fresh by test/global-setup.ts), collect its output and exit status under a hard
  * timeout, and track every child, test site and temp directory so one `cleanup()` in `afterEach`
  * releases them all.
  */
@@ -14,6 +14,13 @@ import { startTestSite, type TestSite, type TestSiteOptions } from '../../src/te
 
 /** The repository root: the CLI children run with it as their working directory. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/**
+ * The compiled CLI, as users run it. test/global-setup.ts builds dist/ from the current sources
+ * before any test file runs, so it is never stale (and a child starts in a third of the time a
+ * tsx-transpiled one takes, its parse threads too).
+ */
+export const CLI_MAIN = join(REPO_ROOT, 'dist/cli/main.js');
 
 /** How a CLI child ended. */
 export interface CliResult {
@@ -63,14 +70,14 @@ const sites = new Set<TestSite>();
 const dirs = new Set<string>();
 
 /**
- * Spawns `node --import tsx src/cli/main.ts ...args` in the repository root, with stdin closed and
+ * Spawns `node dist/cli/main.js ...args` in the repository root, with stdin closed and
  * stdout/stderr collected. The child is killed with SIGKILL if it has not exited after
  * `timeoutMs`; the result then says `timedOut: true`. Every child is tracked until it exits, so
  * {@link cleanup} can kill stragglers of a failed test.
  */
 export function spawnCli(args: readonly string[], opts: SpawnOptions = {}): CliProcess {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
