@@ -125,6 +125,41 @@ describe('crawling through proxies', () => {
   });
 });
 
+describe('a proxy killed during the crawl', () => {
+  it('has its share moved to the other proxy, and every page is still stored once', async () => {
+    const a = await proxy('tinyproxy');
+    const b = await proxy('tinyproxy');
+    const s = await site();
+    let killed = false;
+    let killedAt = -1;
+    s.server.prependListener('request', () => {
+      // After 8 requests (robots.txt included), SIGKILL proxy a: its tunnels die, its port refuses.
+      if (!killed && s.seen.length >= 8) {
+        killed = true;
+        killedAt = s.seen.length;
+        void a.kill();
+      }
+    });
+    const { crawl, records } = startCrawl({
+      seeds: [s.url],
+      proxies: [a.url, b.url],
+      allowPrivate: true,
+      maxConnections: 2,
+      retries: 3,
+    });
+    await crawl.done;
+    const ok = records.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(20);
+    expect(new Set(ok.map((r) => r.url)).size).toBe(20);
+    expect(killed).toBe(true);
+    const before = s.seen.slice(0, killedAt);
+    const after = s.seen.slice(killedAt + 2); // the kill lands while up to 2 requests are in flight
+    expect(before.some((r) => r.via === a.display)).toBe(true);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.filter((r) => r.via !== b.display)).toEqual([]);
+  });
+});
+
 describe('sticky proxy rotation', () => {
   it('--proxy-rotation session keeps each session on one proxy', async () => {
     const a = await proxy('tinyproxy');
