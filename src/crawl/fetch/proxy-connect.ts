@@ -15,7 +15,7 @@
  * the checked address — never the name — is what the proxy is asked to connect to: there is no
  * second resolution to rebind.
  */
-import { isIP, type Socket, connect as tcpConnect } from 'node:net';
+import { isIP, type NetConnectOpts, type Socket, connect as tcpConnect } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { type buildConnector, errors } from 'undici';
 import { abortableHandler } from './abortable-handler.js';
@@ -453,7 +453,10 @@ export function proxyConnector(proxy: ProxySpec, opts: ProxyConnectOptions): bui
             servername: isIP(proxy.host) === 0 ? proxy.host : undefined,
             ALPNProtocols: ['http/1.1'],
           })
-        : tcpConnect({ host: proxy.host, port: proxy.port });
+        : // undici's own sockets read 64 KiB at a time; Node's default 16 KiB would stop and
+          // restart reading several times per page (measured: 10k extra polls per 5k pages).
+          // (Node's Socket takes the stream option; @types/node does not declare it for connect.)
+          tcpConnect({ host: proxy.host, port: proxy.port, highWaterMark: 64 * 1024 } as NetConnectOpts);
       sockets.push(raw);
       await connected(raw, viaTls ? 'secureConnect' : 'connect', (err) => {
         if (err === null)
