@@ -206,13 +206,28 @@ function scraperParser(
     const page = extractPage(text, job.url, { normalize, resolved, document: run.wantsDocument(job) });
     const links = page.links.map((l) => l.url);
     const head = pageHead(page, text, specs, config.keepHtml);
-    const { requests, ...result } = await run(job, text, page.baseHref, resolved, page.document);
+    const r = await run(job, text, page.baseHref, resolved, page.document);
+    const packed = packRequests(r.requests, links);
+    // Built field by field so every page's result has one shape (one hidden class for the
+    // structured clone back to the engine) and no spread copies on the hot path.
     return {
-      ...head,
+      title: head.title,
+      description: head.description,
+      canonical: head.canonical,
+      baseHref: head.baseHref,
+      robots: head.robots,
+      fields: head.fields,
+      html: head.html,
       links: links.join('\n'),
-      ...packRequests(requests, links),
+      follow: packed.follow,
+      hosts: packed.hosts,
+      followHost: packed.followHost,
+      requests: packed.requests,
       parseMs: performance.now() - start,
-      ...result,
+      items: r.items,
+      handlerError: r.handlerError,
+      handlerRetryable: r.handlerRetryable,
+      retireSession: r.retireSession,
     };
   };
 }
