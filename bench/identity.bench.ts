@@ -12,27 +12,35 @@
 //   proxy       the plain site, --proxy http://127.0.0.1:PORT: a fresh Debian tinyproxy
 //               (/usr/bin/tinyproxy, test/helpers/proxies.ts's config) started for each run on a
 //               free loopback port; trawl tunnels every request through it with CONNECT.
+//   socks       the plain site, --proxy socks5://127.0.0.1:PORT: a fresh Debian microsocks
+//               (/usr/bin/microsocks, a thread per connection that only relays bytes) started
+//               the same way; trawl tunnels every request through it with SOCKS5.
 //
 // Rounds are interleaved (each round runs every variant once, the order rotated by one per round,
 // so each variant takes each position) and the table shows medians over the rounds. Per run:
 // - pages/s: pages ÷ the trawl process's wall time from spawn to exit (start-up included);
 // - CPU ms/page: user + system time of the trawl process (and anything it waited for), from the
 //   kernel's rusage via GNU time (`/usr/bin/time`, 10 ms resolution), ÷ pages. The proxy's CPU
-//   is not in it: tinyproxy is this process's child, not trawl's;
-// - proxy CPU ms/page: the tinyproxy process's own user + system time (/proc/PID/stat, all its
+//   is not in it: the proxy is this process's child, not trawl's;
+//   The user ms/page column is the user-mode part alone: a write to a loopback socket does part of
+//   the delivery in the writer's system call (waking the receiving thread at least), so a proxy
+//   with a thread per connection adds kernel time to trawl's account that is the hop's, not work
+//   trawl does per page.
+// - proxy CPU ms/page: the proxy process's own user + system time (/proc/PID/stat, all its
 //   threads) over the run, ÷ pages — shown for information, not part of the target;
 // - peak RSS: the rusage maximum resident set size of the trawl process.
 // Every run must have stored every page exactly once (page records distinct by URL, all status
 // 200), and a proxied run must have gone through its proxy (tinyproxy logged at least one
 // `CONNECT <site host:port>` and nothing else); otherwise the benchmark stops with exit code 1.
 // Then it prints issue 12's two ratios: cookies CPU/page ÷ no-cookies CPU/page (target ≤ 1.10)
-// and proxy CPU/page ÷ direct CPU/page (target ≤ 1.15).
+// and proxy CPU/page ÷ direct CPU/page (target ≤ 1.15), for each proxy variant run.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startTinyproxy, type TestProxy } from '../test/helpers/proxies.js';
+import { startMicrosocks, startTinyproxy, type TestProxy } from '../test/helpers/proxies.js';
+import { countJsonl, median, pageOk, processCpuMs, readGnuTime } from './bench-helpers.js';
 
 const pages = Number(process.argv[2] ?? '20000');
 const rounds = Number(process.argv[3] ?? '3');
@@ -41,8 +49,7 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const root = here('../');
 const TIME = '/usr/bin/time';
 const TINYPROXY = '/usr/bin/tinyproxy';
-/** Kernel clock ticks per second, the unit of /proc/PID/stat's utime and stime (Linux: 100). */
-const CLK_TCK = 100;
+const MICROSOCKS = '/usr/bin/microsocks';
 
 type SiteKind = 'cookie' | 'plain';
 
@@ -52,8 +59,8 @@ interface Variant {
   site: SiteKind;
   /** Flags after the crawl benchmark's own. */
   flags: readonly string[];
-  /** Crawls through a fresh tinyproxy. */
-  proxied: boolean;
+  /** Crawls through a fresh proxy of this kind; null: direct. */
+  proxied: 'tinyproxy' | 'microsocks' | null;
 }
 
 interface Run {
@@ -63,6 +70,8 @@ interface Run {
   seconds: number;
   pagesPerSec: number;
   cpuMsPerPage: number;
+  /** The user-mode part of cpuMsPerPage (the rest is kernel time, see the module comment). */
+  userMsPerPage: number;
   /** tinyproxy's own CPU ÷ pages; null for a direct run. */
   proxyCpuMsPerPage: number | null;
   /** Requests tinyproxy logged (its CONNECT tunnels); null for a direct run. */
@@ -87,37 +96,12 @@ const TRAWL_FLAGS = [
 ];
 
 const VARIANTS: Record<string, Variant> = {
-  cookies: { name: 'cookies', site: 'cookie', flags: [], proxied: false },
-  'no-cookies': { name: 'no-cookies', site: 'cookie', flags: ['--no-cookies'], proxied: false },
-  direct: { name: 'direct', site: 'plain', flags: [], proxied: false },
-  proxy: { name: 'proxy', site: 'plain', flags: [], proxied: true },
+  cookies: { name: 'cookies', site: 'cookie', flags: [], proxied: null },
+  'no-cookies': { name: 'no-cookies', site: 'cookie', flags: ['--no-cookies'], proxied: null },
+  direct: { name: 'direct', site: 'plain', flags: [], proxied: null },
+  proxy: { name: 'proxy', site: 'plain', flags: [], proxied: 'tinyproxy' },
+  socks: { name: 'socks', site: 'plain', flags: [], proxied: 'microsocks' },
 };
-
-/** Reads the page records, checks each is a status-200 page, counts lines and distinct URLs. */
-function countPages(file: string): { records: number; distinct: number; problems: string[] } {
-  const problems: string[] = [];
-  if (!existsSync(file)) return { records: 0, distinct: 0, problems: [`${file} was not written`] };
-  const urls = new Set<unknown>();
-  let records = 0;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const rec = JSON.parse(line) as Record<string, unknown>;
-    records++;
-    urls.add(rec.url);
-    if ((rec.status !== 200 || rec.error != null) && problems.length < 5) {
-      problems.push(`page ${String(rec.url)}: ${JSON.stringify(rec).slice(0, 200)}`);
-    }
-  }
-  return { records, distinct: urls.size, problems };
-}
-
-/** A process's own user + system CPU in ms (all its threads), from /proc/PID/stat. */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the `(comm)` one: state is field 3, utime 14, stime 15.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
 
 // The running site servers, proxy and benchmark run (the last in its own process group, so that
 // stopping it stops the measured process under GNU time too).
@@ -145,8 +129,11 @@ if (!Number.isInteger(pages) || pages <= 0 || !Number.isInteger(rounds) || round
   fail(`pages and rounds must be positive integers, got ${process.argv[2]} ${process.argv[3]}`);
 }
 if (!existsSync(TIME)) fail(`${TIME} (GNU time) is needed to read each run's rusage`);
-if (variantNames.some((v) => VARIANTS[v]!.proxied) && !existsSync(TINYPROXY)) {
+if (variantNames.some((v) => VARIANTS[v]!.proxied === 'tinyproxy') && !existsSync(TINYPROXY)) {
   fail(`${TINYPROXY} (Debian's tinyproxy) is needed for the proxy variant`);
+}
+if (variantNames.some((v) => VARIANTS[v]!.proxied === 'microsocks') && !existsSync(MICROSOCKS)) {
+  fail(`${MICROSOCKS} (Debian's microsocks) is needed for the socks variant`);
 }
 if (!existsSync(join(root, 'dist/cli/main.js'))) {
   fail('dist/ is not built: run `npm run build` first (the benchmark runs the trawl executable)');
@@ -182,8 +169,8 @@ async function runOnce(v: Variant, url: string, round: number): Promise<Run> {
   currentDir = dir;
   const proxyFlags: string[] = [];
   let proxyCpu0 = 0;
-  if (v.proxied) {
-    proxy = await startTinyproxy();
+  if (v.proxied !== null) {
+    proxy = v.proxied === 'tinyproxy' ? await startTinyproxy() : await startMicrosocks();
     proxyFlags.push('--proxy', proxy.url);
     proxyCpu0 = processCpuMs(proxy.pid);
   }
@@ -208,22 +195,21 @@ async function runOnce(v: Variant, url: string, round: number): Promise<Run> {
   if (proxy !== undefined) {
     proxyCpuMs = processCpuMs(proxy.pid) - proxyCpu0;
     // tinyproxy writes its log line when it reads a request, before it connects, so everything
-    // trawl sent is logged by the time trawl has exited.
-    const logged = proxy.requests();
+    // trawl sent is logged by the time trawl has exited; microsocks' log trails through a pipe.
+    const logged = v.proxied === 'tinyproxy' ? proxy.requests() : await proxy.waitRequests(1);
     await proxy.stop();
     proxy = undefined;
     proxyRequests = logged.length;
     const target = `CONNECT ${new URL(url).host}`;
     const other = logged.filter((r) => r !== target);
-    if (logged.length === 0) fail(`${v.name} (round ${round}): tinyproxy logged no request`);
+    if (logged.length === 0) fail(`${v.name} (round ${round}): ${v.proxied} logged no request`);
     if (other.length > 0) {
-      fail(`${v.name} (round ${round}): tinyproxy logged other requests: ${other.slice(0, 5).join(', ')}`);
+      fail(`${v.name} (round ${round}): ${v.proxied} logged other requests: ${other.slice(0, 5).join(', ')}`);
     }
   }
 
-  // GNU time's last line is "%U %S %M" (a line before it reports a non-zero exit status).
-  const [user, sys, maxKB] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  const stored = countPages(join(dir, 'pages.jsonl'));
+  const { userS: user, sysS: sys, maxRssKB: maxKB } = readGnuTime(timeFile);
+  const stored = countJsonl(join(dir, 'pages.jsonl'), pageOk);
   if (stored.records !== pages || stored.distinct !== pages || stored.problems.length > 0) {
     fail(
       `${v.name} (round ${round}) stored ${stored.records} records, ${stored.distinct} distinct URLs; ` +
@@ -239,17 +225,12 @@ async function runOnce(v: Variant, url: string, round: number): Promise<Run> {
     seconds,
     pagesPerSec: stored.records / seconds,
     cpuMsPerPage: ((user! + sys!) * 1000) / stored.records,
+    userMsPerPage: (user! * 1000) / stored.records,
     proxyCpuMsPerPage: proxyCpuMs === null ? null : proxyCpuMs / stored.records,
     proxyRequests,
     peakRssMB: (maxKB! * 1024) / 2 ** 20,
   };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const urls = new Map<SiteKind, string>();
 for (const kind of new Set(variantNames.map((n) => VARIANTS[n]!.site))) {
@@ -280,6 +261,7 @@ const med = new Map(
       {
         pagesPerSec: median(rs.map((r) => r.pagesPerSec)),
         cpuMsPerPage: median(rs.map((r) => r.cpuMsPerPage)),
+        userMsPerPage: median(rs.map((r) => r.userMsPerPage)),
         cpuRange: `${Math.min(...rs.map((r) => r.cpuMsPerPage)).toFixed(3)}–${Math.max(...rs.map((r) => r.cpuMsPerPage)).toFixed(3)}`,
         proxyCpuMsPerPage: proxyCpu.length === 0 ? null : median(proxyCpu),
         peakRssMB: median(rs.map((r) => r.peakRssMB)),
@@ -288,11 +270,11 @@ const med = new Map(
   }),
 );
 process.stdout.write(
-  `\nmedians of ${rounds}  pages/s  CPU ms/page (min–max)  proxy CPU ms/page  peak RSS MB\n`,
+  `\nmedians of ${rounds}  pages/s  CPU ms/page (min–max)  user ms/page  proxy CPU ms/page  peak RSS MB\n`,
 );
 for (const [name, m] of med) {
   process.stdout.write(
-    `${name.padEnd(12)} ${m.pagesPerSec.toFixed(0).padStart(8)} ${m.cpuMsPerPage.toFixed(3).padStart(11)} ${`(${m.cpuRange})`.padStart(13)} ${(m.proxyCpuMsPerPage === null ? '-' : m.proxyCpuMsPerPage.toFixed(3)).padStart(18)} ${m.peakRssMB.toFixed(0).padStart(12)}\n`,
+    `${name.padEnd(12)} ${m.pagesPerSec.toFixed(0).padStart(8)} ${m.cpuMsPerPage.toFixed(3).padStart(11)} ${`(${m.cpuRange})`.padStart(13)} ${m.userMsPerPage.toFixed(3).padStart(13)} ${(m.proxyCpuMsPerPage === null ? '-' : m.proxyCpuMsPerPage.toFixed(3)).padStart(18)} ${m.peakRssMB.toFixed(0).padStart(12)}\n`,
   );
 }
 process.stdout.write('\n');
@@ -301,9 +283,11 @@ const ratio = (a: string, b: string, target: number): void => {
   const y = med.get(b);
   if (x === undefined || y === undefined) return;
   const r = x.cpuMsPerPage / y.cpuMsPerPage;
+  const u = x.userMsPerPage / y.userMsPerPage;
   process.stdout.write(
-    `${`${a} CPU/page ÷ ${b} CPU/page:`.padEnd(40)} ${r.toFixed(3)}× (target ≤ ${target.toFixed(2)}×: ${r <= target ? 'met' : 'MISSED'})\n`,
+    `${`${a} CPU/page ÷ ${b} CPU/page:`.padEnd(40)} ${r.toFixed(3)}× (target ≤ ${target.toFixed(2)}×: ${r <= target ? 'met' : 'MISSED'}); user CPU only ${u.toFixed(3)}×\n`,
   );
 };
 ratio('cookies', 'no-cookies', 1.1);
 ratio('proxy', 'direct', 1.15);
+ratio('socks', 'direct', 1.15);

@@ -26,10 +26,11 @@
 // Then it prints issue 11's two ratios: trawl-scraper pages/s ÷ crawlee pages/s (target ≥ 10) and
 // trawl-scraper CPU/page ÷ trawl CPU/page (target ≤ 1.5).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { countJsonl, median, pageOk, readGnuTime, type Stored } from './bench-helpers.js';
 
 const pages = Number(process.argv[2] ?? '20000');
 const rounds = Number(process.argv[3] ?? '3');
@@ -37,16 +38,6 @@ const variantNames = (process.argv[4] ?? 'trawl,trawl-scraper,crawlee').split(',
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const root = here('../');
 const TIME = '/usr/bin/time';
-
-/** What a finished run stored, as counted from its output. */
-interface Stored {
-  /** Records (pages or items) written. */
-  records: number;
-  /** Distinct URLs among them. */
-  distinct: number;
-  /** Problems found (a record that is not a status-200 page, a failed request); empty if none. */
-  problems: string[];
-}
 
 interface Variant {
   name: string;
@@ -81,28 +72,6 @@ const TRAWL_FLAGS = [
   '--expect',
   '100000',
 ];
-
-/** Reads a JSONL file and counts its lines and distinct `url` values. */
-function countJsonl(file: string, check: (rec: Record<string, unknown>) => string | null): Stored {
-  const problems: string[] = [];
-  if (!existsSync(file)) return { records: 0, distinct: 0, problems: [`${file} was not written`] };
-  const urls = new Set<unknown>();
-  let records = 0;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const rec = JSON.parse(line) as Record<string, unknown>;
-    records++;
-    urls.add(rec.url);
-    const problem = check(rec);
-    if (problem !== null && problems.length < 5) problems.push(problem);
-  }
-  return { records, distinct: urls.size, problems };
-}
-
-const pageOk = (rec: Record<string, unknown>): string | null =>
-  rec.status === 200 && rec.error == null
-    ? null
-    : `page ${String(rec.url)}: ${JSON.stringify(rec).slice(0, 200)}`;
 
 const itemOk = (rec: Record<string, unknown>): string | null =>
   typeof rec.url === 'string' && typeof rec.title === 'string' && typeof rec.links === 'number'
@@ -223,8 +192,7 @@ async function runOnce(v: Variant, url: string, round: number): Promise<Run> {
   const seconds = (performance.now() - t0) / 1000;
   current = undefined;
   if (code !== 0) fail(`${v.name} (round ${round}) exited with ${code}:\n${stderr}`);
-  // GNU time's last line is "%U %S %M" (a line before it reports a non-zero exit status).
-  const [user, sys, maxKB] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  const { userS: user, sysS: sys, maxRssKB: maxKB } = readGnuTime(timeFile);
   const stored = v.stored(dir, stdout);
   if (stored.records !== pages || stored.distinct !== pages || stored.problems.length > 0) {
     fail(
@@ -244,12 +212,6 @@ async function runOnce(v: Variant, url: string, round: number): Promise<Run> {
     peakRssMB: (maxKB! * 1024) / 2 ** 20,
   };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const url = await new Promise<string>((resolve) => {
   server!.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { type CrawlOptions, DEFAULTS, UsageError } from '../crawl/options.js';
+import { parseRenderResources, parseRenderWait, type RenderMode } from '../crawl/render/render-options.js';
 import { parseCount, parseDuration, parseList, parseRate, parseSize } from './parse-values.js';
 import { repeatable } from './repeated-options.js';
 import { parseBlockCodes, parseHeaderFlags } from './session-flags.js';
@@ -84,6 +85,28 @@ export function addCrawlFlags(cmd: Command): Command {
         .choices(['round-robin', 'session'])
         .default(d.proxyRotation),
     )
+    .option(
+      '--render [mode]',
+      'render pages in Chromium: always (every page, the default when the flag is given) or auto (only pages that need it)',
+    )
+    .option(
+      '--render-wait <wait>',
+      'when a rendered page is read: settled (load, then no pending fetch/XHR/short timer and a quiet DOM), load, domcontentloaded, networkidle, or selector:CSS',
+      'settled',
+    )
+    .option('--render-timeout <duration>', "one page's render deadline, navigation and wait included", '30s')
+    .option('--browsers <n>', 'Chromium processes for --render', String(d.browsers))
+    .option('--tabs <n>', 'concurrent pages per Chromium process', String(d.tabs))
+    .option(
+      '--browser-recycle <n>',
+      'replace a Chromium process after it rendered this many pages (bounds its memory)',
+      String(d.browserRecycle),
+    )
+    .option(
+      '--render-resources <list>',
+      'resource types rendered pages may load: image, media, font, stylesheet (comma-separated; default: none, all blocked)',
+    )
+    .option('--chromium <path>', 'the Chromium executable for --render (default: the system Chromium)')
     .option('--host-rate <n>', 'per-host requests per second, or inf', 'inf')
     .option('--host-burst <n>', 'per-host burst', String(d.hostBurst))
     .option('--host-concurrency <n>', 'per-host concurrent requests', String(d.hostConcurrency))
@@ -192,6 +215,15 @@ export interface CrawlFlagValues {
   sessionBlockCodes: string;
   proxy: string[];
   proxyRotation: 'round-robin' | 'session';
+  /** `--render` alone is true; `--render MODE` the mode as typed. */
+  render?: string | true;
+  renderWait: string;
+  renderTimeout: string;
+  browsers: string;
+  tabs: string;
+  browserRecycle: string;
+  renderResources?: string;
+  chromium?: string;
   hostRate: string;
   hostBurst: string;
   hostConcurrency: string;
@@ -263,6 +295,14 @@ const OPTIONS_OF_FLAG: { readonly [F in keyof CrawlFlagValues]-?: readonly (keyo
   sessionBlockCodes: ['sessionBlockCodes'],
   proxy: ['proxies'],
   proxyRotation: ['proxyRotation'],
+  render: ['render'],
+  renderWait: ['renderWait'],
+  renderTimeout: ['renderTimeoutMs'],
+  browsers: ['browsers'],
+  tabs: ['tabs'],
+  browserRecycle: ['browserRecycle'],
+  renderResources: ['renderResources'],
+  chromium: ['chromium'],
   hostRate: ['hostRate'],
   hostBurst: ['hostBurst'],
   hostConcurrency: ['hostConcurrency'],
@@ -322,6 +362,17 @@ export function layerScraperOptions(
   return out as Partial<CrawlOptions> & { seeds: string[] };
 }
 
+/**
+ * `--render`'s mode: the flag alone (true) or `always` is always, `auto` is auto, `off` is off.
+ * Anything else is refused, naming the value (toCrawlOptions takes an http(s) URL typed right
+ * after `--render` as the first URL, not as a mode).
+ */
+export function parseRenderMode(value: string | true): RenderMode {
+  if (value === true || value === 'always') return 'always';
+  if (value === 'auto' || value === 'off') return value;
+  throw new UsageError(`--render: unknown mode ${JSON.stringify(value)} (expected always or auto)`);
+}
+
 /** Turns flag strings into typed crawl options, throwing a UsageError naming the bad flag. */
 export function toCrawlOptions(
   seeds: string[],
@@ -331,8 +382,10 @@ export function toCrawlOptions(
     throw new UsageError('--fresh and --no-state conflict: there is no state to start over');
   if (f.retryFailed && f.state === false)
     throw new UsageError('--retry-failed needs a state file (drop --no-state)');
+  // `--render URL`: commander takes the URL as the flag's optional value; it is the first URL.
+  const renderSeed = typeof f.render === 'string' && /^https?:\/\//i.test(f.render) ? f.render : undefined;
   return {
-    seeds,
+    seeds: renderSeed === undefined ? seeds : [renderSeed, ...seeds],
     name: f.name,
     workers: parseCount('workers', f.workers, 1),
     parsers: parseCount('parsers', f.parsers, 0),
@@ -362,6 +415,15 @@ export function toCrawlOptions(
     sessionBlockCodes: parseBlockCodes(f.sessionBlockCodes),
     proxies: f.proxy.length > 0 ? f.proxy : undefined,
     proxyRotation: f.proxyRotation,
+    render:
+      f.render === undefined ? undefined : renderSeed !== undefined ? 'always' : parseRenderMode(f.render),
+    renderWait: parseRenderWait(f.renderWait),
+    renderTimeoutMs: parseDuration('render-timeout', f.renderTimeout),
+    browsers: parseCount('browsers', f.browsers, 1),
+    tabs: parseCount('tabs', f.tabs, 1),
+    browserRecycle: parseCount('browser-recycle', f.browserRecycle, 1),
+    renderResources: f.renderResources === undefined ? undefined : parseRenderResources(f.renderResources),
+    chromium: f.chromium,
     hostRate: parseRate('host-rate', f.hostRate),
     hostBurst: parseCount('host-burst', f.hostBurst, 1),
     hostConcurrency: parseCount('host-concurrency', f.hostConcurrency, 1),

@@ -1,5 +1,6 @@
 import type { Clock } from '../conc/clock.js';
 import type { Item, PageRecord } from './record.js';
+import type { RenderMode, RenderResource, RenderWait } from './render/render-options.js';
 
 // The shape of a crawl's options, apart from their defaults and checks (options.ts), so that the
 // lower folders (parse/, for a scraper's `options`) can name it without importing the engine.
@@ -132,6 +133,27 @@ export interface CrawlOptions {
    * next proxy that is up) or `session` (each session keeps its proxy). Default: round-robin.
    */
   proxyRotation?: 'round-robin' | 'session';
+  /**
+   * Render pages in Chromium (`--render [auto]`): `always` loads every GET page in the browser,
+   * once, with no plain fetch first; `auto` fetches plain first and renders only the pages that
+   * need it (app shells); `off` never. Requests that are not GETs (a scraper's form POST) are
+   * always fetched plain. Default: off.
+   */
+  render: RenderMode;
+  /** When a rendered page is read (`--render-wait`); see RenderWait. Default: settled. */
+  renderWait: RenderWait;
+  /** Deadline of one page's render, navigation and wait included, in ms (`--render-timeout`). Default: 30 s. */
+  renderTimeoutMs: number;
+  /** Chromium processes (`--browsers`). Default: 1. */
+  browsers: number;
+  /** Concurrent pages per Chromium process (`--tabs`). Default: 4. */
+  tabs: number;
+  /** Pages a Chromium process renders before it is replaced by a fresh one (`--browser-recycle`). Default: 200. */
+  browserRecycle: number;
+  /** Resource types a rendered page may load (`--render-resources`); the others are blocked. Default: none. */
+  renderResources: RenderResource[];
+  /** The Chromium executable (`--chromium PATH`). Default: the system Chromium (render/chromium.ts). */
+  chromium?: string;
   /** Allow hosts on loopback/private/link-local addresses even when the seeds are not on one. */
   allowPrivate: boolean;
   /** SQLite state file (resumable); undefined = in-memory frontier. */

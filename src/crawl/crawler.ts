@@ -14,6 +14,7 @@ import type { FetchJob, Outcome } from './engine/outcome.js';
 import { RecordBuilder } from './engine/page-record.js';
 import { parseConfigOf } from './engine/parse-config.js';
 import { parseStage } from './engine/parse-step.js';
+import { Rendering } from './engine/rendering.js';
 import { RobotsWiring } from './engine/robots-wiring.js';
 import { sampleMetrics } from './engine/sampler.js';
 import { Seeding } from './engine/seeding.js';
@@ -158,6 +159,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const threads = Array.from({ length: o.parsers }, () => new ParseThread(parseConfig));
     let endReason: StopReason = 'done';
     let ids: Identities | null = null;
+    let rendering: Rendering | null = null;
     try {
       ids = await Identities.open(o, ctx.frontier, ctx.agent, {
         maxConnections: o.maxConnections,
@@ -166,6 +168,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       });
       const identities = ids;
       ctx.requestAgent = identities.dispatcher(); // robots.txt and sitemaps: through the proxies too
+      if (o.render !== 'off') rendering = await Rendering.open(ctx, identities);
       // 1. Seeds and sitemaps, and robots.txt (which may name more sitemaps).
       const noteHost = (host: string, url: string) => this.#robots.noteHost(host, url);
       const seeding = new Seeding(ctx, noteHost);
@@ -190,7 +193,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       };
       const poolOptions = { workers: o.workers, queueSize: o.workers, signal: ctx.abort };
       const pool = new WorkerPool<FetchJob, Outcome>(
-        fetchStep(ctx, identities, onDeadline, this.#idle),
+        fetchStep(ctx, identities, rendering, onDeadline, this.#idle),
         poolOptions,
       );
       const { ledger } = ctx;
@@ -207,7 +210,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
       );
       const storing = this.#store.run(parsed);
       // 3. Metrics, sampled; 4. the scheduler feeds the pool until the ledger says finished.
-      const sample = () => sampleMetrics(ctx, pool.queued, pool.results.length, parsed.length, identities);
+      const sample = () =>
+        sampleMetrics(ctx, pool.queued, pool.results.length, parsed.length, identities, rendering);
       const sampler = setInterval(sample, 250);
       sampler.unref();
       try {
@@ -226,6 +230,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
       await Promise.all(threads.map((t) => t.close()));
       this.#robots?.close();
       await ids?.save().catch(() => {}); // best effort: each stored batch saved them already
+      await rendering?.close(); // before the identities: its requests go through their agents
       await ids?.close();
       await ctx.agent.close();
       this.#abortCtx.cancel();

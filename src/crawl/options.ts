@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { CrawlOptions } from './crawl-options.js';
 import { parseFieldSpecs } from './parse/fields.js';
+import { findChromium } from './render/chromium.js';
+import { parseRenderResources, parseRenderWait } from './render/render-options.js';
 import { checkSessionOptions } from './session-options.js';
 import { storagePathProblem } from './storage-paths.js';
 import { itemSinkFormatFor } from './store/item-sink.js';
@@ -52,6 +54,13 @@ export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
   sessions: 1,
   sessionBlockCodes: [401, 403, 429],
   proxyRotation: 'round-robin',
+  render: 'off',
+  renderWait: { kind: 'settled' },
+  renderTimeoutMs: 30_000,
+  browsers: 1,
+  tabs: 4,
+  browserRecycle: 200,
+  renderResources: [],
 };
 
 // UsageError lives below every layer (usage-error.ts); re-exported here for existing importers.
@@ -133,7 +142,32 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   // Headers, cookies, sessions and proxies; the cookies file is read here, and a bad proxy in
   // the environment is refused here too, so both stop the crawl before its first request.
   checkSessionOptions(o, process.env);
+  checkRenderOptions(o);
   return o;
+}
+
+/**
+ * Checks the rendering options: the mode, the wait strategy's shape, the pool's sizes and the
+ * resource types; with rendering on, finds the Chromium to use (`chromium`, else the system's,
+ * render/chromium.ts) and stores its path in `o.chromium`, so a machine without one is refused
+ * before any request.
+ */
+function checkRenderOptions(o: CrawlOptions): void {
+  if (!['off', 'always', 'auto'].includes(o.render)) {
+    throw new UsageError(`--render must be always or auto (got ${JSON.stringify(o.render)})`);
+  }
+  const w = o.renderWait as { kind?: unknown; css?: unknown };
+  const waits = ['settled', 'load', 'domcontentloaded', 'networkidle', 'selector'];
+  if (typeof w?.kind !== 'string' || !waits.includes(w.kind)) {
+    throw new UsageError(`--render-wait: invalid value ${JSON.stringify(o.renderWait)}`);
+  }
+  if (w.kind === 'selector') parseRenderWait(`selector:${typeof w.css === 'string' ? w.css : ''}`);
+  numIn('render-timeout', o.renderTimeoutMs, 1, 3_600_000);
+  intIn('browsers', o.browsers, 1, 64);
+  intIn('tabs', o.tabs, 1, 256);
+  intIn('browser-recycle', o.browserRecycle, 1, 1_000_000_000);
+  parseRenderResources(o.renderResources.join(','));
+  if (o.render !== 'off') o.chromium = findChromium(o.chromium);
 }
 
 /** The crawl's default name: the first seed's host, made file-name safe. */

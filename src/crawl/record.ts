@@ -37,6 +37,8 @@ export interface PageRecord {
   lastmod?: string | null;
   /** Values of user `--extract` fields / the `extract(page)` hook. */
   fields?: Record<string, unknown>;
+  /** True when the page was loaded in Chromium (`--render`): title, links and fields come from the rendered DOM. */
+  rendered?: boolean;
 }
 
 /** The column order of tabular outputs (CSV, SQLite). `links` is joined with spaces in CSV. */
@@ -60,6 +62,7 @@ export const RECORD_COLUMNS = [
   'noindex',
   'lastmod',
   'fields',
+  'rendered',
 ] as const satisfies readonly (keyof PageRecord)[];
 
 /** What a stored record comes to: fetched fine, failed, or skipped without a fetch that counts. */

@@ -38,6 +38,21 @@ export interface CrawlSummary {
   /** Whether the crawl kept durable state (a state file): only then can a rerun resume it. */
   resumable: boolean;
   /**
+   * Present when the crawl rendered pages (`--render`): how many were rendered and why (`always`,
+   * or `--render auto`'s reasons), how many of those were second fetches (fetched plain first,
+   * `--render auto`), and the requests rendered pages made through the SSRF guard and how many it
+   * refused.
+   */
+  render?: {
+    pages: number;
+    byReason: Record<string, number>;
+    afterPlain: number;
+    browserRequests: number;
+    refused: number;
+    /** Chromium processes running at the end; launched, crashed and recycled during the crawl. */
+    browsers: { open: number; launches: number; crashes: number; recycles: number };
+  };
+  /**
    * Set when the crawl stopped because its output or state file hit a full disk (stopReason
    * `storage-full`): the file and the problem. The batch being stored then was not marked done,
    * so its pages come back on resume.
@@ -84,6 +99,15 @@ export function summarize(
     pagesPerSecond: (snap.pagesStored * 1000) / durationMs,
     frontier,
     resumable: end.resumable,
+    ...(snap.render.pages > 0 || snap.render.browserRequests > 0
+      ? {
+          render: {
+            ...snap.render,
+            byReason: { ...snap.render.byReason },
+            browsers: { ...snap.render.browsers },
+          },
+        }
+      : {}),
     ...(end.storageError
       ? { storageError: { path: end.storageError.path, message: end.storageError.message } }
       : {}),
@@ -108,6 +132,16 @@ export function formatSummary(s: CrawlSummary): string {
       `${s.skipped > 0 ? `, ${s.skipped} skipped: ${skipped}` : ''})` +
       `${s.sitemapErrors > 0 ? `; ${s.sitemapErrors} sitemap errors` : ''}`,
     ...(s.items > 0 ? [`items:    ${s.items} stored`] : []),
+    ...(s.render
+      ? [
+          `rendered: ${s.render.pages} pages (${kinds(s.render.byReason) || 'none'})` +
+            `${s.render.afterPlain > 0 ? `, ${s.render.afterPlain} of them fetched plain first` : ''}; ` +
+            `${s.render.browserRequests} browser requests, ${s.render.refused} refused by the SSRF guard; ` +
+            `Chromium launched ${s.render.browsers.launches}×` +
+            `${s.render.browsers.crashes > 0 ? `, ${s.render.browsers.crashes} crashed` : ''}` +
+            `${s.render.browsers.recycles > 0 ? `, ${s.render.browsers.recycles} recycled` : ''}`,
+        ]
+      : []),
     `requests: ${s.requests} (${s.retries} retries), ${formatBytes(s.bytes)}`,
     `time:     ${(s.durationMs / 1000).toFixed(1)} s, ${s.pagesPerSecond.toFixed(1)} pages/s`,
     `frontier: ${s.frontier.queued} queued, ${s.frontier.done} done, ${s.frontier.seen} seen${s.stopReason === 'done' ? '' : ` (ended: ${s.stopReason}${resume})`}`,

@@ -143,6 +143,7 @@ describe('CSV sink', () => {
       noindex: 'true',
       lastmod: '2026-01-01',
       fields: JSON.stringify(tricky.fields),
+      rendered: '',
     });
     expect(JSON.parse(row.fields!)).toEqual(tricky.fields);
     expect(rows[1]![RECORD_COLUMNS.indexOf('noindex')]).toBe('');
@@ -217,6 +218,32 @@ describe('SQLite sink', () => {
     expect(fresh.replaced).toBe(3);
     expect(fresh.mark().offset).toBe(0);
     fresh.close();
+  });
+
+  it('stores rendered as 1, and gives an output written before that column existed the column on resume', () => {
+    const file = tmp('old.sqlite');
+    const old = new Database(file);
+    const cols = RECORD_COLUMNS.filter((c) => c !== 'rendered');
+    old.exec(
+      `CREATE TABLE pages (${cols.map((c) => `${c} ${c === 'url' ? 'TEXT NOT NULL' : ''}`).join(', ')})`,
+    );
+    old
+      .prepare(
+        `INSERT INTO pages (url, depth, links_count, links, bytes, fetched_at, duration_ms, attempts) VALUES ('https://example.com/old', 0, 0, '[]', 0, 'x', 1, 1)`,
+      )
+      .run();
+    old.close();
+    const s = new SqliteSink(file, { resumeOffset: 1 });
+    s.write([rec(1, { rendered: true }), rec(2)]);
+    s.close();
+    const db = new Database(file, { readonly: true });
+    const rows = db.prepare('SELECT url, rendered FROM pages ORDER BY rowid').all();
+    db.close();
+    expect(rows).toEqual([
+      { url: 'https://example.com/old', rendered: null },
+      { url: rec(1).url, rendered: 1 },
+      { url: rec(2).url, rendered: null },
+    ]);
   });
 });
 

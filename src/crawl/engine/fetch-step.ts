@@ -10,6 +10,7 @@ import { type Identities, isProxyFault, proxyErrorOf } from './identities.js';
 import type { IdleWatch } from './idle-watch.js';
 import { Logins } from './logins.js';
 import type { FetchJob, Outcome } from './outcome.js';
+import type { Rendering } from './rendering.js';
 
 /** The retry policy the crawl's options give (Retry-After honoured up to a day). */
 export function retryPolicyOf(o: CrawlOptions): RetryPolicy {
@@ -26,12 +27,15 @@ export function retryPolicyOf(o: CrawlOptions): RetryPolicy {
  * global rate, and the retry policy's decision on its result (fetch/retry.ts `decide`). Never
  * rejects for a failure it expects: a stop before the request gives 'unstarted', a failure
  * 'retry' or 'failed', a response 'retry' or 'fetched'. A 429/503 also pauses the host (and the
- * frontier's copy of the pause, when it keeps one). `watch` learns when a worker waits for a
+ * frontier's copy of the pause, when it keeps one). With `rendering`, a GET page is loaded by
+ * Chromium instead (--render), or fetched plain and then loaded by Chromium when the plain
+ * response needs it (--render auto: two requests, each under its own connection slot and token). `watch` learns when a worker waits for a
  * rate token (idle-watch.ts); `onDeadline` when a token would come after --max-time.
  */
 export function fetchStep(
   d: EngineContext,
   ids: Identities,
+  rendering: Rendering | null,
   onDeadline: () => void,
   watch: Pick<IdleWatch, 'tokenWait'>,
 ): (job: FetchJob, signal: AbortSignal) => Promise<Outcome> {
@@ -57,48 +61,36 @@ export function fetchStep(
         return settle(d, policy, job, { kind: 'login', error, retryable: true }, attempts, 0)!;
       }
     }
-    try {
-      // The token is taken last, right before the request, so the server sees the bucket's rate
-      // (a token taken earlier could wait in a queue and arrive bunched with later ones).
-      await d.connections.acquire(1, signal);
-    } catch {
-      return { kind: 'unstarted', item, host };
-    }
-    try {
-      const waitStart = performance.now();
-      watch.tokenWait(true);
+    // A connection slot and a global rate token, taken last, right before the request, so the
+    // server sees the bucket's rate (a token taken earlier could wait in a queue and arrive
+    // bunched with later ones). False: stopped, or no token in time (no request made).
+    const admit = async (): Promise<boolean> => {
       try {
-        await d.limiter.wait(d.stop);
-      } finally {
-        watch.tokenWait(false);
+        await d.connections.acquire(1, signal);
+      } catch {
+        return false;
       }
-      d.metrics.limiterWait(performance.now() - waitStart);
-    } catch (err) {
-      // Stopped, or this request's token would come after the crawl's deadline: no request is
-      // made. Tokens are reserved in order, so no URL leased later could go in time either.
-      d.connections.release(1);
-      if (err instanceof LimiterDeadlineError) onDeadline(); // stop leasing: no later token is in time
-      return { kind: 'unstarted', item, host };
-    }
-    let res: FetchResult;
-    const sentAt = d.clock.now();
-    try {
-      host.requests++;
-      const parts = requestParts(item);
-      const headers = crawlHeaders === undefined ? parts.headers : { ...crawlHeaders, ...parts.headers };
-      res = await fetchPage(item.url, {
-        decodeText: false, // decoded on a parse thread
-        dispatcher: route.dispatcher,
-        timeoutMs: o.timeoutMs,
-        maxBytes: o.maxBytes,
-        userAgent: o.userAgent,
-        ...parts,
-        ...(headers === undefined ? {} : { headers }),
-        ...(route.session.cookies === null ? {} : { cookies: route.session.cookies }),
-        signal,
-        checkRedirect: (next) => d.redirectRefusal(next, item.url),
-      });
-    } catch (err) {
+      try {
+        const waitStart = performance.now();
+        watch.tokenWait(true);
+        try {
+          await d.limiter.wait(d.stop);
+        } finally {
+          watch.tokenWait(false);
+        }
+        d.metrics.limiterWait(performance.now() - waitStart);
+        return true;
+      } catch (err) {
+        // Stopped, or this request's token would come after the crawl's deadline: no request is
+        // made. Tokens are reserved in order, so no URL leased later could go in time either.
+        d.connections.release(1);
+        if (err instanceof LimiterDeadlineError) onDeadline(); // stop leasing: no later token is in time
+        return false;
+      }
+    };
+    // A request that failed: stopped, a proxy's own fault (another proxy, no attempt), or the
+    // page's failed attempt.
+    const failedRequest = (err: unknown): Outcome => {
       const durationMs = performance.now() - started;
       if (signal.aborted) return { kind: 'unstarted', item, host };
       const proxyError = route.proxy === null ? null : proxyErrorOf(err);
@@ -117,14 +109,68 @@ export function fetchStep(
       d.metrics.requestFinished(item.host, null, durationMs, 0);
       const error = classifyError(err, item.url);
       return settle(d, policy, job, { kind: 'error', error }, attempts, durationMs)!;
-    } finally {
+    };
+    if (!(await admit())) return { kind: 'unstarted', item, host };
+    const parts = requestParts(item);
+    const headers = crawlHeaders === undefined ? parts.headers : { ...crawlHeaders, ...parts.headers };
+    // A page goes to Chromium with --render, and with --render auto when its plain response asks
+    // for it (below); a request that is not a GET (a scraper's form POST) is always plain.
+    const renders = rendering !== null && (parts.method === undefined || parts.method === 'GET');
+    let res: FetchResult;
+    let sentAt = d.clock.now();
+    try {
+      host.requests++;
+      if (renders && o.render === 'always') {
+        res = await rendering.render(item, route, headers, signal);
+        d.metrics.rendered('always', false);
+      } else {
+        res = await fetchPage(item.url, {
+          decodeText: false, // decoded on a parse thread
+          dispatcher: route.dispatcher,
+          timeoutMs: o.timeoutMs,
+          maxBytes: o.maxBytes,
+          userAgent: o.userAgent,
+          ...parts,
+          ...(headers === undefined ? {} : { headers }),
+          ...(route.session.cookies === null ? {} : { cookies: route.session.cookies }),
+          signal,
+          checkRedirect: (next) => d.redirectRefusal(next, item.url),
+        });
+      }
+    } catch (err) {
       d.connections.release(1);
+      return failedRequest(err);
+    }
+    d.connections.release(1);
+    if (renders && o.render === 'auto') {
+      const why = rendering.wants(item, res);
+      if (why !== null) {
+        // The plain response was an app shell (or its kind of page needs rendering): the second
+        // fetch, by the browser, under its own connection slot and rate token.
+        d.metrics.requestFinished(item.host, res.status, res.durationMs, res.bytes);
+        if (!(await admit())) return { kind: 'unstarted', item, host };
+        const plain = res;
+        sentAt = d.clock.now();
+        try {
+          host.requests++;
+          res = await rendering.render(item, route, headers, signal);
+          d.metrics.rendered(why, true);
+          rendering.learn(item, plain, res);
+        } catch (err) {
+          d.connections.release(1);
+          return failedRequest(err);
+        }
+        d.connections.release(1);
+      }
     }
     if (route.proxy !== null) route.proxy.pool.succeeded(route.proxy.index);
     d.metrics.requestFinished(item.host, res.status, res.durationMs, res.bytes);
     if (ids.rotates && ids.sessions.isBlock(res.status)) {
       const blocked = blockRetry(d, ids, job, route.session, res.status, attempts);
-      if (blocked !== null) return blocked;
+      if (blocked !== null) {
+        void res.held?.release();
+        return blocked;
+      }
     }
     let waitMs: number | undefined;
     if (res.status === 429 || res.status === 503) {
@@ -142,6 +188,7 @@ export function fetchStep(
       ...(waitMs === undefined ? {} : { waitMs }),
     };
     const decided = settle(d, policy, job, outcome, attempts, res.durationMs);
+    if (decided !== null) void res.held?.release(); // the response is not kept: nobody reads the tab
     return decided ?? { kind: 'fetched', item, host, res, attempts, session: route.session };
   };
 }

@@ -198,13 +198,15 @@ export class Identities {
    * goes through a proxy exactly as a page of its origin would (NO_PROXY honoured), else direct,
    * so nothing leaks past a configured proxy. With every proxy of the origin on backoff the
    * request fails with a ProxyError (robots.txt and sitemaps retry as for any network error).
+   * With `sessionId`, proxies are picked for that session (sticky rotation keeps its proxy):
+   * what a rendered page's own requests go through (engine/rendering.ts).
    */
-  dispatcher(): Dispatcher {
+  dispatcher(sessionId?: string): Dispatcher {
     if (!this.proxied) return this.#direct;
     const pick = (origin: string): Target => {
       const g = this.#groupFor(origin);
       if (g === null) return { dispatcher: this.#direct, failed: null, succeeded: null, tries: 1 };
-      const p = g.pool.pick(0);
+      const p = g.pool.pick(sessionId === undefined ? 0 : this.sessions.pick(sessionId).slot);
       if ('waitMs' in p) throw new ProxyDownError(g.pool.proxies[0]?.display ?? 'proxy', p.waitMs);
       return {
         dispatcher: g.agents[p.index]!,

@@ -86,6 +86,7 @@ export class RecordBuilder {
     record.content_type = res.contentType;
     record.bytes = res.bytes;
     record.duration_ms = Math.round(res.durationMs);
+    if (res.rendered === true) record.rendered = true;
     if (res.status >= 400) record.error = `http: ${res.status}`;
     if (p.parseError) record.error = p.parseError;
     const page = p.page;

@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import type { Channel } from '../../conc/channel.js';
 import { fanOut, merge, stage } from '../../conc/pipeline.js';
 import type { JobResult } from '../../conc/pool.js';
@@ -42,27 +43,40 @@ export function parseStage(
               status: null,
               durationMs: 0,
             };
-      const handled = config.scraper != null ? isScrapable : isHtml;
-      if (outcome.kind !== 'fetched' || !handled(outcome.res) || outcome.res.status >= 400) {
-        return { outcome, page: null, parseError: null };
-      }
-      const res = outcome.res;
-      const job: ParseJob = {
-        body: res.body,
-        mime: res.mime,
-        charset: res.charset,
-        url: res.finalUrl,
-        depth: outcome.item.depth,
-      };
-      if (config.scraper != null) job.page = handlerPage(outcome.item, res, outcome.session);
+      // A tab held open for the handler (engine/rendering.ts) is released once the page is parsed.
+      const held = outcome.kind === 'fetched' ? outcome.res.held : undefined;
       try {
-        const page = await parse(job);
-        metrics.parseTime(page.parseMs);
-        return settle({ outcome, page, parseError: null });
-      } catch (err) {
-        return { outcome, page: null, parseError: `parse: ${(err as Error).message}` };
+        return await parseFetched(outcome, parse);
+      } finally {
+        if (held !== undefined) await held.release();
       }
     };
+  const parseFetched = async (
+    outcome: Outcome,
+    parse: (job: ParseJob) => Promise<ParseOutput>,
+  ): Promise<Parsed> => {
+    const handled = config.scraper != null ? isScrapable : isHtml;
+    if (outcome.kind !== 'fetched' || !handled(outcome.res) || outcome.res.status >= 400) {
+      return { outcome, page: null, parseError: null };
+    }
+    const res = outcome.res;
+    const job: ParseJob = {
+      body: res.body,
+      mime: res.mime,
+      charset: res.charset,
+      url: res.finalUrl,
+      depth: outcome.item.depth,
+    };
+    if (config.scraper != null) job.page = handlerPage(outcome.item, res, outcome.session);
+    if (res.held !== undefined && threads.length === 0) job.browserPage = res.held.page as Page;
+    try {
+      const page = await parse(job);
+      metrics.parseTime(page.parseMs);
+      return settle({ outcome, page, parseError: null });
+    } catch (err) {
+      return { outcome, page: null, parseError: `parse: ${(err as Error).message}` };
+    }
+  };
   if (threads.length === 0) {
     const parse = createParser(config);
     return stage(

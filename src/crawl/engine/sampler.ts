@@ -1,6 +1,7 @@
 import { Limiter } from '../../conc/rate.js';
 import type { EngineContext } from './context.js';
 import type { Identities } from './identities.js';
+import type { Rendering } from './rendering.js';
 
 /**
  * Reports queue depths (the frontier's, and the given lengths of the queues in front of the
@@ -13,6 +14,7 @@ export function sampleMetrics(
   parse: number,
   store: number,
   ids?: Identities,
+  rendering?: Rendering | null,
 ): void {
   const m = ctx.metrics;
   const stats = ctx.frontier.stats();
@@ -30,5 +32,9 @@ export function sampleMetrics(
       proxiesDown: ids.proxiesDown,
       sessions: { live: ids.sessions.size, created: ids.sessions.created, retired: ids.sessions.retired },
     });
+  }
+  if (rendering != null) {
+    const r = rendering.stats();
+    m.setBrowsers({ launches: r.launches, crashes: r.crashes, recycles: r.recycles, open: r.browsers });
   }
 }

@@ -20,7 +20,10 @@ export type FetchErrorKind =
   // The SSRF guard refused the host's address (ssrf.ts); never retried.
   | 'ssrf'
   // The proxy failed or reported the target unreachable (proxy-connect.ts ProxyError).
-  | 'proxy';
+  | 'proxy'
+  // Chromium could not render the page (engine/rendering.ts): `code` says how — 'timeout'
+  // (never settled), 'crash' (its tab or browser died), 'navigation' (the browser's own error).
+  | 'render';
 
 /** Extra facts a FetchError may carry. */
 export interface FetchErrorInit {

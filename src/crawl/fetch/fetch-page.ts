@@ -123,6 +123,14 @@ export interface FetchResult {
   retryAfterMs: number | null;
   /** True when the body was not kept: a non-2xx status without readErrorBodies, or a type outside acceptTypes. */
   discarded: boolean;
+  /** True when Chromium loaded the page (engine/rendering.ts): `body` is the rendered DOM. */
+  rendered?: boolean;
+  /**
+   * The browser tab the page is still open in, for a scraper handler on the main thread; whoever
+   * ends the page's attempt releases it (engine/parse-step.ts, or the fetch step when the
+   * response is not kept). Absent for plain fetches.
+   */
+  held?: { readonly page: object; release(): Promise<void> };
 }
 
 /** Statuses that fetchPage follows when a Location header is present. */

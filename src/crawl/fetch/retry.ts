@@ -12,7 +12,8 @@ export const MAX_RETRY_AFTER_MS = 86_400_000;
 /**
  * Whether another attempt may succeed. For a status: true exactly for RETRYABLE_STATUSES. For a
  * FetchError: true for the transient kinds 'timeout', 'network', 'reset', 'refused', 'proxy' (a server
- * restarting refuses for a moment); for 'dns' only when the code is EAI_AGAIN (a resolver hiccup;
+ * restarting refuses for a moment), and 'render' (a tab that crashed or a page that did not settle
+ * in time may render on the next try); for 'dns' only when the code is EAI_AGAIN (a resolver hiccup;
  * ENOTFOUND is an answer: the name does not exist); for 'http' when its status is retryable.
  * False for 'tls', 'too-large', 'decode', 'bad-url', 'aborted' and the redirect kinds: retrying
  * returns the same result.
@@ -25,6 +26,7 @@ export function isRetryable(statusOrError: number | FetchError): boolean {
     case 'reset':
     case 'refused':
     case 'proxy':
+    case 'render':
       return true;
     case 'dns':
       return statusOrError.code === 'EAI_AGAIN';

@@ -273,6 +273,33 @@ export class SessionCookies {
   }
 
   /**
+   * Every live cookie of the jar as NetscapeCookie, oldest first — the inverse of {@link import}:
+   * `import(exportAll())` into an empty jar with the same clock gives a jar that sends the same
+   * cookies to every URL. Host-only cookies have `includeSubdomains: false`; a session cookie (no
+   * Expires/Max-Age) has `expires: 0`; an expiry is in unix seconds, rounded up (so a cookie
+   * never comes back expiring earlier), at least 1. Cookies expired by the jar's clock are left
+   * out (and not removed). Used to load a session's cookies into a browser context.
+   */
+  exportAll(): NetscapeCookie[] {
+    const nowMs = this.#now().getTime();
+    const out: NetscapeCookie[] = [];
+    for (const c of this.#store.all()) {
+      if (c.domain == null || isExpired(c, nowMs)) continue;
+      out.push({
+        domain: c.domain,
+        includeSubdomains: c.hostOnly === false,
+        path: c.path ?? '/',
+        secure: c.secure,
+        httpOnly: c.httpOnly,
+        expires: c.expires instanceof Date ? Math.max(1, Math.ceil(c.expires.getTime() / 1000)) : 0,
+        name: c.key,
+        value: c.value,
+      });
+    }
+    return out;
+  }
+
+  /**
    * The whole jar as a JSON string (`{"version":1,"cookies":[…]}`, each cookie in tough-cookie's
    * serialized form, oldest first), expired cookies included: `fromJSON(toJSON())` gives a jar
    * whose toJSON() is the same string and whose cookies match the same requests. The string holds

@@ -55,6 +55,9 @@ interface LabelCounts {
   label: string;
   byClass: Float64Array;
   bytes: number;
+  /** Requests rendered pages made to the host through the SSRF guard, and those it refused. */
+  browser: number;
+  refused: number;
 }
 
 /** What the metrics know about one host. */
@@ -110,7 +113,13 @@ export class CrawlMetrics {
 
   readonly #hosts = new Map<string, HostEntry>();
   readonly #labels: LabelCounts[] = [];
-  readonly #otherLabels: LabelCounts = { label: OTHER, byClass: new Float64Array(7), bytes: 0 };
+  readonly #otherLabels: LabelCounts = {
+    label: OTHER,
+    byClass: new Float64Array(7),
+    bytes: 0,
+    browser: 0,
+    refused: 0,
+  };
   #otherHost: HostEntry | undefined;
 
   readonly #byClass = new Float64Array(7);
@@ -140,6 +149,12 @@ export class CrawlMetrics {
   #cap = 0;
   #frontier = { queued: 0, leased: 0, done: 0, failed: 0, seen: 0 };
   readonly #identities = new IdentityStats();
+  readonly #rendered = new Map<string, number>();
+  #renderedPages = 0;
+  #renderedAfterPlain = 0;
+  #browserRequests = 0;
+  #browserRefused = 0;
+  #browsers = { open: 0, launches: 0, crashes: 0, recycles: 0 };
 
   readonly #live: LiveStats;
   readonly #pages: RecentRing<PageRow>;
@@ -223,6 +238,33 @@ export class CrawlMetrics {
     counter('trawl_response_bytes_total', 'Response body bytes received, by host.', ['host'], (c) => {
       for (const l of this.#allLabels()) if (l.bytes > 0) c.inc({ host: l.label }, l.bytes);
     });
+    counter(
+      'trawl_render_requests_total',
+      'Requests rendered pages made through the SSRF guard (subresources, XHR, redirect hops), by host and outcome.',
+      ['host', 'outcome'],
+      (c) => {
+        for (const l of this.#allLabels()) {
+          if (l.browser > l.refused) c.inc({ host: l.label, outcome: 'allowed' }, l.browser - l.refused);
+          if (l.refused > 0) c.inc({ host: l.label, outcome: 'refused' }, l.refused);
+        }
+      },
+    );
+    counter('trawl_render_pages_total', 'Pages rendered in Chromium, by reason.', ['reason'], (c) => {
+      for (const [reason, n] of this.#rendered) c.inc({ reason }, n);
+    });
+    gauge('trawl_browsers', 'Chromium processes running.', [], (g) => g.set(this.#browsers.open));
+    counter('trawl_browser_launches_total', 'Chromium processes launched.', [], (c) =>
+      c.inc(this.#browsers.launches),
+    );
+    counter('trawl_browser_crashes_total', 'Chromium processes that died while in use.', [], (c) =>
+      c.inc(this.#browsers.crashes),
+    );
+    counter(
+      'trawl_browser_recycles_total',
+      'Chromium processes replaced after --browser-recycle pages.',
+      [],
+      (c) => c.inc(this.#browsers.recycles),
+    );
     counter('trawl_retries_total', 'Requests retried, by reason.', ['reason'], (c) => {
       for (const [reason, n] of this.#retries) c.inc({ reason }, n);
     });
@@ -385,6 +427,39 @@ export class CrawlMetrics {
     } else {
       this.#live.request(-1, this.#clock.now());
     }
+  }
+
+  /**
+   * Records one page rendered in Chromium because of `reason` (`always`, or a `--render auto`
+   * reason such as `shell`); `afterPlain` when it had been fetched plain first (auto's second
+   * fetch). Feeds trawl_render_pages_total{reason} and the snapshot's `render`.
+   */
+  rendered(reason: string, afterPlain: boolean): void {
+    this.#renderedPages++;
+    bump(this.#rendered, reason);
+    if (afterPlain) this.#renderedAfterPlain++;
+  }
+
+  /**
+   * Records one request a rendered page made to `host` through the SSRF guard, `refused` when the
+   * guard refused it: trawl_render_requests_total{host,outcome} and the snapshot's `render`.
+   */
+  browserRequest(host: string, refused: boolean): void {
+    const l = this.#host(host).labels;
+    l.browser++;
+    this.#browserRequests++;
+    if (refused) {
+      l.refused++;
+      this.#browserRefused++;
+    }
+  }
+
+  /**
+   * Reports the crawl's Chromium processes (sampled, like setIdentities): running now, and
+   * launched, crashed and recycled so far (trawl_browsers, trawl_browser_*_total).
+   */
+  setBrowsers(b: { open: number; launches: number; crashes: number; recycles: number }): void {
+    this.#browsers = { ...b };
   }
 
   /** Records that a request to `host` will be retried for `reason` (e.g. `timeout`, `503`). */
@@ -577,6 +652,14 @@ export class CrawlMetrics {
       proxiesTotal: this.#identities.proxiesTotal,
       proxiesDown: this.#identities.proxiesDown,
       sessions: this.#identities.sessions,
+      render: {
+        pages: this.#renderedPages,
+        byReason: Object.fromEntries(this.#rendered),
+        afterPlain: this.#renderedAfterPlain,
+        browserRequests: this.#browserRequests,
+        refused: this.#browserRefused,
+        browsers: { ...this.#browsers },
+      },
     };
   }
 
@@ -636,7 +719,7 @@ export class CrawlMetrics {
     }
     let labels = this.#otherLabels;
     if (this.#labels.length < this.#topHosts && host !== OTHER) {
-      labels = { label: host, byClass: new Float64Array(7), bytes: 0 };
+      labels = { label: host, byClass: new Float64Array(7), bytes: 0, browser: 0, refused: 0 };
       this.#labels.push(labels);
     }
     h = this.#newHost(host, labels);

@@ -75,6 +75,21 @@ export interface MetricsSnapshot {
   proxiesDown: boolean;
   /** Live sessions now; sessions created and retired so far (all 0 before the first report). */
   sessions: { live: number; created: number; retired: number };
+  /**
+   * Rendering (`--render`): pages rendered in Chromium by why (`always`, or `--render auto`'s
+   * reasons), how many of them had been fetched plain first (auto's second fetches), and the
+   * requests rendered pages made through the SSRF guard (subresources, XHR, redirect hops) with
+   * how many it refused. All 0 without rendering.
+   */
+  render: {
+    pages: number;
+    byReason: Record<string, number>;
+    afterPlain: number;
+    browserRequests: number;
+    refused: number;
+    /** Chromium processes running at the last sample; launched, crashed and recycled so far. */
+    browsers: { open: number; launches: number; crashes: number; recycles: number };
+  };
 }
 
 /**

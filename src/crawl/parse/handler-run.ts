@@ -2,8 +2,10 @@
  * Runs a scraper's handler on one parsed page: builds its context, awaits it, and collects what
  * it pushed and enqueued. Only scraper crawls import this module (it loads cheerio).
  */
+
 import type { Document } from 'domhandler';
 import type { Item } from '../record.js';
+import { infiniteScroll } from '../render/infinite-scroll.js';
 import type { NormalizeOptions } from '../url/normalize.js';
 import type { Scope } from '../url/scope.js';
 import { createEnqueue, type EnqueuedRequest } from './enqueue.js';
@@ -164,6 +166,15 @@ export function createHandlerRunner(
       },
       log: handlerLog(page.label, page.requestUrl),
       session,
+      page: job.browserPage ?? null,
+      infiniteScroll: (options) => {
+        if (job.browserPage === undefined) {
+          return Promise.reject(
+            new Error('infiniteScroll needs the rendered page: run with --render and --parsers 0'),
+          );
+        }
+        return infiniteScroll(job.browserPage, options);
+      },
     };
     const limitMs = config.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import { decodeText } from '../fetch/decode.js';
 import type { Item } from '../record.js';
 import type { NormalizeOptions } from '../url/normalize.js';
@@ -68,6 +69,11 @@ export interface ParseJob {
   depth: number;
   /** Set by the engine only for scraper crawls: the request, for the handler's context. */
   page?: ScraperPage;
+  /**
+   * The page still open in Chromium (`--render` with a scraper whose handlers run on the main
+   * thread, `parsers: 0`): the handler's `page`. Never set for a parse thread (it cannot cross).
+   */
+  browserPage?: Page;
 }
 
 /**

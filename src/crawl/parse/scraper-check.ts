@@ -55,6 +55,14 @@ const OPTION_KEYS: Record<keyof ScraperOptions, true> = {
   sessionBlockCodes: true,
   proxies: true,
   proxyRotation: true,
+  render: true,
+  renderWait: true,
+  renderTimeoutMs: true,
+  browsers: true,
+  tabs: true,
+  browserRecycle: true,
+  renderResources: true,
+  chromium: true,
 };
 
 const TOP_KEYS = new Set(['start', 'options', 'handlers', 'login']);

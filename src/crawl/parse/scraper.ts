@@ -19,8 +19,10 @@
  * is the process's, and Node's default for an unhandled rejection ends the process.
  */
 import type { CheerioAPI } from 'cheerio';
+import type { Page } from 'playwright-core';
 import type { CrawlOptions } from '../crawl-options.js';
 import type { Item } from '../record.js';
+import type { InfiniteScrollOptions, InfiniteScrollResult } from '../render/infinite-scroll.js';
 import { scraperShapeProblem } from './scraper-check.js';
 import { ScraperError } from './scraper-error.js';
 
@@ -159,6 +161,20 @@ export interface HandlerContext {
   readonly log: HandlerLog;
   /** The session the page was fetched with; null only when the crawl runs without sessions. */
   readonly session: HandlerSession | null;
+  /**
+   * The Playwright Page the page was rendered in, still open while the handler runs: with
+   * `--render` when handlers run on the main thread (`--parsers 0`, where the browser is); null
+   * otherwise (a plain page, or a handler on a parse thread). `$` and `html` are the DOM as it
+   * was when the render's wait ended; what the handler does to `page` later (clicks, scrolling)
+   * shows through `page` itself (`page.content()`, locators).
+   */
+  readonly page: Page | null;
+  /**
+   * Scrolls `page` to the bottom until no new content arrives (the document stops growing for
+   * `idleMs`, default 1 s) or `maxScrolls` (default 50) is reached; resolves with what it did.
+   * Read what it loaded through `page`. Rejects when there is no `page` (see above).
+   */
+  infiniteScroll(options?: InfiniteScrollOptions): Promise<InfiniteScrollResult>;
 }
 
 /** Handles one page; may be async. A throw or rejection fails the page (retried like a fetch). */

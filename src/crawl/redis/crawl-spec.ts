@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { sleep } from '../../conc/time.js';
+import type { RenderMode, RenderWait } from '../render/render-options.js';
 import { withRedisRetry } from './connect.js';
 import { crawlKeys } from './keys.js';
 
@@ -35,6 +36,9 @@ export interface CrawlSpec {
   maxPathDepth: number;
   maxQueryVariants: number;
   allowPrivate: boolean;
+  /** Whether pages are rendered in Chromium, and when they are read: what every process stores. */
+  render: RenderMode;
+  renderWait: RenderWait;
 }
 
 // A record over every key, so that a field added to CrawlSpec and not here fails to compile.
@@ -61,6 +65,8 @@ const SHARED: Record<keyof CrawlSpec, true> = {
   maxPathDepth: true,
   maxQueryVariants: true,
   allowPrivate: true,
+  render: true,
+  renderWait: true,
 };
 
 /** The names of the shared options, in a stable order. */

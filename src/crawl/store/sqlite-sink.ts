@@ -23,11 +23,12 @@ const COLUMN_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
   noindex: 'INTEGER',
   lastmod: 'TEXT',
   fields: 'TEXT',
+  rendered: 'INTEGER',
 };
 
 type Row = Record<(typeof RECORD_COLUMNS)[number], string | number | null>;
 
-/** Maps a record to the `pages` row: links/fields as JSON, noindex as 0/1, absent as NULL. */
+/** Maps a record to the `pages` row: links/fields as JSON, noindex as 0/1, rendered as 1, absent as NULL. */
 function toRow(r: PageRecord): Row {
   return {
     url: r.url,
@@ -49,6 +50,7 @@ function toRow(r: PageRecord): Row {
     noindex: r.noindex === undefined ? null : r.noindex ? 1 : 0,
     lastmod: r.lastmod ?? null,
     fields: r.fields === undefined ? null : JSON.stringify(r.fields),
+    rendered: r.rendered === true ? 1 : null,
   };
 }
 
@@ -59,6 +61,13 @@ const PAGES: SqliteTable<PageRecord> = {
   insert: `INSERT INTO pages (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_COLUMNS.map((c) => `@${c}`).join(', ')})`,
   unit: 'rows',
   row: toRow,
+  // An output written before the `rendered` column existed gains it (NULL in its old rows), so
+  // a resumed crawl can go on writing to it.
+  check: (db) => {
+    const cols = db.prepare('PRAGMA table_info(pages)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'rendered')) db.exec('ALTER TABLE pages ADD COLUMN rendered INTEGER');
+    return undefined;
+  },
 };
 
 /**

@@ -16,8 +16,9 @@ export interface SqliteTable<T> {
   /** One entry as the INSERT's parameters: an array for `?`, an object for `@name`. */
   row(entry: T): unknown[] | Record<string, unknown>;
   /**
-   * Inspects the table (it exists by then) before anything is deleted; a returned message
-   * refuses the file with a SinkError `cannot use output <path>: <message>`, leaving it as it was.
+   * Inspects the table (it exists by then) before anything is deleted, and may bring an older
+   * table up to date (add a column); a returned message refuses the file with a SinkError
+   * `cannot use output <path>: <message>`, leaving its rows as they were.
    */
   check?(db: Database.Database): string | undefined;
 }

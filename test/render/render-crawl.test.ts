@@ -1,0 +1,204 @@
+// Whole crawls with --render (issue 13) against the client-rendered test site (src/testsite/spa.ts)
+// and Debian's Chromium: the same engine, frontier, dedup and records as a plain crawl.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { distributedCrawl, joinCrawl } from '../../src/crawl/distributed-crawl.js';
+import type { PageRecord } from '../../src/crawl/record.js';
+import { type SpaSite, type SpaSiteOptions, startSpaSite } from '../../src/testsite/spa.js';
+import { CHROMIUM_PATH, hasChromium, NO_CHROMIUM_MESSAGE } from '../helpers/chromium.js';
+import { startCrawl } from '../helpers/crawl.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+const sites: SpaSite[] = [];
+let redis: TestRedis | null = null;
+afterEach(async () => {
+  await Promise.all(sites.splice(0).map((s) => s.close()));
+  await redis?.stop();
+  redis = null;
+});
+async function site(opts: SpaSiteOptions): Promise<SpaSite> {
+  const s = await startSpaSite(opts);
+  sites.push(s);
+  return s;
+}
+
+const pathOf = (r: PageRecord) => new URL(r.url).pathname;
+
+/** Process ids of the Chromium browser processes this test process started (its direct children). */
+function chromiumChildren(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('chromium')) out.push(Number(name));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** Every record's path, checking that none is stored twice. */
+function paths(records: PageRecord[]): string[] {
+  const list = records.map(pathOf);
+  expect(new Set(list).size).toBe(list.length);
+  return list.sort();
+}
+
+describe.skipIf(!hasChromium)(
+  `crawling a client-rendered site ${hasChromium ? '' : NO_CHROMIUM_MESSAGE}`,
+  () => {
+    it('a plain crawl finds only the app shell: no links, the placeholder title', async () => {
+      const s = await site({ pages: 20 });
+      const { crawl, records } = startCrawl({ seeds: [s.url] });
+      await crawl.done;
+      expect(paths(records)).toEqual(['/']);
+      expect(records[0]!.title).toBe('Loading…');
+      expect(records[0]!.links).toEqual([]);
+      expect(records[0]!.rendered).toBeUndefined();
+    });
+
+    it('--render finds every page exactly once, with the titles and links the script set', async () => {
+      const s = await site({ pages: 30 });
+      const { crawl, records } = startCrawl({
+        seeds: [s.url],
+        render: 'always',
+        chromium: CHROMIUM_PATH,
+        tabs: 4,
+        workers: 8,
+      });
+      const summary = await crawl.done;
+      expect(paths(records)).toEqual(s.pages.map((p) => p.path).sort());
+      for (const r of records) {
+        const want = s.page(pathOf(r))!;
+        expect(r.status, r.url).toBe(200);
+        expect(r.error, r.url).toBeNull();
+        expect(r.rendered, r.url).toBe(true);
+        expect(r.title, r.url).toBe(want.title);
+        // Every link the settled page shows (late links and the chain's included) is in the record.
+        const links = new Set(r.links.map((l) => new URL(l).pathname));
+        for (const l of want.links) expect(links.has(l), `${r.url} -> ${l}`).toBe(true);
+      }
+      // Each page was navigated to once, by the browser: no plain GET of a page first.
+      for (const p of s.pages) expect(s.counts.get(p.path), p.path).toBe(1);
+      expect(summary.render?.pages).toBe(records.length);
+      expect(summary.render?.byReason).toEqual({ always: records.length });
+    });
+
+    it("a page's script cannot reach an address the guard refuses, and the refusals are counted", async () => {
+      const s = await site({ pages: 5 });
+      const { crawl, records } = startCrawl({ seeds: [s.url], render: 'always', chromium: CHROMIUM_PATH });
+      const summary = await crawl.done;
+      expect(s.secretHits()).toBe(0);
+      const probe = records.find((r) => pathOf(r) === '/probe')!;
+      expect(probe.error).toBeNull();
+      expect(probe.title).toBe(s.page('/probe')!.title);
+      // fetch() to 0.0.0.0 and [::] (http: forwarded requests), and the same-origin /go/secret hops
+      // (via fetch and via an iframe) whose 302 leads to 0.0.0.0: each refused by the guard.
+      expect(summary.render!.refused).toBeGreaterThanOrEqual(s.probes.fetch.length + s.probes.frames.length);
+    });
+
+    it('a Chromium SIGKILLed mid-crawl is relaunched and the crawl completes, every page exactly once', async () => {
+      const s = await site({ pages: 40 });
+      const { crawl, records } = startCrawl({
+        seeds: [s.url],
+        render: 'always',
+        chromium: CHROMIUM_PATH,
+        tabs: 4,
+        workers: 8,
+      });
+      // Kill the browser while pages are being rendered: some stored, most not yet.
+      while (records.length < 5) await new Promise((r) => setTimeout(r, 10));
+      const killed = chromiumChildren();
+      expect(killed.length).toBeGreaterThan(0);
+      for (const pid of killed) process.kill(pid, 'SIGKILL');
+      const summary = await crawl.done;
+      expect(paths(records)).toEqual(s.pages.map((p) => p.path).sort());
+      for (const r of records) {
+        expect(r.error, r.url).toBeNull();
+        expect(r.title, r.url).toBe(s.page(pathOf(r))!.title);
+      }
+      expect(summary.render!.browsers.crashes).toBeGreaterThanOrEqual(1);
+      expect(summary.render!.browsers.launches).toBeGreaterThanOrEqual(2);
+    });
+
+    it('distributed: a worker joining a rendered crawl renders too, and every page is stored once', async () => {
+      redis = await startRedis();
+      const s = await site({ pages: 24 });
+      const records: PageRecord[] = [];
+      const common = { rate: Number.POSITIVE_INFINITY, parsers: 0, retryBaseMs: 1, tabs: 2, workers: 4 };
+      const first = await distributedCrawl({
+        redis: redis.url,
+        name: 'spa',
+        seeds: [s.url],
+        render: 'always',
+        chromium: CHROMIUM_PATH,
+        ...common,
+        onRecord: (r) => records.push(r),
+      });
+      // The worker is started without --render: it adopts the crawl's rendering from Redis.
+      const worker = await joinCrawl({
+        redis: redis.url,
+        name: 'spa',
+        ...common,
+        onRecord: (r) => records.push(r),
+      });
+      const [a, b] = await Promise.all([first.done, worker.done]);
+      expect(paths(records)).toEqual(s.pages.map((p) => p.path).sort());
+      for (const r of records) {
+        expect(r.rendered, r.url).toBe(true);
+        expect(r.title, r.url).toBe(s.page(pathOf(r))!.title);
+      }
+      expect(a.pages + b.pages).toBe(s.pages.length);
+    });
+
+    it("a scraper's handler gets the rendered DOM as $, and the open page to scroll (parsers 0)", async () => {
+      const s = await site({ pages: 12, scroll: { batches: 4, perBatch: 5 } });
+      const items: Record<string, unknown>[] = [];
+      const { crawl, records } = startCrawl({
+        seeds: [s.url],
+        scraper: join(import.meta.dirname, '../fixtures/scrapers/render.ts'),
+        render: 'always',
+        chromium: CHROMIUM_PATH,
+        parsers: 0,
+        onItem: (item) => items.push(item),
+      });
+      await crawl.done;
+      expect(paths(records)).toEqual(s.pages.map((p) => p.path).sort());
+      const pages = items.filter((i) => i.kind === 'page');
+      expect(pages).toHaveLength(records.length - 1);
+      for (const i of pages) {
+        expect(i.title).toBe(s.page(new URL(i.url as string).pathname)!.title);
+        expect(i.hasPage).toBe(true);
+      }
+      // Every batch of the list, scrolled in by the handler through the open page.
+      const scroll = items.find((i) => i.kind === 'scroll')!;
+      expect(scroll.reason).toBe('no-new-content');
+      expect(scroll.items).toEqual(s.scroll.batches.flat());
+    });
+
+    it('--render auto renders only the app shells of a mixed site, and learns nothing wrong', async () => {
+      const s = await site({ pages: 60, mixed: 0.2 });
+      const { crawl, records } = startCrawl({
+        seeds: [s.url],
+        render: 'auto',
+        chromium: CHROMIUM_PATH,
+        workers: 8,
+      });
+      const summary = await crawl.done;
+      expect(paths(records)).toEqual(s.pages.map((p) => p.path).sort());
+      for (const r of records) {
+        const want = s.page(pathOf(r))!;
+        expect(r.title, r.url).toBe(want.title);
+        expect(r.rendered === true, r.url).toBe(want.shell);
+      }
+      const shells = s.pages.filter((p) => p.shell).length;
+      expect(summary.render!.pages).toBe(shells);
+      expect(summary.render!.afterPlain).toBe(shells);
+    });
+  },
+);
