@@ -208,6 +208,8 @@ describe.skipIf(!hasChromium)(hasChromium ? 'BrowserPool (real Chromium)' : NO_C
     await render(t1, server.url);
     await t1.release();
     expect(t1.page.isClosed()).toBe(false);
+    // Idle, it waits on about:blank: its document's scripts (a poller) stop with the release.
+    expect(t1.page.url()).toBe('about:blank');
     const t2 = await pool.acquire('a', never);
     expect(t2.page).toBe(t1.page);
     expect((await render(t2, server.url)).status).toBe(200);

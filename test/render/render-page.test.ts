@@ -250,6 +250,27 @@ describe.skipIf(!hasChromium)(hasChromium ? 'renderPage (real Chromium)' : NO_CH
       expect(hits()).toEqual(before);
     });
 
+    it('blocks in pages of a new context created concurrently with the first render', async () => {
+      const before = hits();
+      const [t1, t2] = await Promise.all([pool.acquire('fresh', never), pool.acquire('fresh', never)]);
+      try {
+        await Promise.all(
+          [t1, t2].map((t) =>
+            renderPage(t, {
+              url: `${server.url}assets`,
+              timeoutMs: LONG,
+              wait: { kind: 'load' },
+              allow: new Set(),
+              signal: never,
+            }),
+          ),
+        );
+      } finally {
+        await Promise.all([t1.release(), t2.release()]);
+      }
+      expect(hits()).toEqual(before);
+    });
+
     it('lets the allowed types through', async () => {
       const before = hits();
       const allow = new Set<RenderResource>(['image', 'stylesheet', 'font']);

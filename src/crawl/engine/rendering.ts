@@ -14,7 +14,7 @@ import {
   guardVerdict,
   startGuardProxy,
 } from '../render/guard-proxy.js';
-import { RenderError } from '../render/render-error.js';
+import { BrowserLaunchError, RenderError } from '../render/render-error.js';
 import { RenderLearner, resultsAgree } from '../render/render-learner.js';
 import { renderPage } from '../render/render-page.js';
 import { shellSignals } from '../render/shell-detect.js';
@@ -187,11 +187,12 @@ export class Rendering {
         discarded: false,
         rendered: true,
       };
-      if (this.#hold) res.held = { page: tab.page, release: () => tab.release() };
+      // A handler may have added routes or listeners to its page: it is not reused.
+      if (this.#hold) res.held = { page: tab.page, release: () => tab.release(true) };
       else await tab.release();
       return res;
     } catch (err) {
-      await tab.release();
+      await tab.release(true); // a page left in a bad state is not reused
       throw this.#failure(item.url, err);
     }
   }
@@ -226,9 +227,14 @@ export class Rendering {
   }
 
   #failure(url: string, err: unknown): unknown {
+    if (err instanceof BrowserLaunchError) {
+      this.#failed++;
+      return new FetchError('render', url, `launch: ${err.message}`, { code: 'launch', cause: err });
+    }
     if (!(err instanceof RenderError)) return err;
     this.#failed++;
-    return new FetchError('render', url, err.message, { code: err.kind, cause: err });
+    // `render: <kind>: <detail>`, e.g. `render: timeout: not rendered within 30000 ms`.
+    return new FetchError('render', url, `${err.kind}: ${err.message}`, { code: err.kind, cause: err });
   }
 
   /** What rendering did so far. */

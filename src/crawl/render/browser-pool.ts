@@ -370,7 +370,16 @@ export class BrowserPool {
         this.#closed === null &&
         !page.isClosed() &&
         !crashedPages.has(page);
-      if (keep && entry.contexts.has(sessionKey)) {
+      // An idle page must not go on running its document's scripts (a poller would keep
+      // requesting the site outside the crawl's rate limit): it waits on about:blank.
+      const blank =
+        keep &&
+        entry.contexts.has(sessionKey) &&
+        (await page.goto('about:blank', { timeout: CLOSE_TIMEOUT_MS }).then(
+          () => true,
+          () => false,
+        ));
+      if (blank) {
         const list = entry.idle.get(sessionKey);
         if (list === undefined) entry.idle.set(sessionKey, [page]);
         else list.push(page);

@@ -2,7 +2,7 @@
 // blocking, and every failure mapped to a RenderError. The pool (browser-pool.ts) owns processes
 // and contexts; this file owns what happens inside one page.
 
-import type { BrowserContext, Page, Response, Route } from 'playwright-core';
+import type { Page, Response, Route } from 'playwright-core';
 import type { NetscapeCookie } from '../fetch/cookies-txt.js';
 import { fromPlaywrightCookie, toPlaywrightCookie } from './browser-cookies.js';
 import type { Tab } from './browser-pool.js';
@@ -113,7 +113,7 @@ export async function renderPage(tab: Tab, req: RenderRequest): Promise<RenderRe
   try {
     const setup: Promise<unknown>[] = [];
     if (req.wait.kind === 'settled') setup.push(installSettle(page));
-    setup.push(blockResources(context, req.allow));
+    setup.push(blockResources(page, req.allow));
     // A page serves many renders (the pool reuses it): set its headers to exactly this render's.
     const headers = splitHeaders(req.headers ?? {});
     const allKey = JSON.stringify(headers.all);
@@ -328,23 +328,31 @@ function splitHeaders(headers: Record<string, string>): {
 // them (the only per-request header hook Chromium offers; costs a round trip per request of
 // that origin, and only for renders that carry credentials). Replaces the page's earlier route.
 async function originHeaders(page: Page, url: string, headers: Record<string, string>): Promise<void> {
-  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  const old = originRoutes.get(page);
+  if (old !== undefined) {
+    originRoutes.delete(page);
+    await page.unroute(old);
+  }
   if (Object.keys(headers).length === 0) return;
   const origin = new URL(url).origin;
-  await page.route(
-    (u) => u.origin === origin,
-    (route: Route) => route.fallback({ headers: { ...route.request().headers(), ...headers } }),
+  const matcher = (u: URL): boolean => u.origin === origin;
+  originRoutes.set(page, matcher);
+  await page.route(matcher, (route: Route) =>
+    route.fallback({ headers: { ...route.request().headers(), ...headers } }),
   );
 }
+const originRoutes = new WeakMap<Page, (u: URL) => boolean>();
 
 // What each (reused) page was last given, so unchanged headers cost nothing.
 const pageHeaders = new WeakMap<Page, string>();
 const pageOriginHeaders = new WeakMap<Page, string>();
 
-// Setup done once per page (the settle script) and once per context (blocking), keyed so
-// concurrent renders share the work.
+// Setup done once per page (the settle script, blocking), keyed so concurrent renders share the
+// work. Per page, not per context: Playwright misses a context-wide init script or route for a
+// page whose creation was under way while it was added; with pages reused by the pool, this is
+// once per page anyway.
 const settleInstalled = new WeakMap<Page, Promise<void>>();
-const blocking = new WeakMap<BrowserContext, { key: string; done: Promise<void> }>();
+const blocking = new WeakMap<Page, { key: string; done: Promise<void> }>();
 
 function installSettle(page: Page): Promise<void> {
   const known = settleInstalled.get(page);
@@ -360,27 +368,26 @@ function installSettle(page: Page): Promise<void> {
 // Blocking by resource type. Chromium's own blocking (CDP Network.setBlockedURLs) matches URL
 // patterns only, not types; a CDP Fetch session per page can match types but misses
 // out-of-process iframes and competes with Playwright's own Fetch interception (which the guard
-// proxy's credentials turn on anyway). A context route sees every request of every frame,
+// proxy's credentials turn on anyway). A page route sees every request of every frame,
 // including redirect targets' subresources; measured on the spa site it adds about 6 ms of Node
 // CPU and 35 ms of Chromium CPU per page (interception also turns Chromium's cache off — which
-// the proxy credentials already do in a real crawl). Installed once per context and allow set.
-function blockResources(context: BrowserContext, allow: ReadonlySet<RenderResource>): Promise<void> {
+// the proxy credentials already do in a real crawl). Installed once per page and allow set.
+function blockResources(page: Page, allow: ReadonlySet<RenderResource>): Promise<void> {
   const blocked = new Set<string>();
   for (const [r, t] of Object.entries(RESOURCE_TYPES)) if (!allow.has(r as RenderResource)) blocked.add(t);
   const key = [...blocked].sort().join(',');
-  const prev = blocking.get(context);
+  const prev = blocking.get(page);
   if (prev !== undefined && prev.key === key) return prev.done;
   const done = (async () => {
     if (prev !== undefined) {
       await prev.done.catch(noop);
-      await context.unrouteAll({ behavior: 'ignoreErrors' });
+      await page.unroute('**');
     }
     if (blocked.size === 0) return;
-    await context.route('**', (route) =>
+    await page.route('**', (route) =>
       blocked.has(route.request().resourceType()) ? route.abort('blockedbyclient') : route.fallback(),
     );
-    return;
   })();
-  blocking.set(context, { key, done });
+  blocking.set(page, { key, done });
   return done;
 }
