@@ -43,15 +43,7 @@ export interface CrawlSummary {
    * `--render auto`), and the requests rendered pages made through the SSRF guard and how many it
    * refused.
    */
-  render?: {
-    pages: number;
-    byReason: Record<string, number>;
-    afterPlain: number;
-    browserRequests: number;
-    refused: number;
-    /** Chromium processes running at the end; launched, crashed and recycled during the crawl. */
-    browsers: { open: number; launches: number; crashes: number; recycles: number };
-  };
+  render?: MetricsSnapshot['render'];
   /**
    * Set when the crawl stopped because its output or state file hit a full disk (stopReason
    * `storage-full`): the file and the problem. The batch being stored then was not marked done,

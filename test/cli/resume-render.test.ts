@@ -4,12 +4,12 @@
  * exactly once, each rendered with its script-set title — the engine's exactly-once store holds
  * for pages that Chromium loaded. The killed runs' browsers go with them.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prng } from '../../src/testsite/site.js';
 import { type SpaSite, startSpaSite } from '../../src/testsite/spa.js';
-import { hasChromium, NO_CHROMIUM_MESSAGE } from '../helpers/chromium.js';
+import { chromiumChildrenOf, hasChromium, NO_CHROMIUM_MESSAGE } from '../helpers/chromium.js';
 import { cleanup, readJsonl, spawnCli, tempDir, until } from '../helpers/cli.js';
 
 let site: SpaSite | null = null;
@@ -30,23 +30,6 @@ const sizeOf = (path: string): number => {
     return 0;
   }
 };
-
-/** Chromium processes whose parent is `pid` (the browsers a CLI run launched). */
-function chromiumChildrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('chromium'))
-        out.push(Number(name));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
-}
 
 /** Whether process `pid` still exists (and is not a zombie). */
 function alive(pid: number): boolean {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 
 /** Debian's Chromium (`apt-get install -y chromium`); CI installs it, tests never download a browser. */
@@ -38,4 +38,24 @@ export async function launchChromium(): Promise<Browser> {
     args: CHROMIUM_ARGS,
     timeout: 30_000,
   });
+}
+
+/**
+ * Process ids of the Chromium processes whose parent is `pid` (the browsers a crawl in that
+ * process launched: Playwright starts each browser as a direct child), read from /proc.
+ */
+export function chromiumChildrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('chromium'))
+        out.push(Number(name));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
 }

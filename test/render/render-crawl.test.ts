@@ -1,12 +1,11 @@
 // Whole crawls with --render (issue 13) against the client-rendered test site (src/testsite/spa.ts)
 // and Debian's Chromium: the same engine, frontier, dedup and records as a plain crawl.
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { distributedCrawl, joinCrawl } from '../../src/crawl/distributed-crawl.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { type SpaSite, type SpaSiteOptions, startSpaSite } from '../../src/testsite/spa.js';
-import { CHROMIUM_PATH, hasChromium, NO_CHROMIUM_MESSAGE } from '../helpers/chromium.js';
+import { CHROMIUM_PATH, chromiumChildrenOf, hasChromium, NO_CHROMIUM_MESSAGE } from '../helpers/chromium.js';
 import { startCrawl } from '../helpers/crawl.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -24,23 +23,6 @@ async function site(opts: SpaSiteOptions): Promise<SpaSite> {
 }
 
 const pathOf = (r: PageRecord) => new URL(r.url).pathname;
-
-/** Process ids of the Chromium browser processes this test process started (its direct children). */
-function chromiumChildren(): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('chromium')) out.push(Number(name));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
-}
 
 /** Every record's path, checking that none is stored twice. */
 function paths(records: PageRecord[]): string[] {
@@ -130,7 +112,7 @@ describe.skipIf(!hasChromium)(
       });
       // Kill the browser while pages are being rendered: some stored, most not yet.
       while (records.length < 5) await new Promise((r) => setTimeout(r, 10));
-      const killed = chromiumChildren();
+      const killed = chromiumChildrenOf(process.pid);
       expect(killed.length).toBeGreaterThan(0);
       for (const pid of killed) process.kill(pid, 'SIGKILL');
       const summary = await crawl.done;
