@@ -80,6 +80,18 @@ async function startServer(): Promise<{
         return html(
           '<p id="t"></p><script>(function tick(){document.getElementById("t").textContent=Date.now();setTimeout(tick,300)})()</script>',
         );
+      case '/slow-body':
+        // The fetch settles at the headers; the body, read through a clone too, comes later.
+        return html(
+          '<title>Loading</title><script>fetch("/slow-json").then(function(r){var c=r.clone();' +
+            'return r.json().then(function(d){document.title=d.title;return c.text()})' +
+            '.then(function(t){document.body.dataset.len=t.length})})</script>',
+        );
+      case '/slow-json':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        setTimeout(() => res.end('{"title":"From the body"}'), 600);
+        return;
       case '/hang':
         return; // never answered
       case '/auth':
@@ -195,6 +207,13 @@ describe.skipIf(!hasChromium)(hasChromium ? 'renderPage (real Chromium)' : NO_CH
         expect(hrefs(r.html), wait.kind).toEqual(want.links);
         expect(r.waited).toBe(wait.kind);
       }
+    });
+
+    it('settled waits for a fetched body that arrives long after the headers (json() and a clone)', async () => {
+      const r = await render(`${server.url}slow-body`);
+      expect(r.waited).toBe('settled');
+      expect(title(r.html)).toBe('From the body');
+      expect(r.html).toContain('data-len="25"');
     });
 
     it('load and domcontentloaded return the document at that event', async () => {

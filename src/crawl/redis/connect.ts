@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { sleep } from '../../conc/time.js';
 import { UsageError } from '../usage-error.js';
 
@@ -44,6 +44,8 @@ export async function connectRedis(url: string, opts: ConnectOptions = {}): Prom
   }
   let established = false;
   let down = false;
+  // Loaded here, not at the top: commands that never touch Redis do not pay for ioredis.
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: null,

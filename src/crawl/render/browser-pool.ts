@@ -10,9 +10,9 @@
 // when its last tab is released.
 
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { Weighted } from '../../conc/semaphore.js';
 import { CHROMIUM_ARGS } from './chromium.js';
+import { playwrightChromium } from './playwright.js';
 import { BrowserLaunchError, RenderCrashError } from './render-error.js';
 
 /** The upstream proxy of one session's browser context (Playwright's proxy settings). */
@@ -301,7 +301,7 @@ export class BrowserPool {
       lost: new AbortController(),
       contexts: new Map(),
     };
-    (entry as { ready: Promise<Browser> }).ready = chromium
+    (entry as { ready: Promise<Browser> }).ready = playwrightChromium()
       .launch({
         executablePath: path,
         headless: true,

@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { UsageError } from '../usage-error.js';
+import { playwrightChromium } from './playwright.js';
 
 /** Where Chromium is looked for when no path is given, in order (Debian, Ubuntu, Google's package). */
 export const SYSTEM_CHROMIUM_PATHS: readonly string[] = [
@@ -61,7 +61,7 @@ export function findChromium(explicit?: string): string {
   for (const path of SYSTEM_CHROMIUM_PATHS) if (executableProblem(path) === null) return path;
   let bundled: string | null = null;
   try {
-    bundled = chromium.executablePath();
+    bundled = playwrightChromium().executablePath();
   } catch {
     bundled = null; // playwright-core throws when it knows no path for this platform
   }

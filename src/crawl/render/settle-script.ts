@@ -5,8 +5,9 @@
  * runs in the page, not here).
  *
  * What the script tracks, on `window.__trawlSettle`:
- * - pending `fetch()` calls (until the returned promise settles) and `XMLHttpRequest`s (from
- *   `send()` until `loadend`);
+ * - pending `fetch()` calls (until the returned promise settles), reads of their bodies
+ *   (`json()`, `text()`, … of the Response and its clones, until they settle) and
+ *   `XMLHttpRequest`s (from `send()` until `loadend`);
  * - pending short timers: `setTimeout` with a delay ≤ SHORT_TIMER_MS, from the call until the
  *   callback runs or `clearTimeout`/`clearInterval` cancels it. A timer set from inside the
  *   callback of a timer chain already MAX_TIMER_CHAIN deep is not counted: that is a loop (a
@@ -72,14 +73,31 @@ export const SETTLE_INIT_SCRIPT = `(function () {
     return clearI.apply(this, arguments);
   };
   function done() { s.net--; touch(); }
+  // Counts the promise-returning call as pending until its promise settles.
+  function pending(f, self, args, onValue) {
+    s.net++;
+    var p;
+    try { p = f.apply(self, args); } catch (e) { done(); throw e; }
+    Promise.resolve(p).then(function (v) { if (onValue) onValue(v); done(); }, done);
+    return p;
+  }
+  // fetch() settles when the headers arrive; the body may come much later (a slow server, a
+  // busy proxy), so reading it counts as pending too. This callback runs before the page's own
+  // then() on the same promise, so there is no gap between the two.
+  var READS = ['json', 'text', 'arrayBuffer', 'blob', 'formData', 'clone'];
+  function trackBody(r) {
+    if (!r || typeof r !== 'object') return;
+    READS.forEach(function (m) {
+      var f = r[m];
+      if (typeof f !== 'function') return;
+      var wrapped = m === 'clone'
+        ? function () { var c = f.apply(this, arguments); trackBody(c); return c; }
+        : function () { return pending(f, this, arguments, null); };
+      try { Object.defineProperty(r, m, { value: wrapped, configurable: true, writable: true }); } catch (e) { /* frozen */ }
+    });
+  }
   if (typeof fetch0 === 'function') {
-    window.fetch = function () {
-      s.net++;
-      var p;
-      try { p = fetch0.apply(this, arguments); } catch (e) { done(); throw e; }
-      Promise.resolve(p).then(done, done);
-      return p;
-    };
+    window.fetch = function () { return pending(fetch0, this, arguments, trackBody); };
   }
   if (XHR && XHR.prototype && XHR.prototype.send) {
     var send0 = XHR.prototype.send;
