@@ -206,7 +206,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         parseConfig,
         this.metrics,
         ctx.abort,
-        settleHandler(ctx, identities),
+        settleHandler(ctx, identities, rendering),
       );
       const storing = this.#store.run(parsed);
       // 3. Metrics, sampled; 4. the scheduler feeds the pool until the ledger says finished.

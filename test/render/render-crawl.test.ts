@@ -1,5 +1,7 @@
 // Whole crawls with --render (issue 13) against the client-rendered test site (src/testsite/spa.ts)
 // and Debian's Chromium: the same engine, frontier, dedup and records as a plain crawl.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { distributedCrawl, joinCrawl } from '../../src/crawl/distributed-crawl.js';
@@ -23,6 +25,61 @@ async function site(opts: SpaSiteOptions): Promise<SpaSite> {
 }
 
 const pathOf = (r: PageRecord) => new URL(r.url).pathname;
+
+// Enough static text that no page looks like an app shell: only a handler can tell it is empty.
+const PROSE = `<p>${'A page with plenty of ordinary static text on it. '.repeat(20)}</p>`;
+
+/**
+ * A site for `--render auto`'s empty-handler trigger: `/` links three listings and an about
+ * page; a listing's items arrive by fetch() after load; the about page has none at all.
+ */
+async function startEmptyHandlerSite() {
+  const counts = new Map<string, number>();
+  const page = (body: string) =>
+    `<!doctype html><html><head><title>t</title></head><body>${PROSE}${body}</body></html>`;
+  const server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+    const list = /^\/list\/(\d)$/.exec(path);
+    const api = /^\/api\/list\/(\d)$/.exec(path);
+    let body: string;
+    let type = 'text/html; charset=utf-8';
+    if (path === '/') {
+      body = page(
+        '<a class="list" href="/list/1">1</a> <a class="list" href="/list/2">2</a> ' +
+          '<a class="list" href="/list/3">3</a> <a class="about" href="/about">about</a>',
+      );
+    } else if (path === '/about') {
+      body = page('<h1>About</h1>');
+    } else if (list) {
+      body = page(
+        `<ul id="items"></ul><script>fetch('/api/list/${list[1]}').then(function (r) { return r.json(); })` +
+          ".then(function (d) { document.getElementById('items').innerHTML = d.map(function (t) { return '<li class=\"item\">' + t + '</li>'; }).join(''); });</script>",
+      );
+    } else if (api) {
+      type = 'application/json';
+      body = JSON.stringify([`item ${api[1]}a`, `item ${api[1]}b`]);
+    } else if (path === '/robots.txt') {
+      type = 'text/plain';
+      body = '';
+    } else {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': type }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    counts,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
 
 /** Every record's path, checking that none is stored twice. */
 function paths(records: PageRecord[]): string[] {
@@ -178,6 +235,35 @@ describe.skipIf(!hasChromium)(
       const scroll = items.find((i) => i.kind === 'scroll')!;
       expect(scroll.reason).toBe('no-new-content');
       expect(scroll.items).toEqual(s.scroll.batches.flat());
+    });
+
+    it('--render auto renders a page whose handler found nothing on it plain, and handles it again', async () => {
+      const s = await startEmptyHandlerSite();
+      const items: Record<string, unknown>[] = [];
+      const { crawl, records } = startCrawl({
+        seeds: [s.url],
+        scraper: join(import.meta.dirname, '../fixtures/scrapers/empty-handler.ts'),
+        render: 'auto',
+        chromium: CHROMIUM_PATH,
+        onItem: (item) => items.push(item),
+      });
+      const summary = await crawl.done;
+      expect(paths(records)).toEqual(['/', '/about', '/list/1', '/list/2', '/list/3']);
+      for (const r of records) {
+        expect(r.error, r.url).toBeNull();
+        // The home page's handler found the links plain: it is not rendered.
+        expect(r.rendered === true, r.url).toBe(pathOf(r) !== '/');
+      }
+      // Every listing's items once, from the rendered page; none from the empty plain pass.
+      expect(items.map((i) => `${i.list} ${i.item}`).sort()).toEqual(
+        [1, 2, 3].flatMap((n) => [`/list/${n} item ${n}a`, `/list/${n} item ${n}b`]),
+      );
+      // Plain first, then the browser: two GETs of each page found empty, one of the home page.
+      expect(s.counts.get('/')).toBe(1);
+      for (const p of ['/about', '/list/1', '/list/2', '/list/3']) expect(s.counts.get(p), p).toBe(2);
+      expect(summary.render!.byReason).toEqual({ 'empty-handler': 4 });
+      expect(summary.render!.afterPlain).toBe(4);
+      await s.close();
     });
 
     it('--render auto renders only the app shells of a mixed site, and learns nothing wrong', async () => {

@@ -120,9 +120,11 @@ export function fetchStep(
     let sentAt = d.clock.now();
     try {
       host.requests++;
-      if (renders && o.render === 'always') {
+      if (renders && (o.render === 'always' || item.renderAgain)) {
         res = await rendering.render(item, route, headers, signal);
-        d.metrics.rendered('always', false);
+        // --render auto: the handler found nothing on this page fetched plain (handler-outcome.ts).
+        if (item.renderAgain) d.metrics.rendered('empty-handler', true);
+        else d.metrics.rendered('always', false);
       } else {
         res = await fetchPage(item.url, {
           decodeText: false, // decoded on a parse thread
@@ -142,7 +144,7 @@ export function fetchStep(
       return failedRequest(err);
     }
     d.connections.release(1);
-    if (renders && o.render === 'auto') {
+    if (renders && o.render === 'auto' && !item.renderAgain) {
       const why = rendering.wants(item, res);
       if (why !== null) {
         // The plain response was an app shell (or its kind of page needs rendering): the second

@@ -18,10 +18,13 @@ import {
 import { BrowserLaunchError, RenderError } from '../render/render-error.js';
 import { RenderLearner, resultsAgree } from '../render/render-learner.js';
 import { renderPage } from '../render/render-page.js';
-import { shellSignals } from '../render/shell-detect.js';
+import { type ShellVerdict, shellSignals } from '../render/shell-detect.js';
 import type { EngineContext } from './context.js';
 import { ssrfOptionsOf } from './context.js';
 import type { Identities, Route } from './identities.js';
+
+/** What the learner is told about a page that is not a shell (its handler found nothing). */
+const NOT_A_SHELL: ShellVerdict = { shell: false, reasons: [], text: 0, scripts: 0, scriptBytes: 0 };
 
 /** The learner's key: the page's host and its scraper label (one kind of page). */
 function learnKey(item: FrontierItem): string {
@@ -229,6 +232,25 @@ export class Rendering {
     const b = extractPage(rendered.body.toString('utf8'), rendered.finalUrl, norm);
     const view = (p: typeof a) => ({ title: p.title, links: p.links.map((l) => l.url) });
     this.#learner.observe(learnKey(item), resultsAgree(view(a), view(b)));
+  }
+
+  /**
+   * `--render auto`: whether a page fetched plain, whose scraper handler found nothing on it (no
+   * item pushed, nothing enqueued, no error), is to be fetched again by the browser and handled
+   * again — unless its host and label have learned that plain pages are enough there (then only
+   * the periodic recheck renders). True means: render it.
+   */
+  wantsAfterEmptyHandler(item: FrontierItem): boolean {
+    return this.#learner.decide(learnKey(item), NOT_A_SHELL, true).render;
+  }
+
+  /**
+   * `--render auto`: the handler ran on the rendered copy of a page it had found nothing on
+   * plain; `foundSomething` says whether it found anything now. Nothing again is an agreement
+   * (plain was enough), something is a disagreement (this kind of page needs the browser).
+   */
+  learnFromHandler(item: FrontierItem, foundSomething: boolean): void {
+    this.#learner.observe(learnKey(item), !foundSomething);
   }
 
   #failure(url: string, err: unknown): unknown {

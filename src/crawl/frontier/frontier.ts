@@ -25,6 +25,11 @@ export interface FrontierItem {
   blocks?: number;
   /** Times a proxy failed this request before the target was reached (in-process, like `blocks`). */
   proxyFailures?: number;
+  /**
+   * `--render auto`: the scraper's handler found nothing on this page's plain response, so this
+   * attempt is rendered (in-process, like `blocks`: after a crash the page is fetched plain again).
+   */
+  renderAgain?: true;
   /** `<lastmod>` of the sitemap entry that listed it. */
   lastmod?: string | null;
   /**
