@@ -1,9 +1,7 @@
 // Small pieces the crawler benchmarks share (scraper, identity, render): medians, counting a run's
 // JSONL output, reading GNU time's rusage line, and a process's CPU from /proc.
 import { existsSync, readFileSync } from 'node:fs';
-
-/** Kernel clock ticks per second, the unit of /proc/PID/stat's utime and stime (Linux: 100). */
-export const CLK_TCK = 100;
+import { CLK_TCK } from '../test/helpers/process-tree.js';
 
 /** What a finished run stored, as counted from its output. */
 export interface Stored {

@@ -39,7 +39,7 @@
 //   a page shared by n processes n times (Chromium's renderers share much of their memory with
 //   the zygote they fork from); PSS (smaps_rollup) splits it among them, so its sum is the
 //   memory the tree really holds. The target compares PSS; RSS is shown too. PSS is read less
-//   often (render/process-tree.ts: at each new RSS peak, ≥ 250 ms apart, and at least every
+//   often (test/helpers/process-tree.ts: at each new RSS peak, ≥ 250 ms apart, and at least every
 //   second) because smaps_rollup costs milliseconds per Chromium process. "max RSS" is the
 //   largest single process's (rusage). The harness's own CPU (mostly this sampling, on the same
 //   cores) is in each run's JSON as harnessCpuShare;
@@ -63,8 +63,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SpaPage } from '../src/testsite/spa.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/helpers/chromium.js';
+import { sampleProcessTree } from '../test/helpers/process-tree.js';
 import { median } from './bench-helpers.js';
-import { sampleProcessTree } from './render/process-tree.js';
 
 const pages = Number(process.argv[2] ?? '2000');
 const rounds = Number(process.argv[3] ?? '3');

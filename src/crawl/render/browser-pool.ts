@@ -9,9 +9,10 @@
 // browser leaves its slot at once (the next acquire there launches a fresh one) and is closed
 // when its last tab is released.
 
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Weighted } from '../../conc/semaphore.js';
 import { CHROMIUM_ARGS } from './chromium.js';
+import { pageCdp } from './page-cdp.js';
 import { playwrightChromium } from './playwright.js';
 import { BrowserLaunchError, RenderCrashError } from './render-error.js';
 
@@ -519,19 +520,11 @@ function abortable<T>(promise: Promise<T>, ...signals: AbortSignal[]): Promise<T
   });
 }
 
-// One CDP session per page, for switching its scripts off and on.
-const pageSessions = new WeakMap<Page, Promise<CDPSession>>();
-
 // Switches `page`'s script execution on or off (CDP Emulation.setScriptExecutionDisabled); false
 // when Chromium refused or the page is gone (the caller then closes it).
 async function setScripts(page: Page, on: boolean): Promise<boolean> {
   try {
-    let session = pageSessions.get(page);
-    if (session === undefined) {
-      session = page.context().newCDPSession(page);
-      pageSessions.set(page, session);
-    }
-    await (await session).send('Emulation.setScriptExecutionDisabled', { value: !on });
+    await (await pageCdp(page)).send('Emulation.setScriptExecutionDisabled', { value: !on });
     return true;
   } catch {
     return false;

@@ -6,6 +6,7 @@ import type { Page, Response, Route } from 'playwright-core';
 import type { NetscapeCookie } from '../fetch/cookies-txt.js';
 import { fromPlaywrightCookie, toPlaywrightCookie } from './browser-cookies.js';
 import type { Tab } from './browser-pool.js';
+import { documentHtml } from './page-cdp.js';
 import { RenderCrashError, RenderError } from './render-error.js';
 import type { RenderResource, RenderWait } from './render-options.js';
 import { SETTLE_INIT_SCRIPT, settleExpression } from './settle-script.js';
@@ -164,7 +165,7 @@ export async function renderPage(tab: Tab, req: RenderRequest): Promise<RenderRe
       const list = await guard.race(context.cookies(), 'navigation');
       req.cookies.fromBrowser(list.map(fromPlaywrightCookie));
     }
-    const html = await guard.race(page.content(), 'navigation');
+    const html = await guard.race(documentHtml(page), 'navigation');
     return {
       finalUrl: response.url(),
       status: response.status(),

@@ -1,7 +1,10 @@
 // Samples a whole process tree from /proc — a crawler and every Chromium process it starts — for
-// bench/render.bench.ts's "peak RSS (crawler + browsers)" and a CPU cross-check of GNU time.
+// bench/render.bench.ts's "peak RSS (crawler + browsers)" and a CPU cross-check of GNU time, and
+// for the rendered-crawl memory test.
 import { readdirSync, readFileSync } from 'node:fs';
-import { CLK_TCK } from '../bench-helpers.js';
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+export const CLK_TCK = 100;
 
 const PAGE_KB = 4;
 
