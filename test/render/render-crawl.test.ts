@@ -237,6 +237,44 @@ describe.skipIf(!hasChromium)(
       expect(scroll.items).toEqual(s.scroll.batches.flat());
     });
 
+    it("a redirect hop out of scope is the page's redirect-blocked error, as in a plain crawl", async () => {
+      // B, another host (127.0.0.2: out of the default host scope, same loopback class for the guard).
+      const b = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<title>elsewhere</title>');
+      });
+      await new Promise<void>((r) => b.listen(0, '127.0.0.2', r));
+      const bUrl = `http://127.0.0.2:${(b.address() as AddressInfo).port}/x`;
+      const a = createServer((req, res) => {
+        if (req.url === '/go') res.writeHead(302, { location: bUrl }).end();
+        else if (req.url === '/')
+          res.writeHead(200, { 'content-type': 'text/html' }).end('<title>home</title><a href="/go">go</a>');
+        else res.writeHead(404).end();
+      });
+      await new Promise<void>((r) => a.listen(0, '127.0.0.1', r));
+      const seed = `http://127.0.0.1:${(a.address() as AddressInfo).port}/`;
+      try {
+        const byMode = new Map<string, PageRecord[]>();
+        for (const render of ['off', 'always'] as const) {
+          const { crawl, records } = startCrawl({
+            seeds: [seed],
+            ignoreRobots: true,
+            ...(render === 'off' ? {} : { render, chromium: CHROMIUM_PATH }),
+          });
+          await crawl.done;
+          byMode.set(render, records);
+        }
+        for (const [mode, records] of byMode) {
+          expect(paths(records), mode).toEqual(['/', '/go']);
+          const go = records.find((r) => pathOf(r) === '/go')!;
+          expect(go.error, mode).toMatch(/redirect to http:\/\/127\.0\.0\.2:\d+\/x refused: out of scope/);
+          expect(go.title, mode).toBeNull();
+        }
+      } finally {
+        await new Promise<void>((r) => a.close(() => r()));
+        await new Promise<void>((r) => b.close(() => r()));
+      }
+    });
+
     it('--render auto renders a page whose handler found nothing on it plain, and handles it again', async () => {
       const s = await startEmptyHandlerSite();
       const items: Record<string, unknown>[] = [];

@@ -126,7 +126,8 @@ export class Rendering {
    * host is an `ssrf:` error, no browser involved), waits for a tab, loads the page with the
    * crawl's wait strategy and deadline, and returns the result as a FetchResult whose body is the
    * rendered DOM serialized as UTF-8 HTML. A render that fails throws a FetchError of kind
-   * 'render' (`render: …`, retryable) — or the SSRF refusal. `signal` aborts it. With a scraper
+   * 'render' (`render: …`, retryable) — or the SSRF refusal, or 'redirect-blocked' when a redirect
+   * hop breaks the crawl's redirect rule (out of scope, or a URL the crawl already has). `signal` aborts it. With a scraper
    * whose handlers run on this thread the tab stays open (`held`) for the handler's `page`, and
    * whoever ends the attempt releases it.
    */
@@ -175,6 +176,15 @@ export class Rendering {
         throw new FetchError('render', item.url, `navigation: ${r.finalUrl} could not be reached`, {
           code: 'navigation',
         });
+      }
+      // The crawl's redirect rule, as a plain fetch applies it to each hop (out of scope, or a
+      // URL the crawl has on its own, is the page's redirect-blocked error). Chromium has already
+      // followed the hops (through the guard, so never to a forbidden address); the record says
+      // what a plain fetch would have said.
+      for (const hop of r.redirects) {
+        const refusal = this.#ctx.redirectRefusal(hop, item.url);
+        if (refusal !== null)
+          throw new FetchError('redirect-blocked', hop, `redirect to ${hop} refused: ${refusal}`);
       }
       this.#rendered++;
       const body = Buffer.from(r.html, 'utf8');
