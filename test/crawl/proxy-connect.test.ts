@@ -1,4 +1,3 @@
-import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -15,8 +14,9 @@ import {
   proxyConnector,
 } from '../../src/crawl/fetch/proxy-connect.js';
 import { type ProxySpec, parseProxyUrl } from '../../src/crawl/fetch/proxy-url.js';
-import { type Resolver, SsrfError, SsrfPolicy } from '../../src/crawl/fetch/ssrf.js';
+import { SsrfError, SsrfPolicy } from '../../src/crawl/fetch/ssrf.js';
 import { startMicrosocks, startTinyproxy, type TestProxy } from '../helpers/proxies.js';
+import { tableResolver } from '../helpers/table-resolver.js';
 import { testCert } from '../helpers/tls-cert.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -31,19 +31,11 @@ afterEach(async () => {
 });
 
 /** Resolves the test names to loopback only (never any other address). */
-const resolver: Resolver = (hostname, _options, callback) => {
-  const map: Record<string, string> = {
-    'secure.test': '127.0.0.1',
-    'internal.test': '127.0.0.1',
-    'site.test': '127.0.0.1',
-  };
-  const addr = map[hostname];
-  if (addr === undefined) {
-    callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-    return;
-  }
-  callback(null, [{ address: addr, family: 4 } satisfies LookupAddress]);
-};
+const resolver = tableResolver({
+  'secure.test': '127.0.0.1',
+  'internal.test': '127.0.0.1',
+  'site.test': '127.0.0.1',
+});
 
 async function listen(server: net.Server, host = '127.0.0.1'): Promise<number> {
   const sockets = new Set<net.Socket>();

@@ -1,14 +1,14 @@
-import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProxyAgent } from '../../src/crawl/fetch/proxy-connect.js';
 import { parseProxyUrl } from '../../src/crawl/fetch/proxy-url.js';
-import { type Resolver, SSRF_CODE, SsrfPolicy } from '../../src/crawl/fetch/ssrf.js';
+import { SSRF_CODE, SsrfPolicy } from '../../src/crawl/fetch/ssrf.js';
 import { tunnelConnect } from '../../src/crawl/fetch/tunnel-connect.js';
 import { type GuardEvent, startGuardProxy } from '../../src/crawl/render/guard-proxy.js';
 import { startMicrosocks, startTinyproxy, type TestProxy } from '../helpers/proxies.js';
+import { tableResolver } from '../helpers/table-resolver.js';
 
 // Loopback only. Forbidden targets: 0.0.0.0, [::] and `evil.test` (→ 0.0.0.0 by the test resolver).
 
@@ -17,15 +17,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const resolver: Resolver = (hostname, _options, callback) => {
-  const map: Record<string, string> = { 'site.test': '127.0.0.1', 'evil.test': '0.0.0.0' };
-  const addr = map[hostname];
-  if (addr === undefined) {
-    callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-    return;
-  }
-  callback(null, [{ address: addr, family: 4 } satisfies LookupAddress]);
-};
+const resolver = tableResolver({ 'site.test': '127.0.0.1', 'evil.test': '0.0.0.0' });
 
 /** A TCP echo server on 127.0.0.1, counting connections. */
 async function startEcho(): Promise<{ port: number; connections: () => number }> {

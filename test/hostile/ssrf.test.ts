@@ -14,12 +14,12 @@ import { fetchPage } from '../../src/crawl/fetch/fetch-page.js';
 import {
   type AddressClass,
   classifyAddress,
-  type Resolver,
   SsrfError,
   SsrfPolicy,
   seedAddressClasses,
 } from '../../src/crawl/fetch/ssrf.js';
 import type { PageRecord } from '../../src/crawl/record.js';
+import { tableResolver } from '../helpers/table-resolver.js';
 
 describe('classifyAddress', () => {
   const cases: [string, AddressClass | null][] = [
@@ -81,25 +81,9 @@ describe('classifyAddress', () => {
   });
 });
 
-/** An injected resolver: a fixed table; unknown names fail like getaddrinfo ENOTFOUND. */
-function resolver(table: Record<string, string[]>, calls: string[] = []): Resolver {
-  return (host, _opts, cb) => {
-    calls.push(host);
-    const addrs = table[host];
-    if (addrs === undefined) {
-      cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []);
-      return;
-    }
-    cb(
-      null,
-      addrs.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
-    );
-  };
-}
-
 describe('SsrfPolicy', () => {
   it('refuses a name if any of its addresses is non-public', async () => {
-    const p = new SsrfPolicy({ resolve: resolver({ 'mixed.test': ['8.8.8.8', '10.0.0.5'] }) });
+    const p = new SsrfPolicy({ resolve: tableResolver({ 'mixed.test': ['8.8.8.8', '10.0.0.5'] }) });
     const err = await p.check('mixed.test').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SsrfError);
     expect((err as SsrfError).message).toBe('mixed.test resolves to 10.0.0.5 (private)');
@@ -107,7 +91,7 @@ describe('SsrfPolicy', () => {
 
   it('checks IP literals without resolving them', async () => {
     const calls: string[] = [];
-    const p = new SsrfPolicy({ resolve: resolver({}, calls) });
+    const p = new SsrfPolicy({ resolve: tableResolver({}, calls) });
     await expect(p.check('169.254.169.254')).rejects.toThrow('169.254.169.254 is link-local');
     await expect(p.check('[::ffff:169.254.169.254]')).rejects.toThrow(/link-local/);
     await expect(p.check('8.8.8.8')).resolves.toEqual([{ address: '8.8.8.8', family: 4 }]);
@@ -115,7 +99,7 @@ describe('SsrfPolicy', () => {
   });
 
   it('allows exactly the classes the seeds are on, or all with allowPrivate', async () => {
-    const r = resolver({ 'intranet.test': ['10.1.1.1'], 'pub.test': ['8.8.4.4'] });
+    const r = tableResolver({ 'intranet.test': ['10.1.1.1'], 'pub.test': ['8.8.4.4'] });
     expect([...(await seedAddressClasses(['http://127.0.0.1:8080/'], r))]).toEqual(['loopback']);
     expect([...(await seedAddressClasses(['http://intranet.test/', 'http://pub.test/'], r))]).toEqual([
       'private',
@@ -164,7 +148,7 @@ describe('the guarded agent', () => {
     const agent = createAgent({
       maxConnections: 2,
       connectTimeoutMs: 2000,
-      ssrf: { ...opts, resolve: resolver(table) },
+      ssrf: { ...opts, resolve: tableResolver(table) },
     });
     try {
       return await fetchPage(url, { dispatcher: agent, timeoutMs: 3000, maxBytes: 1e6, userAgent: 'test' });
@@ -208,7 +192,7 @@ describe('the guarded agent', () => {
     const agent = createAgent({
       maxConnections: 1,
       connectTimeoutMs: 2000,
-      ssrf: { allowPrivate: true, resolve: resolver(table, calls) },
+      ssrf: { allowPrivate: true, resolve: tableResolver(table, calls) },
     });
     try {
       const res = await fetchPage(`http://evil.test:${port}/once`, {

@@ -1,4 +1,3 @@
-import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -6,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../../src/crawl/fetch/agent.js';
-import { type Resolver, SsrfPolicy } from '../../src/crawl/fetch/ssrf.js';
+import { SsrfPolicy } from '../../src/crawl/fetch/ssrf.js';
 import { tunnelConnect } from '../../src/crawl/fetch/tunnel-connect.js';
 import {
   GUARD_CHROMIUM_ARGS,
@@ -17,6 +16,7 @@ import {
 } from '../../src/crawl/render/guard-proxy.js';
 import { type SpaSite, startSpaSite } from '../../src/testsite/spa.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, hasChromium, NO_CHROMIUM_MESSAGE } from '../helpers/chromium.js';
+import { tableResolver } from '../helpers/table-resolver.js';
 import { testCert } from '../helpers/tls-cert.js';
 
 // Everything listens on 127.0.0.1:0. The forbidden targets are loopback forms the policy classes
@@ -28,15 +28,7 @@ afterEach(async () => {
 });
 
 /** Test names: `site.test` → 127.0.0.1 (allowed with a loopback seed), `evil.test` → 0.0.0.0. */
-const resolver: Resolver = (hostname, _options, callback) => {
-  const map: Record<string, string> = { 'site.test': '127.0.0.1', 'evil.test': '0.0.0.0' };
-  const addr = map[hostname];
-  if (addr === undefined) {
-    callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-    return;
-  }
-  callback(null, [{ address: addr, family: 4 } satisfies LookupAddress]);
-};
+const resolver = tableResolver({ 'site.test': '127.0.0.1', 'evil.test': '0.0.0.0' });
 
 async function listen(server: net.Server): Promise<number> {
   const sockets = new Set<net.Socket>();
