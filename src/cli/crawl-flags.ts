@@ -1,6 +1,11 @@
 import { type Command, Option } from 'commander';
 import { type CrawlOptions, DEFAULTS, UsageError } from '../crawl/options.js';
-import { parseRenderResources, parseRenderWait, type RenderMode } from '../crawl/render/render-options.js';
+import {
+  parseRenderResources,
+  parseRenderWait,
+  RENDER_MODES,
+  type RenderMode,
+} from '../crawl/render/render-options.js';
 import { parseCount, parseDuration, parseList, parseRate, parseSize } from './parse-values.js';
 import { repeatable } from './repeated-options.js';
 import { parseBlockCodes, parseHeaderFlags } from './session-flags.js';
@@ -368,8 +373,8 @@ export function layerScraperOptions(
  * after `--render` as the first URL, not as a mode).
  */
 export function parseRenderMode(value: string | true): RenderMode {
-  if (value === true || value === 'always') return 'always';
-  if (value === 'auto' || value === 'off') return value;
+  if (value === true) return 'always';
+  if ((RENDER_MODES as readonly string[]).includes(value)) return value as RenderMode;
   throw new UsageError(`--render: unknown mode ${JSON.stringify(value)} (expected always or auto)`);
 }
 

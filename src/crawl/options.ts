@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import type { CrawlOptions } from './crawl-options.js';
 import { parseFieldSpecs } from './parse/fields.js';
 import { findChromium } from './render/chromium.js';
-import { parseRenderResources, parseRenderWait } from './render/render-options.js';
+import {
+  formatRenderWait,
+  parseRenderResources,
+  parseRenderWait,
+  RENDER_MODES,
+} from './render/render-options.js';
 import { checkSessionOptions } from './session-options.js';
 import { storagePathProblem } from './storage-paths.js';
 import { itemSinkFormatFor } from './store/item-sink.js';
@@ -153,15 +158,15 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
  * before any request.
  */
 function checkRenderOptions(o: CrawlOptions): void {
-  if (!['off', 'always', 'auto'].includes(o.render)) {
+  if (!RENDER_MODES.includes(o.render)) {
     throw new UsageError(`--render must be always or auto (got ${JSON.stringify(o.render)})`);
   }
-  const w = o.renderWait as { kind?: unknown; css?: unknown };
-  const waits = ['settled', 'load', 'domcontentloaded', 'networkidle', 'selector'];
-  if (typeof w?.kind !== 'string' || !waits.includes(w.kind)) {
+  // A wait given in code (options, a scraper) is checked by the flag's own parser.
+  const w = o.renderWait as { kind?: unknown; css?: unknown } | null;
+  if (typeof w?.kind !== 'string' || (w.kind === 'selector' && typeof w.css !== 'string')) {
     throw new UsageError(`--render-wait: invalid value ${JSON.stringify(o.renderWait)}`);
   }
-  if (w.kind === 'selector') parseRenderWait(`selector:${typeof w.css === 'string' ? w.css : ''}`);
+  parseRenderWait(formatRenderWait(o.renderWait));
   numIn('render-timeout', o.renderTimeoutMs, 1, 3_600_000);
   intIn('browsers', o.browsers, 1, 64);
   intIn('tabs', o.tabs, 1, 256);

@@ -7,6 +7,9 @@ import { UsageError } from '../usage-error.js';
  */
 export type RenderMode = 'off' | 'always' | 'auto';
 
+/** Every {@link RenderMode}. */
+export const RENDER_MODES: readonly RenderMode[] = ['off', 'always', 'auto'];
+
 /**
  * When a rendered page counts as ready to read (`--render-wait`):
  * - `settled` (the default): the `load` event, then until the page is quiet — no fetch/XHR the
