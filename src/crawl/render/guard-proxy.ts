@@ -159,6 +159,22 @@ function proxyStatusOf(err: unknown): string {
   return 'destination_unavailable';
 }
 
+/** The guard's Proxy-Status for an SSRF refusal (what {@link guardVerdict} recognizes). */
+const REFUSED_PROXY_STATUS = 'trawl; error=destination_ip_prohibited';
+
+/**
+ * How the guard answers a target it could not reach: 403 for an SSRF refusal, 502 for any other
+ * failure, each with its RFC 9209 Proxy-Status.
+ */
+function failureAnswer(err: unknown): { refused: boolean; status: 403 | 502; proxyStatus: string } {
+  const refused = isSsrf(err);
+  return {
+    refused,
+    status: refused ? 403 : 502,
+    proxyStatus: refused ? REFUSED_PROXY_STATUS : `trawl; error=${proxyStatusOf(err)}`,
+  };
+}
+
 /** `host` as a URL shows it: IPv6 literals in brackets. */
 function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -208,7 +224,7 @@ export function guardVerdict(
 ): 'refused' | 'error' | null {
   const ps = headers['proxy-status'];
   if (ps === undefined || !ps.startsWith('trawl; error=')) return null;
-  if (status === 403 && ps === 'trawl; error=destination_ip_prohibited') return 'refused';
+  if (status === 403 && ps === REFUSED_PROXY_STATUS) return 'refused';
   return status === 502 ? 'error' : null;
 }
 
@@ -311,23 +327,23 @@ export async function startGuardProxy(opts: GuardProxyOptions): Promise<GuardPro
       untrack();
     });
     const fail = (err: unknown): void => {
-      const refused = isSsrf(err);
+      const a = failureAnswer(err);
       report({
         host: target.host,
         sessionKey,
         kind: 'http',
-        outcome: refused ? 'refused' : 'error',
+        outcome: a.refused ? 'refused' : 'error',
         error: messageOf(err),
       });
       if (res.headersSent || res.destroyed) {
         res.destroy();
         return;
       }
-      const body = refused ? 'trawl guard: destination refused\n' : 'trawl guard: upstream failed\n';
-      res.writeHead(refused ? 403 : 502, {
+      const body = a.refused ? 'trawl guard: destination refused\n' : 'trawl guard: upstream failed\n';
+      res.writeHead(a.status, {
         'content-type': 'text/plain',
         'content-length': Buffer.byteLength(body),
-        'proxy-status': `trawl; error=${refused ? 'destination_ip_prohibited' : proxyStatusOf(err)}`,
+        'proxy-status': a.proxyStatus,
         'cache-control': 'no-store',
       });
       res.end(body);
@@ -446,18 +462,15 @@ export async function startGuardProxy(opts: GuardProxyOptions): Promise<GuardPro
       (err: unknown) => {
         untrack();
         socket.off('close', onGone);
-        const refused = isSsrf(err);
+        const a = failureAnswer(err);
         report({
           host,
           sessionKey,
           kind: 'connect',
-          outcome: refused ? 'refused' : 'error',
+          outcome: a.refused ? 'refused' : 'error',
           error: messageOf(err),
         });
-        answer(
-          refused ? '403 Forbidden' : '502 Bad Gateway',
-          `Proxy-Status: trawl; error=${refused ? 'destination_ip_prohibited' : proxyStatusOf(err)}\r\n`,
-        );
+        answer(a.refused ? '403 Forbidden' : '502 Bad Gateway', `Proxy-Status: ${a.proxyStatus}\r\n`);
       },
     );
   };
