@@ -144,6 +144,32 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--name <name>', 'crawl name (default: the first seed host)')
     .option('--fresh', 'start over even if the state file exists', false)
     .option('--retry-failed', 're-queue URLs that failed in an earlier run', false)
+    .option(
+      '--recrawl',
+      "crawl the state's pages again with If-None-Match/If-Modified-Since; records say what changed",
+      false,
+    )
+    .option(
+      '--recrawl-after <duration>',
+      'with --recrawl: only pages fetched at least this long ago (e.g. 12h, 7d), or auto (per-page interval)',
+    )
+    .option('--changed-only', 'with --recrawl: write only new, changed and gone pages to the output', false)
+    .option('--warc <file>', 'write every fetch as WARC/1.1 records to FILE.warc.gz (or .warc)')
+    .option('--warc-dir <dir>', 'write WARC files into DIR, starting a new one at --warc-max-size')
+    .option(
+      '--warc-max-size <size>',
+      'with --warc-dir: size at which a new WARC file is started (default 1GB)',
+    )
+    .option(
+      '--cache <dir>',
+      'keep every response in DIR and answer from it next time (for developing scrapers)',
+    )
+    .addOption(
+      new Option(
+        '--cache-mode <mode>',
+        'with --cache: replay any stored response (default), refresh (never read), rfc9111 (HTTP caching rules)',
+      ).choices(['replay', 'refresh', 'rfc9111']),
+    )
     .option('--expect <n>', 'expected number of URLs (sizes the bloom filter)', String(d.expect))
     .option(
       '--dashboard [addr]',
@@ -245,6 +271,14 @@ export interface CrawlFlagValues {
   name?: string;
   fresh: boolean;
   retryFailed: boolean;
+  recrawl: boolean;
+  recrawlAfter?: string;
+  changedOnly: boolean;
+  warc?: string;
+  warcDir?: string;
+  warcMaxSize?: string;
+  cache?: string;
+  cacheMode?: 'replay' | 'refresh' | 'rfc9111';
   expect: string;
   dashboard?: string | boolean;
   metrics?: string | boolean;
@@ -324,6 +358,14 @@ const OPTIONS_OF_FLAG: { readonly [F in keyof CrawlFlagValues]-?: readonly (keyo
   name: ['name'],
   fresh: ['fresh'],
   retryFailed: ['retryFailed'],
+  recrawl: ['recrawl'],
+  recrawlAfter: ['recrawlAfter'],
+  changedOnly: ['changedOnly'],
+  warc: ['warc'],
+  warcDir: ['warcDir'],
+  warcMaxSize: ['warcMaxSize'],
+  cache: ['cache'],
+  cacheMode: ['cacheMode'],
   expect: ['expect'],
   dashboard: [],
   metrics: [],
@@ -387,6 +429,10 @@ export function toCrawlOptions(
     throw new UsageError('--fresh and --no-state conflict: there is no state to start over');
   if (f.retryFailed && f.state === false)
     throw new UsageError('--retry-failed needs a state file (drop --no-state)');
+  if (f.recrawl && f.state === false)
+    throw new UsageError(
+      '--recrawl needs a state file (drop --no-state): the pages to crawl again are in it',
+    );
   // `--render URL`: commander takes the URL as the flag's optional value; it is the first URL.
   const renderSeed = typeof f.render === 'string' && /^https?:\/\//i.test(f.render) ? f.render : undefined;
   return {
@@ -444,6 +490,19 @@ export function toCrawlOptions(
     state: typeof f.state === 'string' ? f.state : undefined,
     fresh: f.fresh,
     retryFailed: f.retryFailed,
+    recrawl: f.recrawl,
+    recrawlAfter:
+      f.recrawlAfter === undefined
+        ? undefined
+        : f.recrawlAfter.trim() === 'auto'
+          ? 'auto'
+          : parseDuration('recrawl-after', f.recrawlAfter),
+    changedOnly: f.changedOnly,
+    warc: f.warc,
+    warcDir: f.warcDir,
+    warcMaxSize: f.warcMaxSize === undefined ? undefined : parseSize('warc-max-size', f.warcMaxSize),
+    cache: f.cache,
+    cacheMode: f.cacheMode,
     expect: parseCount('expect', f.expect, 1),
   };
 }

@@ -1,13 +1,13 @@
 import { UsageError } from '../crawl/options.js';
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * Parses a duration flag: `500ms`, `5s`, `1.5m`, `2h`, or a bare number of seconds. Throws a
+ * Parses a duration flag: `500ms`, `5s`, `1.5m`, `2h`, `7d`, or a bare number of seconds. Throws a
  * UsageError naming the flag for anything else, including negative and non-finite values.
  */
 export function parseDuration(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
   if (!m)
     throw new UsageError(`--${flag}: invalid duration ${JSON.stringify(value)} (use e.g. 500ms, 5s, 2m)`);
   return Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!;

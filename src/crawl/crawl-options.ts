@@ -162,6 +162,34 @@ export interface CrawlOptions {
   fresh: boolean;
   /** Re-queue URLs that failed in an earlier run of this state. */
   retryFailed: boolean;
+  /**
+   * Crawl an existing state again (`--recrawl`): every page it fetched is visited again (see
+   * `recrawlAfter`) with If-None-Match / If-Modified-Since; records gain `change` (new, changed,
+   * unchanged, gone) and the outputs hold this pass's records. Needs `state`. Default: false.
+   */
+  recrawl?: boolean;
+  /**
+   * Which known pages a recrawl visits (`--recrawl-after`): those fetched at least this many ms
+   * ago, or `auto` — each page when its own interval has passed (halved when it changed, doubled
+   * when it did not, from 1 hour to 30 days, starting at 1 day), and any page a sitemap says was
+   * modified after it was fetched. Default: 0 (every page).
+   */
+  recrawlAfter?: number | 'auto';
+  /** Write only new, changed and gone pages' records to the output (`--changed-only`); needs `recrawl`. */
+  changedOnly?: boolean;
+  /** Write every fetch as WARC/1.1 records to this `.warc.gz` (or `.warc`) file (`--warc`). */
+  warc?: string;
+  /** Write WARC files into this directory instead, starting a new file at `warcMaxSize` (`--warc-dir`). */
+  warcDir?: string;
+  /** With `warcDir`: bytes after which the next file is started (`--warc-max-size`). Default: 1 GiB. */
+  warcMaxSize?: number;
+  /** Keep every response in this directory and answer from it (`--cache DIR`). */
+  cache?: string;
+  /**
+   * How `cache` is used (`--cache-mode`): `replay` answers from any stored response, `refresh`
+   * never reads but stores, `rfc9111` honours Cache-Control / Expires / validators. Default: replay.
+   */
+  cacheMode?: 'replay' | 'refresh' | 'rfc9111';
   /** Expected number of URLs (sizes the bloom filter). */
   expect: number;
   /** Called with each record as it is stored (the non-blocking collection path). */

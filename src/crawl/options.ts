@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { checkArchiveOptions } from './archive-options.js';
 import type { CrawlOptions } from './crawl-options.js';
 import { parseFieldSpecs } from './parse/fields.js';
 import { findChromium } from './render/chromium.js';
@@ -136,6 +137,7 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
     throw new UsageError(`scraper ${o.scraper} does not exist`);
   const pathProblem = storagePathProblem({ out: o.out, state: o.state, items: o.items });
   if (pathProblem !== null) throw new UsageError(pathProblem);
+  checkArchiveOptions(o);
   if (o.userAgent.trim() === '' || /[\r\n]/.test(o.userAgent)) {
     throw new UsageError('--user-agent must be a non-empty single line');
   }

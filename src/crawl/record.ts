@@ -39,7 +39,18 @@ export interface PageRecord {
   fields?: Record<string, unknown>;
   /** True when the page was loaded in Chromium (`--render`): title, links and fields come from the rendered DOM. */
   rendered?: boolean;
+  /**
+   * Recrawls (`--recrawl`) only: `new` (never fetched before), `changed`, `unchanged` (a 304, or
+   * the same status and body as last time) or `gone` (now 404/410). Absent outside recrawls and
+   * for a page that failed without a response.
+   */
+  change?: PageChange;
+  /** True when the response came from the HTTP cache (`--cache`) instead of the network. */
+  cached?: boolean;
 }
+
+/** What a recrawl found of a page (PageRecord.change). */
+export type PageChange = 'new' | 'changed' | 'unchanged' | 'gone';
 
 /** The column order of tabular outputs (CSV, SQLite). `links` is joined with spaces in CSV. */
 export const RECORD_COLUMNS = [
@@ -63,6 +74,8 @@ export const RECORD_COLUMNS = [
   'lastmod',
   'fields',
   'rendered',
+  'change',
+  'cached',
 ] as const satisfies readonly (keyof PageRecord)[];
 
 /** What a stored record comes to: fetched fine, failed, or skipped without a fetch that counts. */

@@ -69,7 +69,11 @@ export function storagePathProblem(paths: { out?: string; state?: string; items?
   return null;
 }
 
-function directoryProblem(flag: 'out' | 'state' | 'items', path: string): string | null {
+/**
+ * The problem with the directory `path` goes in (`--FLAG path: ...`, one line), or null when it is
+ * an existing directory.
+ */
+export function directoryProblem(flag: string, path: string): string | null {
   const dir = dirname(resolve(path));
   let isDir: boolean;
   try {

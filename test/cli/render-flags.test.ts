@@ -165,6 +165,8 @@ describe('render flags: parsing', () => {
       state: false,
       fresh: false,
       retryFailed: false,
+      recrawl: false,
+      changedOnly: false,
       expect: '1000',
       quiet: true,
       json: false,

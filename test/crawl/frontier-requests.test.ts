@@ -230,8 +230,8 @@ describe('SqliteFrontier state file, schema 3', () => {
 
     const f = openSqlite(file);
     expect(f.state.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(4);
-    expect(f.state.meta).toMatchObject({ schemaVersion: 4, outPath: '/tmp/old.jsonl', outOffset: 120 });
+    expect(SCHEMA_VERSION).toBe(5);
+    expect(f.state.meta).toMatchObject({ schemaVersion: 5, outPath: '/tmp/old.jsonl', outOffset: 120 });
     expect(f.stats()).toEqual({ queued: 2, leased: 0, done: 1, failed: 0, seen: 3, items: 0 });
     // Old rows are plain links: they lease as before, with their lastmod.
     const got = f.lease(5, 0, all);

@@ -144,6 +144,8 @@ describe('CSV sink', () => {
       lastmod: '2026-01-01',
       fields: JSON.stringify(tricky.fields),
       rendered: '',
+      change: '',
+      cached: '',
     });
     expect(JSON.parse(row.fields!)).toEqual(tricky.fields);
     expect(rows[1]![RECORD_COLUMNS.indexOf('noindex')]).toBe('');

@@ -3,7 +3,7 @@ import { classifyError } from '../fetch/errors.js';
 import { type FetchResult, fetchPage } from '../fetch/fetch-page.js';
 import { type AttemptOutcome, decide, MAX_RETRY_AFTER_MS, type RetryPolicy } from '../fetch/retry.js';
 import type { Session } from '../fetch/session-pool.js';
-import { pausesHosts } from '../frontier/frontier.js';
+import { type PageVersion, pausesHosts } from '../frontier/frontier.js';
 import type { CrawlOptions } from '../options.js';
 import type { EngineContext } from './context.js';
 import { type Identities, isProxyFault, proxyErrorOf } from './identities.js';
@@ -112,7 +112,12 @@ export function fetchStep(
     };
     if (!(await admit())) return { kind: 'unstarted', item, host };
     const parts = requestParts(item);
-    const headers = crawlHeaders === undefined ? parts.headers : { ...crawlHeaders, ...parts.headers };
+    let headers = crawlHeaders === undefined ? parts.headers : { ...crawlHeaders, ...parts.headers };
+    // A recrawl asks whether the page changed since it was fetched (a 304 carries no body).
+    if (o.recrawl === true && item.prior !== undefined && parts.method === undefined) {
+      const validators = conditionalHeaders(item.prior);
+      if (validators !== null) headers = { ...validators, ...headers };
+    }
     // A page goes to Chromium with --render, and with --render auto when its plain response asks
     // for it (below); a request that is not a GET (a scraper's form POST) is always plain.
     const renders = rendering !== null && (parts.method === undefined || parts.method === 'GET');
@@ -216,6 +221,15 @@ function blockRetry(
   d.metrics.retry(item.host, 'blocked');
   const counted = blocks === 0 ? attempts : item.attempts;
   return { kind: 'retry', item: { ...item, attempts: counted, blocks: blocks + 1 }, host, at: d.clock.now() };
+}
+
+/** If-None-Match / If-Modified-Since from a page's last fetch, or null when it had no validators. */
+function conditionalHeaders(prior: PageVersion): Record<string, string> | null {
+  if (prior.etag === null && prior.lastModified === null) return null;
+  const h: Record<string, string> = {};
+  if (prior.etag !== null) h['if-none-match'] = prior.etag;
+  if (prior.lastModified !== null) h['if-modified-since'] = prior.lastModified;
+  return h;
 }
 
 /** The method, headers and body a scraper asked for (nothing for a plain link: a GET). */

@@ -48,15 +48,23 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
   if (o.fresh) removeState(path);
   ensureWritableSpace(files(path, o.out, o.items)); // a full disk is refused before any request (StorageFullError)
   const existed = inspectStateFile(path) === 'ok';
-  if (existed) refuseMismatch(path, name, o.out, o.items);
+  // A recrawl pass may write to other outputs than the pass before it (see startRecrawl).
+  const checkOutputs = existed && o.recrawl !== true;
+  if (existed)
+    refuseMismatch(path, name, checkOutputs ? o.out : undefined, checkOutputs ? o.items : undefined);
   const state = openState(path, { create: true, name, seeds: o.seeds, options: persistable(o) });
   try {
     if (existed) state.checkCompatible({ name });
+    const frontier = new SqliteFrontier(state, { expected: o.expect, recrawl: o.recrawl === true });
+    const newPass = o.recrawl === true && startRecrawl(frontier, o);
     const meta = state.meta;
-    if (existed) outputMismatch(path, meta, o.out, o.items);
-    const frontier = new SqliteFrontier(state, { expected: o.expect });
+    if (checkOutputs || (existed && o.recrawl === true && !newPass))
+      outputMismatch(path, meta, o.out, o.items);
     let sink: Sink | null = null;
-    if (o.retryFailed) {
+    if (newPass) {
+      // A new pass writes its own records: the outputs start empty, with marks to match.
+      if (o.out) sink = openSink(o.out);
+    } else if (o.retryFailed) {
       frontier.requeueFailed();
       if (o.out) {
         // The failed records must leave the output too: rewrite it from the state's results.
@@ -74,6 +82,8 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
       const mark = exportItems(path, o.items);
       state.setItemsMark(mark);
       items = openItemSink(o.items, { resumeOffset: mark.offset });
+    } else if (o.items && newPass) {
+      items = openItemSink(o.items);
     } else if (o.items) {
       // Cut back to the committed mark, as the records are (exactly-once items across a crash).
       const resumeOffset = existed && meta.itemsPath ? (meta.itemsOffset ?? 0) : undefined;
@@ -86,6 +96,33 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
     if (!existed) removeState(path);
     throw err;
   }
+}
+
+/**
+ * Starts or continues a recrawl pass on an opened state (see CrawlOptions.recrawl). When nothing
+ * is queued the last pass (or crawl) finished, and a new pass starts now: its start time goes in
+ * meta, the output marks are reset (its outputs are written from empty), and the done pages it
+ * visits are queued again — all fetched before the pass started, or, with a duration, before
+ * that long ago, or with `auto` those whose own interval has passed. With work still queued, the
+ * pass that was interrupted goes on (pages it already revisited were stored after its start, so
+ * they are not queued again). Returns true for a new pass.
+ */
+function startRecrawl(frontier: SqliteFrontier, o: CrawlOptions): boolean {
+  const state = frontier.state;
+  const now = Date.now();
+  const fresh = frontier.stats().queued === 0;
+  const started = fresh ? now : (state.meta.recrawlStartedAt ?? now);
+  const after = o.recrawlAfter ?? 0;
+  const before = after === 'auto' ? started : Math.min(started, now - after);
+  state.db.transaction(() => {
+    if (fresh) {
+      state.setMeta('recrawl_started', String(started));
+      if (o.out) state.setOutMark({ path: o.out, offset: 0 });
+      if (o.items) state.setItemsMark({ path: o.items, offset: 0 });
+    }
+  })();
+  frontier.requeueForRecrawl(before, after === 'auto', now);
+  return fresh;
 }
 
 /**

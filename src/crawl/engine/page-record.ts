@@ -1,8 +1,10 @@
+import { bodyHash } from '../fetch/body-hash.js';
 import type { FetchResult } from '../fetch/fetch-page.js';
-import type { Completion, FrontierItem, Item } from '../frontier/frontier.js';
+import type { Completion, FrontierItem, Item, PageVersion, PriorFetch } from '../frontier/frontier.js';
+import { nextInterval } from '../frontier/recrawl-interval.js';
 import type { PageOutcome } from '../metrics/snapshot.js';
 import type { CrawlOptions } from '../options.js';
-import type { PageRecord } from '../record.js';
+import type { PageChange, PageRecord } from '../record.js';
 import { normalizeUrl } from '../url/normalize.js';
 import { QueryVariantGuard } from '../url/traps.js';
 import type { Parsed } from './outcome.js';
@@ -51,7 +53,15 @@ export class RecordBuilder {
       return { completion: { item, record, links: [] }, outcome: 'failed' };
     }
     if (o.kind !== 'fetched') throw new Error(`no record for a ${o.kind} outcome`);
+    const prior = this.#o.recrawl === true ? item.prior : undefined;
+    if (prior !== undefined && o.res.status === 304) return unchangedPage(item, prior, o.res, o.attempts);
     const record = this.#fetched(item, o.res, o.attempts, parsed);
+    const version = this.#o.state === undefined ? undefined : versionOf(o.res, parsed.page?.bodyHash);
+    if (this.#o.recrawl === true) {
+      record.change = changeOf(record, version?.hash ?? null, prior);
+      if (version !== undefined && prior !== undefined)
+        version.intervalMs = nextInterval(prior.intervalMs, record.change !== 'unchanged');
+    }
     const links: FrontierItem[] = [];
     const page = parsed.page;
     let items: Item[] | undefined;
@@ -76,6 +86,7 @@ export class RecordBuilder {
       if (page.items !== null && page.items.length > 0) items = page.items;
     }
     const completion: Completion = items ? { item, record, links, items } : { item, record, links };
+    if (version !== undefined) completion.version = version;
     return { completion, outcome: record.error === null ? 'ok' : 'failed' };
   }
 
@@ -87,6 +98,7 @@ export class RecordBuilder {
     record.bytes = res.bytes;
     record.duration_ms = Math.round(res.durationMs);
     if (res.rendered === true) record.rendered = true;
+    if (res.cached === true) record.cached = true;
     if (res.status >= 400) record.error = `http: ${res.status}`;
     if (p.parseError) record.error = p.parseError;
     const page = p.page;
@@ -111,6 +123,58 @@ export class RecordBuilder {
     }
     return record;
   }
+}
+
+/**
+ * A recrawled page the server says is not modified (304): its record is the one stored last time,
+ * refreshed (fetch time, attempts, duration; `change: unchanged`), its earlier items stay, and
+ * its validators are the 304's where it sent new ones. No links: the page's links were followed
+ * when it was fetched.
+ */
+function unchangedPage(item: FrontierItem, prior: PriorFetch, res: FetchResult, attempts: number): Built {
+  const record = JSON.parse(prior.record) as PageRecord;
+  record.fetched_at = new Date().toISOString();
+  record.duration_ms = Math.round(res.durationMs);
+  record.attempts = attempts;
+  record.change = 'unchanged';
+  if (res.cached === true) record.cached = true;
+  else delete record.cached;
+  const version: PageVersion = {
+    etag: res.headers.etag ?? prior.etag,
+    lastModified: res.headers['last-modified'] ?? prior.lastModified,
+    hash: prior.hash,
+    intervalMs: nextInterval(prior.intervalMs, false),
+  };
+  return {
+    completion: { item, record, links: [], version, unchanged: true },
+    outcome: outcomeOfRecord(record),
+  };
+}
+
+/** What the state keeps of a response for the next recrawl; the hash from the parse thread when it made one. */
+function versionOf(res: FetchResult, parsedHash: string | undefined): PageVersion {
+  return {
+    etag: res.headers.etag ?? null,
+    lastModified: res.headers['last-modified'] ?? null,
+    hash: parsedHash ?? (res.discarded ? null : bodyHash(res.body)),
+    intervalMs: null,
+  };
+}
+
+/**
+ * What a recrawl found (PageRecord.change): `new` without a prior fetch, `gone` for 404/410,
+ * `unchanged` when the status and body hash equal the prior fetch's, else `changed`.
+ */
+function changeOf(record: PageRecord, hash: string | null, prior: PriorFetch | undefined): PageChange {
+  if (prior === undefined) return 'new';
+  if (record.status === 404 || record.status === 410) return 'gone';
+  const before = JSON.parse(prior.record) as PageRecord;
+  return hash !== null && hash === prior.hash && before.status === record.status ? 'unchanged' : 'changed';
+}
+
+/** ok or failed, as the record's error says (an unchanged page keeps its earlier outcome). */
+function outcomeOfRecord(record: PageRecord): PageOutcome {
+  return record.error === null ? 'ok' : 'failed';
 }
 
 /** A record with only what is known before any response: the URL, its depth and referrer. */

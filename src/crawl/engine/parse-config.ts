@@ -23,5 +23,7 @@ export function parseConfigOf(o: CrawlOptions): ParseConfig {
     keepHtml: o.extractFn !== undefined,
     scraper: o.scraper ?? null,
     handlerTimeoutMs: o.handlerTimeoutMs,
+    // The state keeps each page's hash for recrawls; hashing on the parse threads keeps it off the main one.
+    hashBodies: o.state !== undefined,
   };
 }

@@ -1,4 +1,4 @@
-import type { FrontierItem } from '../frontier/frontier.js';
+import { type FrontierItem, recrawls } from '../frontier/frontier.js';
 import { crawlSitemaps, type SitemapFetch } from '../sitemap/sitemap.js';
 import { sitemapFetcher } from '../sitemap/sitemap-fetch.js';
 import { hostKey, normalizeUrl } from '../url/normalize.js';
@@ -45,6 +45,8 @@ export class Seeding {
   /**
    * Walks sitemaps (indexes nested to any depth, loops ended, out-of-scope entries skipped) and
    * enqueues their pages at depth 0 with their lastmod, in batches of 500, while the crawl runs.
+   * With --recrawl-after auto, a page already fetched whose lastmod is later than its fetch is
+   * queued again.
    * A sitemap that fails is counted as a sitemap error (metrics kind `sitemap`, never a page) and
    * the walk goes on. Never rejects.
    */
@@ -57,6 +59,12 @@ export class Seeding {
       const items = batch;
       batch = [];
       await d.frontier.add(items);
+      // --recrawl-after auto: a known page the sitemap says was modified since its fetch is due now.
+      if (d.options.recrawl === true && d.options.recrawlAfter === 'auto' && recrawls(d.frontier)) {
+        const modified: { key: string; lastmod: string }[] = [];
+        for (const it of items) if (it.lastmod) modified.push({ key: it.url, lastmod: it.lastmod });
+        if (modified.length > 0) d.frontier.requeueModified(modified);
+      }
       d.wake();
     };
     const sitemapError = (sitemap: string, err: unknown) =>

@@ -159,7 +159,9 @@ export class StoreStep {
   async #write(built: Built[], started: number, slots: boolean): Promise<void> {
     const d = this.#d;
     const x = this.#x;
-    const records = built.map((b) => b.completion.record);
+    let records = built.map((b) => b.completion.record);
+    // --changed-only: the output leaves out unchanged pages (the state keeps every record).
+    if (d.options.changedOnly === true) records = records.filter((r) => r.change !== 'unchanged');
     // The host's slot frees before the (maybe remote) frontier write, as soon as the page is in.
     if (slots) for (const b of built) d.hosts.finish(d.hosts.get(b.completion.item.host), true);
     try {

@@ -9,8 +9,11 @@ import {
   sniffMime,
 } from './decode.js';
 import { classifyError, FetchError } from './errors.js';
+import type { Exchange } from './exchange.js';
+import { replayResponse } from './replay-response.js';
 import { parseRetryAfter } from './retry.js';
 import { SSRF_CODE } from './ssrf.js';
+import { WireTap } from './wire-tap.js';
 
 /**
  * A cookie jar as fetchPage uses it (SessionCookies in session-cookies.ts satisfies it). fetchPage
@@ -22,6 +25,37 @@ export interface CookieAccess {
   header(url: string): string | null;
   /** Takes the raw Set-Cookie values of one response from `url`, one cookie per element. */
   store(url: string, setCookie: readonly string[]): void;
+}
+
+/**
+ * Where fetchPage can find a hop's response without the network (the HTTP cache), and where it
+ * leaves what it fetched. Every hop — the first request and each redirect — is asked for.
+ */
+export interface HopStore {
+  /**
+   * Before a hop is sent: `{ replay }` answers it with a stored exchange (no request is made);
+   * `{ conditional, merge }` sends it with the extra validator headers and, when the server answers
+   * 304, uses `merge(the 304's exchange)` as the response instead; null sends it as it is. `headers`
+   * are the hop's request headers (lower-case names), for Vary.
+   */
+  lookup(
+    method: string,
+    url: string,
+    body: Uint8Array | null,
+    headers: Readonly<Record<string, string>>,
+  ):
+    | { replay: Exchange }
+    | { conditional: Record<string, string>; merge(notModified: Exchange): Exchange }
+    | null;
+  /** After a hop came from the network with a whole response: its exchange and request headers. */
+  save(exchange: Exchange, headers: Readonly<Record<string, string>>): void;
+}
+
+/** One hop of a fetch as fetchPage saw it: its exchange and whether it came from a HopStore. */
+export interface Hop {
+  exchange: Exchange;
+  /** 'network': sent and answered now; 'store': answered by the HopStore without a request; 'revalidated': a 304 merged with the stored response (the exchange is the 304's). */
+  source: 'network' | 'store' | 'revalidated';
 }
 
 /** Options of one fetchPage call. */
@@ -92,6 +126,13 @@ export interface FetchOptions {
    * parse threads with {@link decodeText} from decode.ts, keeping the main thread free.
    */
   decodeText?: boolean;
+  /**
+   * Keep every hop's request and response as they crossed the wire in `FetchResult.hops` (for
+   * WARC). Costs a copy of each raw body; default false.
+   */
+  capture?: boolean;
+  /** The HTTP cache's view of hops (see HopStore); implies nothing about `capture`. */
+  hopStore?: HopStore;
 }
 
 /** What fetchPage returns for any final response, whatever its status. */
@@ -123,6 +164,13 @@ export interface FetchResult {
   retryAfterMs: number | null;
   /** True when the body was not kept: a non-2xx status without readErrorBodies, or a type outside acceptTypes. */
   discarded: boolean;
+  /**
+   * With `capture`: every hop in order (redirects first, the final response last); a hop that never
+   * got a response head (refused, reset) is missing. Absent without `capture`.
+   */
+  hops?: Hop[];
+  /** True when the final response came from the HopStore without a request (a replayed cache entry). */
+  cached?: boolean;
   /** True when Chromium loaded the page (engine/rendering.ts): `body` is the rendered DOM. */
   rendered?: boolean;
   /**
@@ -200,6 +248,12 @@ function ssrfRefusal(err: unknown): string | null {
     cur = cur.cause;
   }
   return null;
+}
+
+/** A request body as bytes (strings as UTF-8, as undici sends them), or null for none. */
+function bodyBytes(body: string | Uint8Array | undefined): Uint8Array | null {
+  if (body === undefined) return null;
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 }
 
 /** Loop detection key: the URL without fragment. */
@@ -349,16 +403,53 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
     let method = firstMethod;
     let reqBody = opts.body;
 
+    const tap = opts.capture === true || opts.hopStore !== undefined ? new WireTap(opts.dispatcher) : null;
+    const hops: Hop[] = [];
+    const store = opts.hopStore;
+
     for (;;) {
       gotHeaders = false;
-      const res = await opts.dispatcher.request({
-        origin: target.origin,
-        path: `${target.pathname}${target.search}`,
-        method,
-        headers: hopHeaders(target, current),
-        body: reqBody,
-        signal: ac.signal,
-      });
+      const sent = hopHeaders(target, current);
+      const sentBody = bodyBytes(reqBody);
+      const answer = store?.lookup(method, current, sentBody, sent) ?? null;
+      let replayed: Exchange | null = null;
+      let res: Pick<Dispatcher.ResponseData, 'statusCode' | 'headers' | 'body'>;
+      if (answer !== null && 'replay' in answer) {
+        replayed = answer.replay;
+        res = replayResponse(replayed);
+      } else {
+        res = await (tap?.dispatcher ?? opts.dispatcher).request({
+          origin: target.origin,
+          path: `${target.pathname}${target.search}`,
+          method,
+          headers: answer === null ? sent : { ...sent, ...answer.conditional },
+          body: reqBody,
+          signal: ac.signal,
+        });
+        if (answer !== null && res.statusCode === 304) {
+          // Not modified: the stored response, refreshed by the 304's headers, is this hop's answer.
+          body = res.body;
+          await res.body.dump({ limit: DISCARD_LIMIT, signal: ac.signal });
+          const notModified = tap?.take(current, method, sentBody) ?? null;
+          if (notModified !== null) {
+            replayed = answer.merge(notModified);
+            if (opts.capture === true) hops.push({ exchange: notModified, source: 'revalidated' });
+            res = replayResponse(replayed);
+          }
+        }
+      }
+      /** Called once the hop's body was read or dropped: keeps its exchange (see FetchOptions.capture). */
+      const finishHop = (): void => {
+        if (replayed !== null) {
+          if (opts.capture === true && answer !== null && 'replay' in answer)
+            hops.push({ exchange: replayed, source: 'store' });
+          return;
+        }
+        const ex = tap?.take(current, method, sentBody, 'length') ?? null;
+        if (ex === null) return;
+        if (opts.capture === true) hops.push({ exchange: ex, source: 'network' });
+        if (ex.truncated === undefined) store?.save(ex, sent);
+      };
       body = res.body;
       gotHeaders = true;
       if (jar !== undefined) {
@@ -370,6 +461,7 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
 
       if (REDIRECT_STATUSES.has(res.statusCode) && location !== undefined && location !== '') {
         await res.body.dump({ limit: DISCARD_LIMIT, signal: ac.signal });
+        finishHop();
         const next = (opts.normalize ?? defaultNormalize)(location, current);
         if (next === null)
           throw new FetchError('bad-url', current, `unusable redirect Location '${location}'`);
@@ -429,6 +521,7 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
       } else {
         await res.body.dump({ limit: DISCARD_LIMIT, signal: ac.signal });
       }
+      finishHop();
 
       const mime = headerMime ?? (keep && contentType === null ? sniffMime(buf) : null);
       let text: string | null = null;
@@ -453,6 +546,8 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
         durationMs: Math.round(performance.now() - started),
         retryAfterMs,
         discarded: !keep,
+        ...(opts.capture === true ? { hops } : {}),
+        ...(replayed !== null ? { cached: true } : {}),
       };
     }
 

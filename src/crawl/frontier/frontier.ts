@@ -39,6 +39,31 @@ export interface FrontierItem {
   key?: string;
   /** What a scraper asked for beyond a plain GET of `url` (method, body, label...); absent for a plain link. */
   request?: RequestSpec;
+  /**
+   * A recrawl (--recrawl): the page as it was last fetched, for the conditional request and the
+   * change check. Absent for a page never fetched before (a `new` one).
+   */
+  prior?: PriorFetch;
+}
+
+/** What a page looked like when it was last fetched (see FrontierItem.prior). */
+export interface PriorFetch extends PageVersion {
+  /** When it was fetched (ms since epoch). */
+  fetchedAt: number;
+  /** Its record then, as JSON (an unchanged page's new record is this one, refreshed). */
+  record: string;
+}
+
+/** What a recrawl compares: a page's validators and content as fetched. */
+export interface PageVersion {
+  /** The final response's ETag header, or null. */
+  etag: string | null;
+  /** The final response's Last-Modified header, or null. */
+  lastModified: string | null;
+  /** Base64 SHA-1 of the decompressed body, or null when no body was kept. */
+  hash: string | null;
+  /** --recrawl-after auto: the page's current interval in ms, or null when none was set. */
+  intervalMs: number | null;
 }
 
 /**
@@ -76,6 +101,13 @@ export interface Completion {
    * in the same atomic step, so a page's items exist exactly when the page is done.
    */
   items?: Item[];
+  /** The page's validators and content hash as fetched now (kept by a durable frontier for recrawls). */
+  version?: PageVersion;
+  /**
+   * A recrawl found the page unchanged (304, or the same body): its earlier scraped items stay as
+   * they are (`items` is ignored) and `record` replaces the earlier record.
+   */
+  unchanged?: true;
 }
 
 /** Progress counters of a frontier. */
@@ -209,6 +241,19 @@ export function pausesHosts(f: Frontier): f is Frontier & PausesHosts {
 /** Whether `f` schedules hosts itself (and so wants robots.txt Crawl-delay). */
 export function schedulesHosts(f: Frontier): f is Frontier & SchedulesHosts {
   return pausesHosts(f) && typeof (f as Partial<SchedulesHosts>).setHostInterval === 'function';
+}
+
+/** A frontier that can crawl its done pages again (the SQLite one; see SqliteFrontier.requeueForRecrawl). */
+export interface Recrawls {
+  /** Requeues done items stored before `before` (with `auto`, only those whose interval has passed by `now`). */
+  requeueForRecrawl(before: number, auto: boolean, now: number): number;
+  /** Requeues done items whose sitemap lastmod is later than their fetch; returns how many. */
+  requeueModified(entries: readonly { key: string; lastmod: string }[]): number;
+}
+
+/** True when the frontier can recrawl (see Recrawls). */
+export function recrawls(f: Frontier): f is Frontier & Recrawls {
+  return typeof (f as Partial<Recrawls>).requeueModified === 'function';
 }
 
 /** Whether `f` can requeue its failed URLs. */

@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { bodyHash } from '../fetch/body-hash.js';
 import { decodeText } from '../fetch/decode.js';
 import type { Item } from '../record.js';
 import type { NormalizeOptions } from '../url/normalize.js';
@@ -34,6 +35,8 @@ export interface ParseConfig {
   scraper?: string | null;
   /** How long a handler may run on one page before it fails (retryably); absent = 60 s. */
   handlerTimeoutMs?: number;
+  /** Also hash each body (ParseOutput.bodyHash) for the state's recrawl check; absent = false. */
+  hashBodies?: boolean;
 }
 
 /** The request behind a page of a scraper crawl, as its handler sees it (ParseJob.page). */
@@ -113,6 +116,8 @@ export interface ParseOutput extends Omit<ParsedPage, 'links'> {
   handlerRetryable: boolean;
   /** Why the handler retired the page's session (`session.retire()`), or null. */
   retireSession?: string | null;
+  /** With ParseConfig.hashBodies: the body's {@link bodyHash}, computed here, off the main thread. */
+  bodyHash?: string;
 }
 
 /** A page parser: synchronous for a plain crawl, async when a scraper's handlers run. */
@@ -136,7 +141,31 @@ export function createParser(config: ParseConfig): Parser {
   const scope = createScope(config.scope);
   const specs = config.fields.length > 0 ? parseFieldSpecs(config.fields) : null;
   const normalize = { stripParams: config.stripParams, stripSessionIds: config.stripSessionIds === true };
-  if (config.scraper != null) return scraperParser(config, scope, specs, normalize);
+  const parser: Parser =
+    config.scraper != null
+      ? scraperParser(config, scope, specs, normalize)
+      : plainParser(config, scope, specs, normalize);
+  if (config.hashBodies !== true) return parser;
+  return (job) => {
+    const hash = bodyHash(job.body); // before parsing: a parse thread may not keep the bytes
+    const out = parser(job);
+    if (out instanceof Promise)
+      return out.then((o) => {
+        o.bodyHash = hash;
+        return o;
+      });
+    out.bodyHash = hash;
+    return out;
+  };
+}
+
+/** The parser of a plain crawl (no scraper): synchronous and pure (see createParser). */
+function plainParser(
+  config: ParseConfig,
+  scope: Scope,
+  specs: FieldSpec[] | null,
+  normalize: NormalizeOptions,
+): Parser {
   return (job) => {
     const start = performance.now();
     const { text } = decodeText(job.body, { mime: job.mime, headerCharset: job.charset });

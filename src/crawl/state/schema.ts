@@ -9,11 +9,14 @@
  *     meta gains `items_path`/`items_offset`/`items_format` (MIGRATE_2_TO_3).
  * 4 — sessions: the `sessions` table keeps the crawl's sessions (cookie jars, proxy, retired)
  *     so a resumed crawl keeps its logins (MIGRATE_3_TO_4).
+ * 5 — recrawls: `results` gains the page's validators and content hash (`etag`, `last_modified`,
+ *     `body_hash`) and its recrawl interval (`interval_ms`); `done_at` is when it was fetched
+ *     (MIGRATE_4_TO_5).
  * A state file records its SCHEMA_VERSION in `PRAGMA user_version` (and in meta); trawl opens
  * files of this or an older version it can migrate (a writable open migrates them; a read-only
  * open reads them as they are), and refuses newer ones.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * `PRAGMA application_id` of a trawl state file: the bytes 'trwl' read as a big-endian int32.
@@ -47,7 +50,11 @@ export const DONE = 2;
  *
  * results: one row per finished item with the whole PageRecord as JSON, in completion order
  * (rowid); `url` is the item's identity as in frontier (the record holds the real URL);
- * `error` 0/1 and `error_kind` (the `<kind>` prefix of record.error) serve status.
+ * `error` 0/1 and `error_kind` (the `<kind>` prefix of record.error) serve status. What a recrawl
+ * needs of the page as last fetched: `done_at` (ms since epoch), the final response's `etag` and
+ * `last_modified` header values, `body_hash` (base64 SHA-1 of the decompressed body; NULL when no
+ * body was kept) and `interval_ms` (--recrawl-after auto's interval for the page; NULL until a
+ * recrawl set one).
  *
  * items: the scraped items (Completion.items), one row each in push order (rowid), written in the
  * transaction that stores their page's result and only when it stores it; a result replaced
@@ -92,7 +99,11 @@ CREATE TABLE results (
   error INTEGER NOT NULL,
   error_kind TEXT,
   record TEXT NOT NULL,
-  done_at INTEGER NOT NULL
+  done_at INTEGER NOT NULL,
+  etag TEXT,
+  last_modified TEXT,
+  body_hash TEXT,
+  interval_ms INTEGER
 );
 CREATE INDEX results_failed ON results (host) WHERE error = 1;
 
@@ -156,4 +167,16 @@ CREATE TABLE sessions (
   data TEXT NOT NULL,
   updated INTEGER NOT NULL
 ) WITHOUT ROWID;
+`;
+
+/**
+ * Version 4 → 5: adds the recrawl columns to `results` (NULL for existing rows: a recrawl of them
+ * sends no validators and compares no hash, so each counts as changed once). Run in one
+ * transaction with the version bump.
+ */
+export const MIGRATE_4_TO_5 = `
+ALTER TABLE results ADD COLUMN etag TEXT;
+ALTER TABLE results ADD COLUMN last_modified TEXT;
+ALTER TABLE results ADD COLUMN body_hash TEXT;
+ALTER TABLE results ADD COLUMN interval_ms INTEGER;
 `;

@@ -9,11 +9,13 @@ import {
   itemKey,
   type KeepsSessions,
   type PausesHosts,
+  type Recrawls,
   type RequestSpec,
   type RequeuesFailed,
   type StoredSession,
 } from '../frontier/frontier.js';
 import { HostRing } from '../frontier/host-ring.js';
+import { INITIAL_INTERVAL_MS } from '../frontier/recrawl-interval.js';
 import { checkSessionIds, parseStoredSession, storedSessionJson } from '../frontier/stored-session.js';
 import type { SinkMark } from '../store/sink.js';
 import { DONE, LEASED, QUEUED } from './schema.js';
@@ -42,6 +44,11 @@ export interface SqliteFrontierOptions {
    * never a cookie. Default: no warning.
    */
   onWarning?: (message: string) => void;
+  /**
+   * A recrawl: every leased item that has a result carries it as `prior` (its validators, hash,
+   * fetch time and record), read with the row by the same query. Default false.
+   */
+  recrawl?: boolean;
 }
 
 /** Rows lease reads ahead per host and query (see lease). */
@@ -83,6 +90,13 @@ interface FrontierRow {
   seq: number;
   /** JSON of the request beyond a plain GET (see requestJson), NULL for a plain link. */
   request: string | null;
+  /** Recrawl leases only (see SqliteFrontierOptions.recrawl): the row's result, NULLs when none. */
+  r_record?: string | null;
+  r_done_at?: number | null;
+  r_etag?: string | null;
+  r_last_modified?: string | null;
+  r_body_hash?: string | null;
+  r_interval_ms?: number | null;
 }
 
 /** The request column's JSON: a RequestSpec, plus the real URL when the item has a key. */
@@ -120,7 +134,7 @@ function errorKind(error: string): string {
  *
  * Not safe for two processes at once (openState refuses a file in use by another live process).
  */
-export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, KeepsSessions {
+export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, KeepsSessions, Recrawls {
   readonly state: StateDb;
   private readonly db: Database.Database;
   private readonly opts: SqliteFrontierOptions;
@@ -187,7 +201,9 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
     );
     this.sExists = db.prepare('SELECT 1 FROM frontier WHERE url = ?').pluck();
     this.sSelectQueued = db.prepare(
-      'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod, seq, request FROM frontier WHERE host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?',
+      opts.recrawl === true
+        ? 'SELECT f.rowid AS rowid, f.url AS url, f.host AS host, depth, referrer, attempts, not_before, lastmod, seq, request, r.record AS r_record, r.done_at AS r_done_at, r.etag AS r_etag, r.last_modified AS r_last_modified, r.body_hash AS r_body_hash, r.interval_ms AS r_interval_ms FROM frontier f LEFT JOIN results r ON r.url = f.url WHERE f.host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?'
+        : 'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod, seq, request FROM frontier WHERE host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?',
     );
     // `AND state = 0`: a row completed in the same transaction stays done.
     this.sLeaseRow = db.prepare(
@@ -206,7 +222,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
       `INSERT INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod, request) VALUES (?, ?, ?, ?, ?, 0, ${DONE}, ?, ?, ?)`,
     );
     this.sResult = db.prepare(
-      'INSERT OR REPLACE INTO results (url, host, error, error_kind, record, done_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO results (url, host, error, error_kind, record, done_at, etag, last_modified, body_hash, interval_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.sMinDelayed = db
       .prepare('SELECT min(not_before) FROM frontier WHERE state = 0 AND not_before > 0')
@@ -539,12 +555,16 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
         }
       }
       // A done row has its result (they are written together): this completion replaces it, and
-      // the replaced result takes its items with it (the new completion's items are the page's).
+      // the replaced result takes its items with it (the new completion's items are the page's)
+      // — except an unchanged page's, whose earlier items still hold. A recrawled row was
+      // queued again, so its result is found by the page's `prior` rather than its state.
       // (INSERT OR REPLACE reports 1 change either way, so the row state is what tells.)
-      if (prev !== undefined && prev.state === DONE) {
+      const replaces = (prev !== undefined && prev.state === DONE) || item.prior !== undefined;
+      if (replaces) {
         if ((this.sResultError.get(key) as number | undefined) === 1) failed--;
-        if (itemsNow > 0) itemsNow -= this.sDeleteItems.run(key).changes;
+        if (itemsNow > 0 && c.unchanged !== true) itemsNow -= this.sDeleteItems.run(key).changes;
       } else newResults++;
+      const v = c.version;
       this.sResult.run(
         key,
         item.host,
@@ -552,8 +572,12 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
         record.error === null ? null : errorKind(record.error),
         json,
         now,
+        v?.etag ?? null,
+        v?.lastModified ?? null,
+        v?.hash ?? null,
+        v?.intervalMs ?? null,
       );
-      const items = c.items;
+      const items = c.unchanged === true ? undefined : c.items;
       if (items !== undefined && items.length > 0) {
         const label = item.request?.label ?? null;
         for (const it of items) this.sItem.run(key, record.url, label, JSON.stringify(it));
@@ -710,6 +734,66 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
   }
 
   /**
+   * A recrawl pass (--recrawl): puts done items back in the queue (attempts reset, at the back of
+   * their host's queue, no delay) in one transaction, and returns how many. Which ones: those whose
+   * result was stored before `before` (ms since epoch; the pass's start, or earlier with
+   * --recrawl-after), and with `auto` only those whose own interval (results.interval_ms, else
+   * INITIAL_INTERVAL_MS) has passed by `now`. Results and items stay: a lease of a requeued item
+   * carries its result as `prior` (with SqliteFrontierOptions.recrawl) and its completion replaces it.
+   */
+  requeueForRecrawl(before: number, auto: boolean, now: number): number {
+    this.flushLeases();
+    const n = this.db.transaction(() => {
+      const urls = (
+        auto
+          ? this.db
+              .prepare(
+                `SELECT url FROM results WHERE done_at < ? AND done_at + coalesce(interval_ms, ${INITIAL_INTERVAL_MS}) <= ?`,
+              )
+              .pluck()
+              .all(before, now)
+          : this.db.prepare('SELECT url FROM results WHERE done_at < ?').pluck().all(before)
+      ) as string[];
+      const upd = this.db.prepare(
+        `UPDATE frontier SET state = ${QUEUED}, attempts = 0, not_before = 0, seq = ? WHERE url = ? AND state = ${DONE}`,
+      );
+      let count = 0;
+      for (const u of urls) count += upd.run(this.seq++, u).changes;
+      return count;
+    })();
+    this.load();
+    return n;
+  }
+
+  /**
+   * --recrawl-after auto with sitemaps: puts each done item whose sitemap `<lastmod>` (an ISO 8601
+   * date, as the sitemap gave it) is later than its result's fetch time back in the queue, as
+   * requeueForRecrawl does; unknown keys, unparsable dates and items not done are left alone.
+   * Returns how many were requeued.
+   */
+  requeueModified(entries: readonly { key: string; lastmod: string }[]): number {
+    this.flushLeases();
+    const doneAt = this.db.prepare(
+      `SELECT r.done_at FROM results r JOIN frontier f ON f.url = r.url WHERE r.url = ? AND f.state = ${DONE}`,
+    );
+    const upd = this.db.prepare(
+      `UPDATE frontier SET state = ${QUEUED}, attempts = 0, not_before = 0, seq = ? WHERE url = ? AND state = ${DONE}`,
+    );
+    const n = this.db.transaction(() => {
+      let count = 0;
+      for (const { key, lastmod } of entries) {
+        const modified = Date.parse(lastmod);
+        const fetched = doneAt.pluck().get(key) as number | undefined;
+        if (fetched === undefined || !Number.isFinite(modified) || modified <= fetched) continue;
+        count += upd.run(this.seq++, key).changes;
+      }
+      return count;
+    })();
+    if (n > 0) this.load();
+    return n;
+  }
+
+  /**
    * The sessions of the last saveSessions (of this process or of the crawl before a crash), in the
    * order they were saved; [] when none were ever saved. Rejects with a StateError naming the
    * file and the session id (never its contents) when a stored session is malformed.
@@ -768,6 +852,16 @@ function toItem(r: FrontierRow): FrontierItem {
   };
   if (r.not_before > 0) item.notBefore = r.not_before;
   if (r.lastmod !== null) item.lastmod = r.lastmod;
+  if (r.r_record != null) {
+    item.prior = {
+      record: r.r_record,
+      fetchedAt: r.r_done_at ?? 0,
+      etag: r.r_etag ?? null,
+      lastModified: r.r_last_modified ?? null,
+      hash: r.r_body_hash ?? null,
+      intervalMs: r.r_interval_ms ?? null,
+    };
+  }
   if (r.request !== null) {
     const req = JSON.parse(r.request) as RequestJson;
     if (req.url !== undefined) {

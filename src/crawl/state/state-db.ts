@@ -9,6 +9,7 @@ import {
   MIGRATE_1_TO_2,
   MIGRATE_2_TO_3,
   MIGRATE_3_TO_4,
+  MIGRATE_4_TO_5,
   SCHEMA,
   SCHEMA_VERSION,
 } from './schema.js';
@@ -47,6 +48,14 @@ export interface StateMeta {
   itemsFormat?: string;
   /** Schema version the file was written with. */
   schemaVersion: number;
+  /** When the current (or last) recrawl pass started, ms since epoch; undefined before any recrawl. */
+  recrawlStartedAt?: number;
+  /** The WARC file of the last committed batch that wrote WARC records. */
+  warcPath?: string;
+  /** Committed bytes of warcPath after that batch. */
+  warcOffset?: number;
+  /** Every WARC file the crawl has written, oldest first (for `trawl export --out x.cdxj`). */
+  warcFiles?: string[];
 }
 
 /** Options of {@link openState}. */
@@ -216,6 +225,7 @@ function migrate(db: Database.Database, from: number): void {
     if (from < 2) db.exec(MIGRATE_1_TO_2);
     if (from < 3) db.exec(MIGRATE_2_TO_3);
     if (from < 4) db.exec(MIGRATE_3_TO_4);
+    if (from < 5) db.exec(MIGRATE_4_TO_5);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
   })();
@@ -320,6 +330,10 @@ export class StateDb {
     if (m.has('items_path')) meta.itemsPath = m.get('items_path')!;
     if (m.has('items_offset')) meta.itemsOffset = num('items_offset')!;
     if (m.has('items_format')) meta.itemsFormat = m.get('items_format')!;
+    if (m.has('recrawl_started')) meta.recrawlStartedAt = num('recrawl_started')!;
+    if (m.has('warc_path')) meta.warcPath = m.get('warc_path')!;
+    if (m.has('warc_offset')) meta.warcOffset = num('warc_offset')!;
+    if (m.has('warc_files')) meta.warcFiles = JSON.parse(m.get('warc_files')!) as string[];
     return meta;
   }
 

@@ -24,11 +24,13 @@ const COLUMN_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
   lastmod: 'TEXT',
   fields: 'TEXT',
   rendered: 'INTEGER',
+  change: 'TEXT',
+  cached: 'INTEGER',
 };
 
 type Row = Record<(typeof RECORD_COLUMNS)[number], string | number | null>;
 
-/** Maps a record to the `pages` row: links/fields as JSON, noindex as 0/1, rendered as 1, absent as NULL. */
+/** Maps a record to the `pages` row: links/fields as JSON, noindex as 0/1, rendered and cached as 1, absent as NULL. */
 function toRow(r: PageRecord): Row {
   return {
     url: r.url,
@@ -51,6 +53,8 @@ function toRow(r: PageRecord): Row {
     lastmod: r.lastmod ?? null,
     fields: r.fields === undefined ? null : JSON.stringify(r.fields),
     rendered: r.rendered === true ? 1 : null,
+    change: r.change ?? null,
+    cached: r.cached === true ? 1 : null,
   };
 }
 
@@ -61,11 +65,14 @@ const PAGES: SqliteTable<PageRecord> = {
   insert: `INSERT INTO pages (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_COLUMNS.map((c) => `@${c}`).join(', ')})`,
   unit: 'rows',
   row: toRow,
-  // An output written before the `rendered` column existed gains it (NULL in its old rows), so
-  // a resumed crawl can go on writing to it.
+  // An output written before a column existed (`rendered`, `change`, `cached`) gains it (NULL in
+  // its old rows), so a resumed crawl can go on writing to it.
   check: (db) => {
-    const cols = db.prepare('PRAGMA table_info(pages)').all() as { name: string }[];
-    if (!cols.some((c) => c.name === 'rendered')) db.exec('ALTER TABLE pages ADD COLUMN rendered INTEGER');
+    const cols = new Set(
+      (db.prepare('PRAGMA table_info(pages)').all() as { name: string }[]).map((c) => c.name),
+    );
+    for (const c of ['rendered', 'change', 'cached'] as const)
+      if (!cols.has(c)) db.exec(`ALTER TABLE pages ADD COLUMN ${c} ${COLUMN_TYPES[c]}`);
     return undefined;
   },
 };
