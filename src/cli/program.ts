@@ -151,7 +151,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('export')
     .description("write a crawl's records and items from its state file or from Redis (works while it runs)")
     .argument('[state]', 'state file (or use --redis URL --name NAME)')
-    .option('--out <file>', 'records: .jsonl, .csv or .sqlite (default: none; --out or --items is required)')
+    .option(
+      '--out <file>',
+      'records: .jsonl, .csv or .sqlite, or .cdxj for an index of its WARC files (default: none; --out or --items is required)',
+    )
     .option('--items <file>', "a scraper's items: .jsonl, .csv or .sqlite (default: none)")
     .option('--redis <url>', 'export crawl --name NAME from Redis instead of a state file (default: none)')
     .option('--name <name>', 'with --redis: the crawl (default: none)')

@@ -4,6 +4,7 @@ import { systemClock } from '../conc/clock.js';
 import { type CancelContext, isDeadlineExceeded, withCancel, withTimeout } from '../conc/context.js';
 import { WorkerPool } from '../conc/pool.js';
 import { refusal } from './engine/admission.js';
+import type { Archive } from './engine/archive.js';
 import { buildContext, type EngineContext, ssrfOptionsOf } from './engine/context.js';
 import { fetchStep } from './engine/fetch-step.js';
 import { settleHandler } from './engine/handler-outcome.js';
@@ -63,6 +64,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   readonly #ctx: EngineContext;
   readonly #sink: Sink | null = null;
   readonly #items: ItemSink | null = null;
+  readonly #archive: Archive | null = null;
   readonly #durable: boolean;
   readonly #resumed: boolean = false;
   #records: Channel<PageRecord> | null = null;
@@ -96,12 +98,21 @@ export class Crawl implements AsyncIterable<PageRecord> {
         frontier,
         sink: this.#sink,
         items: this.#items,
+        archive: this.#archive,
         resumed: this.#resumed,
         durable: this.#durable,
       } = opened);
     }
     const [stop, abort, wake] = [this.#stopCtx.signal, this.#abortCtx.signal, () => this.#wake.trySend()];
-    this.#ctx = buildContext(o, { ...deps, frontier, metrics: this.metrics, stop, abort, wake });
+    this.#ctx = buildContext(o, {
+      ...deps,
+      frontier,
+      metrics: this.metrics,
+      archive: this.#archive,
+      stop,
+      abort,
+      wake,
+    });
     this.done = this.#run();
   }
 
@@ -179,6 +190,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
         ctx,
         sink: this.#sink,
         items: this.#items,
+        archive: this.#archive,
         records,
         iterator,
         onStop: () => this.stop(),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Crawl } from '../../src/crawl/crawler.js';
-import { UsageError } from '../../src/crawl/options.js';
+import { type CrawlOptions, UsageError } from '../../src/crawl/options.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { startCrawl, useSites } from '../helpers/crawl.js';
 import { useScratch } from '../helpers/scratch.js';
@@ -13,7 +13,7 @@ const SITE = { pages: 120, linksPerPage: 5, pageBytes: 1200, seed: 5 } as const;
 const RECRAWL = { changeFraction: 0.1, goneFraction: 0.05, growFraction: 0.5 } as const;
 
 /** Crawls to the end and returns the records it stored. */
-async function crawlAll(opts: ConstructorParameters<typeof Crawl>[0]): Promise<PageRecord[]> {
+async function crawlAll(opts: Partial<CrawlOptions> & { seeds: string[] }): Promise<PageRecord[]> {
   const { crawl, records } = startCrawl(opts);
   await crawl.done;
   return records;

@@ -11,6 +11,7 @@ import { HostTable } from '../politeness/host-table.js';
 import type { RateGate } from '../politeness/rate-gate.js';
 import type { NormalizeOptions } from '../url/normalize.js';
 import { createScope } from '../url/scope.js';
+import type { Archive } from './archive.js';
 import { Ledger } from './ledger.js';
 import { scopeOptionsOf } from './parse-config.js';
 import { redirectRule } from './redirects.js';
@@ -53,6 +54,8 @@ export interface EngineContext {
   redirectRefusal(next: string, from?: string): string | null;
   /** Something changed that may let the scheduler lease: wake it. */
   wake(): void;
+  /** The WARC output (--warc, --warc-dir), or null: robots.txt fetches are archived through it too. */
+  readonly archive: Archive | null;
 }
 
 /** What the Crawl hands to {@link buildContext}: the parts it owns or was given. */
@@ -61,6 +64,8 @@ export interface ContextParts {
   metrics: CrawlMetrics;
   /** The global rate gate to use instead of a local Limiter (distributed mode). */
   limiter?: RateGate | undefined;
+  /** The WARC output, if the crawl writes one. */
+  archive?: Archive | null;
   stop: AbortSignal;
   abort: AbortSignal;
   wake(): void;
@@ -85,6 +90,7 @@ export function buildContext(options: CrawlOptions, parts: ContextParts): Engine
   });
   return {
     ...parts,
+    archive: parts.archive ?? null,
     options: o,
     clock,
     ledger: new Ledger(o.maxPages),

@@ -43,6 +43,8 @@ export function fetchStep(
   const policy = retryPolicyOf(o);
   const crawlHeaders = o.headers !== undefined && Object.keys(o.headers).length > 0 ? o.headers : undefined;
   const logins = ids.login === null ? null : new Logins(ids.login, d, ids);
+  // --warc: keep each hop as it crossed the wire, for the store step's archive.
+  const capture = o.warc !== undefined || o.warcDir !== undefined;
   return async (job, signal) => {
     const { item, host } = job;
     if (d.stop.aborted) return { kind: 'unstarted', item, host };
@@ -142,6 +144,7 @@ export function fetchStep(
           ...(route.session.cookies === null ? {} : { cookies: route.session.cookies }),
           signal,
           checkRedirect: (next) => d.redirectRefusal(next, item.url),
+          ...(capture ? { capture } : {}),
         });
       }
     } catch (err) {

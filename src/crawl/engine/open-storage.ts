@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { VERSION } from '../../version.js';
 import type { Frontier } from '../frontier/frontier.js';
 import { MemoryFrontier } from '../frontier/memory-frontier.js';
 import { type CrawlOptions, UsageError } from '../options.js';
@@ -8,7 +9,9 @@ import { inspectStateFile, openState, removeState, type StateMeta } from '../sta
 import { type ItemSink, openItemSink } from '../store/item-sink.js';
 import { openSink } from '../store/open-sink.js';
 import type { Sink } from '../store/sink.js';
+import { WarcWriter } from '../store/warc-writer.js';
 import { ensureWritableSpace } from '../store/writable-space.js';
+import { Archive } from './archive.js';
 
 /** A crawl's storage: where its URLs wait and where its records go. */
 export interface OpenedStorage {
@@ -16,6 +19,8 @@ export interface OpenedStorage {
   sink: Sink | null;
   /** The items output (--items), or null. */
   items: ItemSink | null;
+  /** The WARC output (--warc, --warc-dir), or null. */
+  archive: Archive | null;
   /** True when an existing state file was resumed. */
   resumed: boolean;
   /** True when the frontier is durable (a state file): a stopped crawl can be resumed. */
@@ -40,6 +45,7 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
       frontier: new MemoryFrontier({ expected: o.expect }),
       sink,
       items,
+      archive: openArchive(o, name, undefined),
       resumed: false,
       durable: false,
     };
@@ -89,13 +95,42 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
       const resumeOffset = existed && meta.itemsPath ? (meta.itemsOffset ?? 0) : undefined;
       items = openItemSink(o.items, { resumeOffset });
     }
-    return { frontier, sink, items, resumed: existed, durable: true };
+    const archive = openArchive(o, name, existed ? state.meta : undefined);
+    return { frontier, sink, items, archive, resumed: existed, durable: true };
   } catch (err) {
     state.close();
     // A refused start (e.g. an unwritable --out) must not leave a new, empty state behind.
     if (!existed) removeState(path);
     throw err;
   }
+}
+
+/**
+ * Opens the WARC output, if any. With the meta of a state that was writing WARC into the same
+ * file (or directory), the output continues from its committed mark — after a crash the torn tail
+ * is cut away, and a recrawl pass appends to the archive of the passes before it; otherwise the
+ * file starts anew. The state's list of WARC files carries over either way.
+ */
+function openArchive(o: CrawlOptions, name: string, meta: StateMeta | undefined): Archive | null {
+  if (o.warc === undefined && o.warcDir === undefined) return null;
+  const last = meta?.warcPath;
+  const same =
+    last !== undefined &&
+    (o.warc !== undefined
+      ? resolve(last) === resolve(o.warc)
+      : dirname(resolve(last)) === resolve(o.warcDir!));
+  const writer = new WarcWriter({
+    ...(o.warc !== undefined ? { file: o.warc } : { dir: o.warcDir! }),
+    ...(o.warcMaxSize === undefined ? {} : { maxSize: o.warcMaxSize }),
+    ...(same ? { resume: { path: last, offset: meta?.warcOffset ?? 0 } } : {}),
+    software: `trawl/${VERSION}`,
+    info: {
+      isPartOf: name,
+      'http-header-user-agent': o.userAgent,
+      robots: o.ignoreRobots ? 'ignore' : 'obey',
+    },
+  });
+  return new Archive(writer, meta?.warcFiles ?? []);
 }
 
 /**

@@ -144,6 +144,8 @@ function unchangedPage(item: FrontierItem, prior: PriorFetch, res: FetchResult, 
     lastModified: res.headers['last-modified'] ?? prior.lastModified,
     hash: prior.hash,
     intervalMs: nextInterval(prior.intervalMs, false),
+    captureId: prior.captureId ?? null,
+    capturedAt: prior.capturedAt ?? null,
   };
   return {
     completion: { item, record, links: [], version, unchanged: true },

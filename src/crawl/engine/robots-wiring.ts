@@ -1,3 +1,4 @@
+import type { Hop } from '../fetch/fetch-page.js';
 import { schedulesHosts } from '../frontier/frontier.js';
 import { RobotsGate, type RobotsVerdict } from '../robots/robots-gate.js';
 import { hostKey } from '../url/normalize.js';
@@ -30,6 +31,7 @@ export class RobotsWiring {
       connections: d.connections,
       signal: d.abort,
       clock: d.clock,
+      ...(d.archive === null ? {} : { onHops: (hops: readonly Hop[]) => d.archive!.side(hops) }),
       onReady: (host, info) => {
         this.#settling.delete(host);
         const s = d.hosts.get(host);

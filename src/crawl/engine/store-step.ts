@@ -1,9 +1,11 @@
 import type { Channel } from '../../conc/channel.js';
+import type { WarcCommit } from '../frontier/frontier.js';
 import type { PageRecord } from '../record.js';
 import type { ItemEntry, ItemSink } from '../store/item-sink.js';
 import type { Sink } from '../store/sink.js';
 import { StdoutClosedError } from '../store/stdout-output.js';
 import { asStorageFull, type StorageFullError } from '../store/storage-full.js';
+import type { Archive } from './archive.js';
 import type { EngineContext } from './context.js';
 import type { Parsed } from './outcome.js';
 import type { Built, RecordBuilder } from './page-record.js';
@@ -18,6 +20,8 @@ export interface StoreStepDeps {
   sink: Sink | null;
   /** Where a scraper's items go (--items); null when not written to a file. */
   items: ItemSink | null;
+  /** The WARC output (--warc, --warc-dir), or null. */
+  archive?: Archive | null;
   records: RecordBuilder;
   /** The async-iteration channel, once someone iterates (backpressure: awaited per record). */
   iterator(): Channel<PageRecord> | null;
@@ -77,6 +81,7 @@ export class StoreStep {
       for (const { item, at } of d.ledger.takeAllRetries()) if (!full) await d.frontier.release(item, at);
       this.#x.sink?.close();
       this.#x.items?.close();
+      this.#x.archive?.close();
     } catch (err) {
       if (!full) throw err;
     } finally {
@@ -149,7 +154,9 @@ export class StoreStep {
         d.ledger.left();
         continue;
       }
-      built.push(this.#x.records.build(p));
+      const b = this.#x.records.build(p);
+      this.#x.archive?.page(p, b);
+      built.push(b);
     }
     if (built.length > 0) await this.#write(built, started, slots);
     d.metrics.setInFlight(d.ledger.outstanding);
@@ -167,6 +174,12 @@ export class StoreStep {
     try {
       let mark: ReturnType<Sink['write']> | undefined;
       let itemsMark: ReturnType<ItemSink['write']> | undefined;
+      let warcMark: WarcCommit | undefined;
+      try {
+        warcMark = x.archive?.flush();
+      } catch (err) {
+        throw asStorageFull(err, d.options.warc ?? d.options.warcDir ?? '') ?? err;
+      }
       try {
         mark = x.sink?.write(records);
       } catch (err) {
@@ -184,6 +197,7 @@ export class StoreStep {
           built.map((b) => b.completion),
           mark,
           itemsMark,
+          warcMark,
         );
         await x.afterBatch?.();
       } catch (err) {

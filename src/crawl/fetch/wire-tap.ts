@@ -162,7 +162,9 @@ export class WireTap {
       requestBody: bodyBytes !== null && bodyBytes.length > 0 ? bodyBytes : null,
       responseHead: Buffer.from(responseHead, 'latin1'),
       status: tap.status,
-      responseBody: tap.chunks.length === 1 ? tap.chunks[0]! : Buffer.concat(tap.chunks, tap.bytes),
+      // Always a copy: the body fetchPage returns may be the same chunk, and its memory is moved
+      // to a parse thread (parse-thread.ts), which would leave this one empty.
+      responseBody: Buffer.concat(tap.chunks, tap.bytes),
     };
     if (!tap.complete) ex.truncated = ifIncomplete;
     return ex;

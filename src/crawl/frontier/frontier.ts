@@ -1,6 +1,11 @@
 import type { Item, PageRecord } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
 
+/** A WARC output's committed mark, and every WARC file written so far when that list changed. */
+export interface WarcCommit extends SinkMark {
+  files?: readonly string[];
+}
+
 /** A value, or a promise of it: the memory and SQLite frontiers answer synchronously, Redis doesn't. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -64,6 +69,10 @@ export interface PageVersion {
   hash: string | null;
   /** --recrawl-after auto: the page's current interval in ms, or null when none was set. */
   intervalMs: number | null;
+  /** With --warc: the WARC-Record-ID of the response record holding this content, or null. */
+  captureId?: string | null;
+  /** With --warc: that record's WARC-Date, ms since epoch, or null. */
+  capturedAt?: number | null;
 }
 
 /**
@@ -163,9 +172,15 @@ export interface Frontier {
    * `sinkMark` (the mark `sink.write` returned for this batch's records) is stored by a durable
    * frontier in the same transaction, so a resumed crawl cuts its output back to it (exactly-once
    * output); a non-durable frontier ignores it. `itemsMark` is the same for the items output
-   * (--items), which `openStorage` reads back with {@link sinkMark}-like care on resume.
+   * (--items), which `openStorage` reads back with {@link sinkMark}-like care on resume, and
+   * `warcMark` for the WARC output (with `files`, the WARC file list to remember, when it changed).
    */
-  complete(batch: readonly Completion[], sinkMark?: SinkMark, itemsMark?: SinkMark): MaybePromise<number>;
+  complete(
+    batch: readonly Completion[],
+    sinkMark?: SinkMark,
+    itemsMark?: SinkMark,
+    warcMark?: WarcCommit,
+  ): MaybePromise<number>;
   /**
    * Whether `url` was ever accepted by this crawl, answered synchronously (used to refuse a
    * redirect hop into an already-crawled URL). A frontier that cannot know at once (Redis)

@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../../conc/clock.js';
 import type { Weighted } from '../../conc/semaphore.js';
 import { sleep } from '../../conc/time.js';
 import { classifyError, type FetchError, type FetchErrorKind } from '../fetch/errors.js';
-import { fetchPage } from '../fetch/fetch-page.js';
+import { fetchPage, type Hop } from '../fetch/fetch-page.js';
 import { isRetryable } from '../fetch/retry.js';
 import type { RobotsStatus } from '../politeness/host-table.js';
 import { parseRobots, type Robots, robotsForStatus } from './robots.js';
@@ -49,6 +49,8 @@ export interface RobotsGateOptions {
    * failed refresh reports the rules still held); once, at once, when ignored.
    */
   onReady: (host: string, info: RobotsInfo) => void;
+  /** Called with every robots.txt fetch's hops as they crossed the wire (for WARC); default none. */
+  onHops?: (hops: readonly Hop[]) => void;
   /**
    * Requests per fetch of a robots.txt before it counts as unreachable (default 1: the pages'
    * own retries ask robots.txt again, see {@link RobotsGate.verdict}).
@@ -272,7 +274,9 @@ export class RobotsGate {
         userAgent: this.#o.userAgent,
         signal: this.#signal,
         maxRedirects: 5,
+        ...(this.#o.onHops === undefined ? {} : { capture: true }),
       });
+      if (res.hops !== undefined) this.#o.onHops?.(res.hops);
       if (res.status >= 200 && res.status < 300) {
         const maxAge = /(?:^|,)\s*max-age\s*=\s*(\d+)/i.exec(res.headers['cache-control'] ?? '');
         const ttlMs = Math.min(ttl, maxAge ? Number(maxAge[1]) * 1000 : DAY_MS);

@@ -1,8 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import type { PageRecord } from '../record.js';
+import { cdxjLines } from '../store/cdxj.js';
 import type { CsvSinkOptions } from '../store/csv-sink.js';
 import { type ItemEntry, openItemSink } from '../store/item-sink.js';
 import { openSink } from '../store/open-sink.js';
-import type { SinkMark } from '../store/sink.js';
+import { SinkError, type SinkMark } from '../store/sink.js';
 import { openState, type StateDb } from './state-db.js';
 
 /**
@@ -88,4 +90,30 @@ function exportRows<R, T>(statePath: string, file: string, spec: RowExport<R, T>
   } finally {
     state.close();
   }
+}
+
+/**
+ * Writes the CDXJ index (see cdxjLines) of the WARC files a crawl wrote (`--warc`, `--warc-dir`;
+ * the state remembers them) to `outPath`, replacing it; the last file is read only up to its
+ * committed mark. Through a read-only connection, like exportState. Returns the lines written.
+ * A state that wrote no WARC is a SinkError naming it.
+ */
+export function exportCdxj(statePath: string, outPath: string): number {
+  const state = openState(statePath, { readonly: true });
+  let files: string[];
+  let last: { path: string; offset: number } | null = null;
+  try {
+    const meta = state.meta;
+    files = meta.warcFiles ?? [];
+    if (meta.warcPath !== undefined) last = { path: meta.warcPath, offset: meta.warcOffset ?? 0 };
+  } finally {
+    state.close();
+  }
+  if (files.length === 0)
+    throw new SinkError(`state ${statePath} has no WARC files (crawl with --warc or --warc-dir)`);
+  const ends = new Map<string, number>();
+  if (last !== null) ends.set(last.path, last.offset);
+  const lines = cdxjLines(files, ends);
+  writeFileSync(outPath, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+  return lines.length;
 }

@@ -10,8 +10,8 @@
  * 4 — sessions: the `sessions` table keeps the crawl's sessions (cookie jars, proxy, retired)
  *     so a resumed crawl keeps its logins (MIGRATE_3_TO_4).
  * 5 — recrawls: `results` gains the page's validators and content hash (`etag`, `last_modified`,
- *     `body_hash`) and its recrawl interval (`interval_ms`); `done_at` is when it was fetched
- *     (MIGRATE_4_TO_5).
+ *     `body_hash`), its recrawl interval (`interval_ms`) and its WARC capture (`capture_id`,
+ *     `captured_at`); `done_at` is when it was fetched (MIGRATE_4_TO_5).
  * A state file records its SCHEMA_VERSION in `PRAGMA user_version` (and in meta); trawl opens
  * files of this or an older version it can migrate (a writable open migrates them; a read-only
  * open reads them as they are), and refuses newer ones.
@@ -53,8 +53,10 @@ export const DONE = 2;
  * `error` 0/1 and `error_kind` (the `<kind>` prefix of record.error) serve status. What a recrawl
  * needs of the page as last fetched: `done_at` (ms since epoch), the final response's `etag` and
  * `last_modified` header values, `body_hash` (base64 SHA-1 of the decompressed body; NULL when no
- * body was kept) and `interval_ms` (--recrawl-after auto's interval for the page; NULL until a
- * recrawl set one).
+ * body was kept), `interval_ms` (--recrawl-after auto's interval for the page; NULL until a
+ * recrawl set one), and with --warc the WARC-Record-ID and WARC-Date (ms) of the response record
+ * that holds the page's current content (`capture_id`, `captured_at`), which a revisit record of
+ * an unchanged page refers to.
  *
  * items: the scraped items (Completion.items), one row each in push order (rowid), written in the
  * transaction that stores their page's result and only when it stores it; a result replaced
@@ -103,7 +105,9 @@ CREATE TABLE results (
   etag TEXT,
   last_modified TEXT,
   body_hash TEXT,
-  interval_ms INTEGER
+  interval_ms INTEGER,
+  capture_id TEXT,
+  captured_at INTEGER
 );
 CREATE INDEX results_failed ON results (host) WHERE error = 1;
 
@@ -179,4 +183,6 @@ ALTER TABLE results ADD COLUMN etag TEXT;
 ALTER TABLE results ADD COLUMN last_modified TEXT;
 ALTER TABLE results ADD COLUMN body_hash TEXT;
 ALTER TABLE results ADD COLUMN interval_ms INTEGER;
+ALTER TABLE results ADD COLUMN capture_id TEXT;
+ALTER TABLE results ADD COLUMN captured_at INTEGER;
 `;

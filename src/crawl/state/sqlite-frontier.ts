@@ -13,6 +13,7 @@ import {
   type RequestSpec,
   type RequeuesFailed,
   type StoredSession,
+  type WarcCommit,
 } from '../frontier/frontier.js';
 import { HostRing } from '../frontier/host-ring.js';
 import { INITIAL_INTERVAL_MS } from '../frontier/recrawl-interval.js';
@@ -97,6 +98,8 @@ interface FrontierRow {
   r_last_modified?: string | null;
   r_body_hash?: string | null;
   r_interval_ms?: number | null;
+  r_capture_id?: string | null;
+  r_captured_at?: number | null;
 }
 
 /** The request column's JSON: a RequestSpec, plus the real URL when the item has a key. */
@@ -188,6 +191,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
     batch: readonly Completion[],
     mark: SinkMark | undefined,
     itemsMark: SinkMark | undefined,
+    warcMark: WarcCommit | undefined,
   ) => number;
 
   /** Opens the frontier on an open (writable) state file and recovers leased rows. */
@@ -202,7 +206,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
     this.sExists = db.prepare('SELECT 1 FROM frontier WHERE url = ?').pluck();
     this.sSelectQueued = db.prepare(
       opts.recrawl === true
-        ? 'SELECT f.rowid AS rowid, f.url AS url, f.host AS host, depth, referrer, attempts, not_before, lastmod, seq, request, r.record AS r_record, r.done_at AS r_done_at, r.etag AS r_etag, r.last_modified AS r_last_modified, r.body_hash AS r_body_hash, r.interval_ms AS r_interval_ms FROM frontier f LEFT JOIN results r ON r.url = f.url WHERE f.host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?'
+        ? 'SELECT f.rowid AS rowid, f.url AS url, f.host AS host, depth, referrer, attempts, not_before, lastmod, seq, request, r.record AS r_record, r.done_at AS r_done_at, r.etag AS r_etag, r.last_modified AS r_last_modified, r.body_hash AS r_body_hash, r.interval_ms AS r_interval_ms, r.capture_id AS r_capture_id, r.captured_at AS r_captured_at FROM frontier f LEFT JOIN results r ON r.url = f.url WHERE f.host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?'
         : 'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod, seq, request FROM frontier WHERE host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?',
     );
     // `AND state = 0`: a row completed in the same transaction stays done.
@@ -222,7 +226,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
       `INSERT INTO frontier (url, host, depth, referrer, attempts, not_before, state, seq, lastmod, request) VALUES (?, ?, ?, ?, ?, 0, ${DONE}, ?, ?, ?)`,
     );
     this.sResult = db.prepare(
-      'INSERT OR REPLACE INTO results (url, host, error, error_kind, record, done_at, etag, last_modified, body_hash, interval_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO results (url, host, error, error_kind, record, done_at, etag, last_modified, body_hash, interval_ms, capture_id, captured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.sMinDelayed = db
       .prepare('SELECT min(not_before) FROM frontier WHERE state = 0 AND not_before > 0')
@@ -502,6 +506,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
     batch: readonly Completion[],
     mark: SinkMark | undefined,
     itemsMark: SinkMark | undefined,
+    warcMark: WarcCommit | undefined,
   ): number {
     const now = Date.now();
     // Rows skipped by lease as not yet due may sit below a host's floor: while any row is
@@ -576,6 +581,8 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
         v?.lastModified ?? null,
         v?.hash ?? null,
         v?.intervalMs ?? null,
+        v?.captureId ?? null,
+        v?.capturedAt ?? null,
       );
       const items = c.unchanged === true ? undefined : c.items;
       if (items !== undefined && items.length > 0) {
@@ -592,6 +599,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
       dropLeases = true;
     }
     const fresh = this.insertNew(links);
+    if (warcMark !== undefined) this.state.setWarcMark(warcMark);
     if (itemsMark !== undefined) this.state.setItemsMark(itemsMark, this.opts.itemsFormat);
     if (mark !== undefined) this.state.setOutMark(mark, this.opts.outFormat);
     else if (itemsMark === undefined) this.state.setMeta('updated_at', new Date(now).toISOString());
@@ -640,14 +648,20 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
    * completion of a lease of this process not yet marked in the file updates its row by rowid,
    * without reading it first. A completion without scraped items costs no statement for them.
    */
-  complete(batch: readonly Completion[], sinkMark?: SinkMark, itemsMark?: SinkMark): number {
-    if (batch.length === 0 && sinkMark === undefined && itemsMark === undefined) return 0;
+  complete(
+    batch: readonly Completion[],
+    sinkMark?: SinkMark,
+    itemsMark?: SinkMark,
+    warcMark?: WarcCommit,
+  ): number {
+    if (batch.length === 0 && sinkMark === undefined && itemsMark === undefined && warcMark === undefined)
+      return 0;
     this.pending = null;
     const doneUnmarked = this.doneUnmarked;
     doneUnmarked.length = 0;
     let n: number;
     try {
-      n = this.txComplete(batch, sinkMark, itemsMark);
+      n = this.txComplete(batch, sinkMark, itemsMark, warcMark);
     } catch (err) {
       this.recent.clear(); // the rolled-back links are not in the table: forget them
       // The rolled-back completions are still leased and unmarked.
@@ -860,6 +874,8 @@ function toItem(r: FrontierRow): FrontierItem {
       lastModified: r.r_last_modified ?? null,
       hash: r.r_body_hash ?? null,
       intervalMs: r.r_interval_ms ?? null,
+      captureId: r.r_capture_id ?? null,
+      capturedAt: r.r_captured_at ?? null,
     };
   }
   if (r.request !== null) {

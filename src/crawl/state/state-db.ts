@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
+import type { WarcCommit } from '../frontier/frontier.js';
 import { itemSinkFormatFor } from '../store/item-sink.js';
 import { sinkFormatFor } from '../store/open-sink.js';
 import type { SinkMark } from '../store/sink.js';
@@ -355,6 +356,16 @@ export class StateDb {
     const fmt = format ?? formatOf(mark.path);
     if (fmt !== undefined) this.setMeta('out_format', fmt);
     this.setMeta('updated_at', new Date().toISOString());
+  }
+
+  /**
+   * Records the committed WARC mark (warc_path, warc_offset) and, when given, the list of every
+   * WARC file the crawl wrote (warc_files, for CDXJ export). Inside the caller's transaction.
+   */
+  setWarcMark(mark: WarcCommit): void {
+    this.setMeta('warc_path', mark.path);
+    this.setMeta('warc_offset', String(mark.offset));
+    if (mark.files !== undefined) this.setMeta('warc_files', JSON.stringify(mark.files));
   }
 
   /**

@@ -1,0 +1,293 @@
+import * as fs from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { readWarc, warcField } from './cdxj.js';
+import { AppendFile } from './fd-file.js';
+import { SinkError } from './sink.js';
+import { asStorageFull } from './storage-full.js';
+import { entryRecords, newRecordId, type WarcEntry, warcinfoRecord } from './warc-record.js';
+
+export type { RevisitOf, RevisitProfile, WarcEntry } from './warc-record.js';
+
+/**
+ * Where a WARC output's committed records end: the current file and its committed byte length.
+ * Earlier files of a rotation are complete. The crawl stores it with the batch's done marks.
+ */
+export interface WarcMark {
+  path: string;
+  offset: number;
+}
+
+/** Options of a {@link WarcWriter}. */
+export interface WarcWriterOptions {
+  /** One file (`--warc`), ending in `.warc.gz` (a gzip member per record) or `.warc` (plain). Exactly one of file/dir. */
+  file?: string;
+  /** A directory of rotated `.warc.gz` files (`--warc-dir`), created if missing. */
+  dir?: string;
+  /** Dir mode: the next batch starts a new file once the current one holds this many bytes. Default 1 GiB. */
+  maxSize?: number;
+  /** Dir mode: the file-name prefix (distributed mode passes a per-process one). Default `trawl`. */
+  prefix?: string;
+  /** The warcinfo `software` field, e.g. `trawl/0.1.0`. */
+  software: string;
+  /** More warcinfo fields, in order (isPartOf, robots, description...). */
+  info?: Readonly<Record<string, string>>;
+  /**
+   * Resume: the committed mark. Its file is cut back to the offset; in dir mode files of this
+   * writer newer than it (same prefix, later name and sequence number) are deleted, as they hold
+   * only uncommitted records. Undefined: a new output (file mode replaces an existing file).
+   */
+  resume?: WarcMark;
+  /** The clock for warcinfo dates and file names, ms since the epoch. Default Date.now. */
+  now?: () => number;
+}
+
+// gzip level, measured on the 2-core dev VM (Node 20, zlib 1.3.1) for one page of 20 KB of HTML,
+// best of repeated runs: gzipSync level 1 ≈ 52–69 µs (ratio 0.306), level 6 ≈ 96–103 µs (0.281);
+// the ~300-byte request record ≈ 8 µs at either. Level 6 buys 8 % smaller files for ~80 % more
+// CPU, so level 1. Building the records costs ≈ 35–45 µs more (two SHA-1s of the body ≈ 25 µs),
+// so a page costs ≈ 100–110 µs in a .warc.gz (≈ 40–50 µs in a plain .warc) on the main thread:
+// at 3,500 pages/s that is ~35 % of a core, well over the 15 % budget (≈ 40 µs/page). Only
+// moving digests and gzip off the main thread fits it (a worker doing both for whole batches
+// measured ≈ 22 µs/page of main-thread time, mostly copying the bodies); zlib's own async API
+// is no help (≈ 1.4 ms per call through the thread pool).
+const GZIP_LEVEL = 1;
+const DEFAULT_MAX_SIZE = 1024 ** 3;
+const EXTENSIONS = '.warc.gz or .warc';
+
+/** `name` of a rotated file: prefix, UTC creation time, sequence number. */
+function rotatedName(prefix: string, ms: number, seq: number): string {
+  const ts = new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${prefix}-${ts}-${String(seq).padStart(5, '0')}.warc.gz`;
+}
+
+/** The timestamp and sequence number of a rotated file name with `prefix`, or null for another name. */
+function parseRotated(prefix: string, name: string): { ts: string; seq: number } | null {
+  if (!name.startsWith(`${prefix}-`)) return null;
+  const m = /^(\d{14})-(\d{5,})\.warc\.gz$/.exec(name.slice(prefix.length + 1));
+  return m === null ? null : { ts: m[1] as string, seq: Number(m[2]) };
+}
+
+/**
+ * An append-only WARC/1.1 output with the crawl's exactly-once protocol (see Sink): `write`
+ * appends a batch's records and returns the mark after them, the crawl stores the mark when it
+ * commits the batch, and a resume cuts the output back to the stored mark.
+ *
+ * Every file starts with a `warcinfo` record (software, format, `info`), written in the same
+ * append as the file's first batch so it is committed with it; every other record names it in
+ * WARC-Warcinfo-ID. In a `.warc.gz` each record is its own gzip member (level 1, see GZIP_LEVEL),
+ * the layout indexes and replay tools expect (a CDXJ offset points at one member).
+ *
+ * Dir mode writes `${prefix}-${YYYYMMDDhhmmss}-${seq:05}.warc.gz` files (UTC creation time, the
+ * sequence number counting on across resumes; a name already taken is skipped), so names sort in
+ * creation order and two processes with different prefixes never collide. A batch never spans
+ * two files: when the current file has reached `maxSize` the next batch starts a new one, so a
+ * file may exceed `maxSize` by one batch.
+ */
+export class WarcWriter {
+  private file: AppendFile;
+  private warcinfoId: string;
+  private readonly gzip: boolean;
+  private readonly opened: string[] = [];
+  private readonly dir: string | null;
+  private readonly prefix: string;
+  private readonly maxSize: number;
+  private readonly software: string;
+  private readonly info: Readonly<Record<string, string>> | undefined;
+  private readonly now: () => number;
+  /** The sequence number of the newest rotated file (-1 before the first). */
+  private seq = -1;
+  private closed = false;
+  /** Bytes an existing file held before a fresh file-mode open replaced it (0 otherwise). */
+  readonly replaced: number = 0;
+
+  /**
+   * Opens the output. Throws a RangeError when not exactly one of file/dir is given, maxSize is
+   * not a positive integer or prefix holds a path separator, and a SinkError naming the file when: the file name does not end in
+   * `.warc.gz` or `.warc`; a resume mark's file is missing or shorter than its offset, does not
+   * start with a warcinfo record, or is not the configured file (file mode) or a file of this
+   * prefix in the directory (dir mode). Creates the (empty) first file at once, so a mark taken
+   * before any write can be resumed.
+   */
+  constructor(o: WarcWriterOptions) {
+    if ((o.file === undefined) === (o.dir === undefined)) {
+      throw new RangeError('WarcWriter needs exactly one of file and dir');
+    }
+    this.dir = o.dir ?? null;
+    this.prefix = o.prefix ?? 'trawl';
+    this.maxSize = o.maxSize ?? DEFAULT_MAX_SIZE;
+    if (!Number.isSafeInteger(this.maxSize) || this.maxSize < 1) {
+      throw new RangeError(`WarcWriter maxSize must be a positive integer (got ${this.maxSize})`);
+    }
+    if (/[\\/]/.test(this.prefix) || this.prefix === '') {
+      throw new RangeError(
+        `WarcWriter prefix must be a plain file-name part (got ${JSON.stringify(this.prefix)})`,
+      );
+    }
+    this.software = o.software;
+    this.info = o.info;
+    this.now = o.now ?? Date.now;
+    const resume = o.resume;
+
+    let path: string;
+    if (o.file !== undefined) {
+      path = o.file;
+      if (resume !== undefined && resolve(resume.path) !== resolve(path)) {
+        throw new SinkError(
+          `cannot resume WARC output ${path}: the state file's WARC output is ${resume.path}`,
+        );
+      }
+    } else if (resume !== undefined) {
+      path = resume.path;
+      const own = parseRotated(this.prefix, basename(path));
+      if (resolve(dirname(path)) !== resolve(o.dir as string) || own === null) {
+        throw new SinkError(
+          `cannot resume WARC output ${path}: it is not a ${this.prefix}-*.warc.gz file of ${o.dir} (the state file's WARC output differs from --warc-dir)`,
+        );
+      }
+      this.seq = own.seq;
+    } else {
+      try {
+        fs.mkdirSync(o.dir as string, { recursive: true });
+      } catch (err) {
+        throw (
+          asStorageFull(err, o.dir as string) ??
+          new SinkError(`cannot create WARC directory ${o.dir}: ${(err as Error).message}`)
+        );
+      }
+      path = this.freeName();
+    }
+    this.gzip = path.endsWith('.warc.gz');
+    if (!this.gzip && !path.endsWith('.warc')) {
+      throw new SinkError(`WARC output ${path}: the file name must end in ${EXTENSIONS}`);
+    }
+
+    let existingInfo: string | null = null;
+    this.file = new AppendFile(path, resume?.offset, (f, keep) => {
+      const found = this.firstWarcinfo(f.path, keep);
+      if (!found.startsWith('<')) return found;
+      existingInfo = found;
+      return undefined;
+    });
+    this.warcinfoId = existingInfo ?? newRecordId();
+    if (resume === undefined) this.replaced = this.file.replaced;
+    this.opened.push(path);
+    if (this.dir !== null && resume !== undefined) this.deleteNewer(basename(path));
+  }
+
+  /** The files this writer has written to (or resumed), oldest first; the last is the current one. */
+  get files(): readonly string[] {
+    return this.opened;
+  }
+
+  /** The current file and its size: the mark after everything written so far. */
+  mark(): WarcMark {
+    return { path: this.file.path, offset: this.file.size };
+  }
+
+  /**
+   * Appends the records of `entries` (see entryRecords: response or revisit, then request) in
+   * order and returns the mark after them; an empty array writes nothing. In dir mode, a current
+   * file that has reached maxSize is first replaced by a new one. A file's first write starts with
+   * its warcinfo record. Everything goes out in ONE append, all or nothing: a full disk throws a
+   * StorageFullError naming the file and leaves it exactly as before (the mark has not moved; the
+   * same entries can be written again). Throws a SinkError after close, a RangeError for a field
+   * value with a line break (nothing written).
+   */
+  write(entries: readonly WarcEntry[]): WarcMark {
+    if (this.closed) throw new SinkError(`WARC output ${this.file.path} is closed`);
+    if (entries.length === 0) return this.mark();
+    if (this.dir !== null && this.file.size >= this.maxSize) this.rotate();
+    const records: Buffer[] = [];
+    if (this.file.size === 0) {
+      records.push(
+        warcinfoRecord({
+          id: this.warcinfoId,
+          date: this.now(),
+          filename: basename(this.file.path),
+          software: this.software,
+          info: this.info,
+        }),
+      );
+    }
+    for (const e of entries) records.push(...entryRecords(e, this.warcinfoId));
+    const parts = this.gzip ? records.map((r) => gzipSync(r, { level: GZIP_LEVEL })) : records;
+    this.file.append(Buffer.concat(parts));
+    return this.mark();
+  }
+
+  /** Closes the current file; later writes throw. Idempotent. */
+  close(): void {
+    this.closed = true;
+    this.file.close();
+  }
+
+  /** Starts the next rotated file. The new file is opened before the old one is closed, so a failure changes nothing. */
+  private rotate(): void {
+    const next = new AppendFile(this.freeName(), undefined);
+    this.file.close();
+    this.file = next;
+    this.warcinfoId = newRecordId();
+    this.opened.push(next.path);
+  }
+
+  /** The next rotated file name not yet taken in the directory (advancing `seq`). */
+  private freeName(): string {
+    const dir = this.dir as string;
+    for (;;) {
+      const path = join(dir, rotatedName(this.prefix, this.now(), ++this.seq));
+      if (!fs.existsSync(path)) return path;
+    }
+  }
+
+  /** Deletes this prefix's rotated files named after `current` with a higher sequence number. */
+  private deleteNewer(current: string): void {
+    const dir = this.dir as string;
+    const own = parseRotated(this.prefix, current) as { ts: string; seq: number };
+    for (const name of fs.readdirSync(dir)) {
+      const f = parseRotated(this.prefix, name);
+      if (f === null || f.seq <= own.seq || f.ts < own.ts) continue;
+      try {
+        fs.unlinkSync(join(dir, name));
+      } catch (err) {
+        throw new SinkError(
+          `cannot resume WARC output ${join(dir, current)}: cannot delete the uncommitted ${name}: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The resume check: the kept prefix must start with a warcinfo record (whose id later records
+   * name). Returns its WARC-Record-ID, or the problem. A plain file's prefix must also end at a
+   * record's end.
+   */
+  private firstWarcinfo(path: string, keep: number): string {
+    const records = readWarc(path, keep);
+    try {
+      const first = records.next();
+      if (first.done === true || warcField(first.value, 'WARC-Type') !== 'warcinfo') {
+        return 'the file does not start with a warcinfo record (not written by trawl; use --fresh to start over)';
+      }
+      const id = warcField(first.value, 'WARC-Record-ID');
+      if (id === undefined || !id.startsWith('<')) return 'its warcinfo record has no WARC-Record-ID';
+      if (!this.gzip) {
+        const tail = Buffer.alloc(4);
+        const fd = fs.openSync(path, 'r');
+        try {
+          fs.readSync(fd, tail, 0, 4, keep - 4);
+        } finally {
+          fs.closeSync(fd);
+        }
+        if (tail.toString('latin1') !== '\r\n\r\n') {
+          return `the committed offset ${keep} is not at the end of a record (the file was modified; use --fresh to start over)`;
+        }
+      }
+      return id;
+    } catch (err) {
+      return `${(err as Error).message} (use --fresh to start over)`;
+    } finally {
+      records.return(undefined);
+    }
+  }
+}
