@@ -1,11 +1,9 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CrawlOptions } from './crawl-options.js';
+import { CACHE_MODES } from './fetch/http-cache.js';
 import { directoryProblem, isTrawlStateFile } from './storage-paths.js';
 import { UsageError } from './usage-error.js';
-
-/** The values of `--cache-mode`. */
-export const CACHE_MODES = ['replay', 'refresh', 'rfc9111'] as const;
 
 /** The file names `--warc` accepts: gzip members per record, or plain records. */
 const WARC_EXTENSIONS = ['.warc.gz', '.warc'];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Exchange } from '../../src/crawl/exchange.js';
 import {
   type CacheTimes,
   currentAge,
@@ -16,7 +17,6 @@ import {
   varyMatches,
   varyNames,
 } from '../../src/crawl/fetch/cache-policy.js';
-import type { Exchange } from '../../src/crawl/fetch/exchange.js';
 
 const T = Date.parse('Sun, 06 Nov 1994 08:49:37 GMT');
 const S = 1000;

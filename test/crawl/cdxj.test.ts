@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CDXIndexer, getSurt } from 'warcio';
-import type { Exchange } from '../../src/crawl/fetch/exchange.js';
+import type { Exchange } from '../../src/crawl/exchange.js';
 import { cdxjLines, readWarc, surt, warcField } from '../../src/crawl/store/cdxj.js';
 import { type WarcEntry, WarcWriter } from '../../src/crawl/store/warc-writer.js';
 

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Exchange } from '../../src/crawl/exchange.js';
 import { type CrawlAgent, createAgent } from '../../src/crawl/fetch/agent.js';
-import type { Exchange } from '../../src/crawl/fetch/exchange.js';
 import { type FetchOptions, fetchPage, type HopStore } from '../../src/crawl/fetch/fetch-page.js';
 import { parseResponseHead } from '../../src/crawl/fetch/replay-response.js';
 

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Exchange } from '../../src/crawl/exchange.js';
 import { parseHead } from '../../src/crawl/fetch/cache-policy.js';
-import type { Exchange } from '../../src/crawl/fetch/exchange.js';
 import { CacheError, type CacheLookup, type CacheMode, HttpCache } from '../../src/crawl/fetch/http-cache.js';
 import { StorageFullError } from '../../src/crawl/store/storage-full.js';
 import { useScratch } from '../helpers/scratch.js';

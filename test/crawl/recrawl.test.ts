@@ -147,6 +147,26 @@ describe('--recrawl', () => {
     );
   });
 
+  it('recrawls a state written before recrawls existed (schema 4): every page is fetched whole and counts as changed', async () => {
+    const s = await site({ ...SITE, pages: 20, recrawl: RECRAWL });
+    const state = `${scratch.dir()}/s.db`;
+    await crawlAll({ seeds: [s.url], state });
+    // What a schema-4 file looks like: no recrawl columns.
+    const db = new Database(state);
+    for (const c of ['etag', 'last_modified', 'body_hash', 'interval_ms', 'capture_id', 'captured_at'])
+      db.exec(`ALTER TABLE results DROP COLUMN ${c}`);
+    db.pragma('user_version = 4');
+    db.prepare("UPDATE meta SET value = '4' WHERE key = 'schema_version'").run();
+    db.close();
+    s.reset();
+    const again = await crawlAll({ seeds: [s.url], state, recrawl: true });
+    expect(again).toHaveLength(20);
+    expect(again.every((r) => r.change === 'changed' && r.status === 200)).toBe(true);
+    // Now it has validators: the next pass is all 304s.
+    const third = await crawlAll({ seeds: [s.url], state, recrawl: true });
+    expect(third.every((r) => r.change === 'unchanged')).toBe(true);
+  });
+
   it('refuses bad recrawl options before any request', async () => {
     const dir = scratch.dir();
     const seeds = ['http://127.0.0.1:9/'];

@@ -144,7 +144,7 @@ function makeV3(file: string, extraSql = ''): void {
   db.close();
 }
 
-describe('state file version 3 → 4', () => {
+describe('state file version 3 → current', () => {
   it('migrates on a writable open, keeping the queue; a read-only status reads it as it is', async () => {
     const file = stateFile();
     makeV3(file);
@@ -154,9 +154,9 @@ describe('state file version 3 → 4', () => {
     check.close();
 
     const f = open(file);
-    expect(SCHEMA_VERSION).toBe(4);
-    expect(f.state.db.pragma('user_version', { simple: true })).toBe(4);
-    expect(f.state.meta.schemaVersion).toBe(4);
+    expect(SCHEMA_VERSION).toBe(5);
+    expect(f.state.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(f.state.meta.schemaVersion).toBe(SCHEMA_VERSION);
     expect(f.stats()).toMatchObject({ queued: 2, seen: 2 });
     expect(f.lease(5, 0, () => true).map((i) => i.key ?? i.url)).toEqual([
       'http://a/1',

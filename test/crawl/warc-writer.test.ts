@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AsyncIterReader, WARCParser, type WARCRecord } from 'warcio';
-import type { Exchange } from '../../src/crawl/fetch/exchange.js';
+import type { Exchange } from '../../src/crawl/exchange.js';
 import { SinkError } from '../../src/crawl/store/sink.js';
 import { StorageFullError } from '../../src/crawl/store/storage-full.js';
 import { isChunked, newRecordId, payloadDigest, warcDate } from '../../src/crawl/store/warc-record.js';

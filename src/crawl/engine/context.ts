@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../../conc/clock.js';
 import { Limiter } from '../../conc/rate.js';
 import { Weighted } from '../../conc/semaphore.js';
 import { type CrawlAgent, createAgent } from '../fetch/agent.js';
+import { HttpCache } from '../fetch/http-cache.js';
 import type { SsrfOptions } from '../fetch/ssrf.js';
 import type { Frontier } from '../frontier/frontier.js';
 import type { CrawlMetrics } from '../metrics/metrics.js';
@@ -56,6 +57,10 @@ export interface EngineContext {
   wake(): void;
   /** The WARC output (--warc, --warc-dir), or null: robots.txt fetches are archived through it too. */
   readonly archive: Archive | null;
+  /** The HTTP cache (--cache), or null. */
+  readonly cache: HttpCache | null;
+  /** Responses the cache could not store (a full disk): counted, not the pages' failures. */
+  readonly cacheFailures: { failedStores: number };
 }
 
 /** What the Crawl hands to {@link buildContext}: the parts it owns or was given. */
@@ -91,6 +96,8 @@ export function buildContext(options: CrawlOptions, parts: ContextParts): Engine
   return {
     ...parts,
     archive: parts.archive ?? null,
+    cache: o.cache === undefined ? null : HttpCache.open(o.cache, o.cacheMode ?? 'replay'),
+    cacheFailures: { failedStores: 0 },
     options: o,
     clock,
     ledger: new Ledger(o.maxPages),

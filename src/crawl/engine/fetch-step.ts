@@ -1,10 +1,11 @@
 import { LimiterDeadlineError } from '../../conc/rate.js';
-import { classifyError } from '../fetch/errors.js';
-import { type FetchResult, fetchPage } from '../fetch/fetch-page.js';
+import { classifyError, FetchError } from '../fetch/errors.js';
+import { type FetchResult, fetchPage, NOT_ADMITTED } from '../fetch/fetch-page.js';
 import { type AttemptOutcome, decide, MAX_RETRY_AFTER_MS, type RetryPolicy } from '../fetch/retry.js';
 import type { Session } from '../fetch/session-pool.js';
 import { type PageVersion, pausesHosts } from '../frontier/frontier.js';
 import type { CrawlOptions } from '../options.js';
+import { cacheHops } from './cache-hops.js';
 import type { EngineContext } from './context.js';
 import { type Identities, isProxyFault, proxyErrorOf } from './identities.js';
 import type { IdleWatch } from './idle-watch.js';
@@ -112,7 +113,6 @@ export function fetchStep(
       const error = classifyError(err, item.url);
       return settle(d, policy, job, { kind: 'error', error }, attempts, durationMs)!;
     };
-    if (!(await admit())) return { kind: 'unstarted', item, host };
     const parts = requestParts(item);
     let headers = crawlHeaders === undefined ? parts.headers : { ...crawlHeaders, ...parts.headers };
     // A recrawl asks whether the page changed since it was fetched (a 304 carries no body).
@@ -123,12 +123,21 @@ export function fetchStep(
     // A page goes to Chromium with --render, and with --render auto when its plain response asks
     // for it (below); a request that is not a GET (a scraper's form POST) is always plain.
     const renders = rendering !== null && (parts.method === undefined || parts.method === 'GET');
+    const rendersNow = renders && (o.render === 'always' || item.renderAgain === true);
+    // With --cache a page is admitted (slot and token) only when it goes to the network: fetchPage
+    // asks before its first network hop, and a replayed page takes neither.
+    const lazy = d.cache !== null && !rendersNow;
+    let admitted = false;
+    if (!lazy) {
+      if (!(await admit())) return { kind: 'unstarted', item, host };
+      admitted = true;
+    }
     let res: FetchResult;
     let sentAt = d.clock.now();
     try {
       host.requests++;
-      if (renders && (o.render === 'always' || item.renderAgain)) {
-        res = await rendering.render(item, route, headers, signal);
+      if (rendersNow) {
+        res = await rendering!.render(item, route, headers, signal);
         // --render auto: the handler found nothing on this page fetched plain (handler-outcome.ts).
         if (item.renderAgain) d.metrics.rendered('empty-handler', true);
         else d.metrics.rendered('always', false);
@@ -145,13 +154,24 @@ export function fetchStep(
           signal,
           checkRedirect: (next) => d.redirectRefusal(next, item.url),
           ...(capture ? { capture } : {}),
+          ...(lazy
+            ? {
+                hopStore: cacheHops(d.cache!, d.cacheFailures),
+                beforeNetwork: async () => {
+                  admitted = await admit();
+                  sentAt = d.clock.now();
+                  return admitted;
+                },
+              }
+            : {}),
         });
       }
     } catch (err) {
-      d.connections.release(1);
+      if (admitted) d.connections.release(1);
+      if (err instanceof FetchError && err.cause === NOT_ADMITTED) return { kind: 'unstarted', item, host };
       return failedRequest(err);
     }
-    d.connections.release(1);
+    if (admitted) d.connections.release(1);
     if (renders && o.render === 'auto' && !item.renderAgain) {
       const why = rendering.wants(item, res);
       if (why !== null) {

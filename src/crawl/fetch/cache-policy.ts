@@ -1,7 +1,7 @@
 // RFC 9111 (HTTP Caching) for a private cache, as pure functions over stored exchanges. Times are
 // ms since the epoch; the RFC's seconds become ms (a lifetime of 60 s is 60000).
 
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../exchange.js';
 
 /** A request or response head split into its parts. */
 export interface ParsedHead {

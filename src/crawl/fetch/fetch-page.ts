@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { Exchange } from '../exchange.js';
 import {
   decodedChunks,
   decodeText,
@@ -9,8 +10,7 @@ import {
   sniffMime,
 } from './decode.js';
 import { classifyError, FetchError } from './errors.js';
-import type { Exchange } from './exchange.js';
-import { replayResponse } from './replay-response.js';
+import { emptyBody, replayResponse } from './replay-response.js';
 import { parseRetryAfter } from './retry.js';
 import { SSRF_CODE } from './ssrf.js';
 import { WireTap } from './wire-tap.js';
@@ -35,8 +35,9 @@ export interface HopStore {
   /**
    * Before a hop is sent: `{ replay }` answers it with a stored exchange (no request is made);
    * `{ conditional, merge }` sends it with the extra validator headers and, when the server answers
-   * 304, uses `merge(the 304's exchange)` as the response instead; null sends it as it is. `headers`
-   * are the hop's request headers (lower-case names), for Vary.
+   * 304, uses `merge(the 304's exchange)` as the response instead (null from merge: the 304 does
+   * not fit the stored response, and is returned as it is); null sends it as it is. `headers` are
+   * the hop's request headers (lower-case names), for Vary.
    */
   lookup(
     method: string,
@@ -45,7 +46,7 @@ export interface HopStore {
     headers: Readonly<Record<string, string>>,
   ):
     | { replay: Exchange }
-    | { conditional: Record<string, string>; merge(notModified: Exchange): Exchange }
+    | { conditional: Record<string, string>; merge(notModified: Exchange): Exchange | null }
     | null;
   /** After a hop came from the network with a whole response: its exchange and request headers. */
   save(exchange: Exchange, headers: Readonly<Record<string, string>>): void;
@@ -133,6 +134,12 @@ export interface FetchOptions {
   capture?: boolean;
   /** The HTTP cache's view of hops (see HopStore); implies nothing about `capture`. */
   hopStore?: HopStore;
+  /**
+   * Awaited once, before the first hop that goes to the network (never for hops the HopStore
+   * answers): the crawl takes its connection slot and rate token here, so a replayed page costs
+   * neither. Returning false ends the call with kind 'aborted' and {@link NOT_ADMITTED} as cause.
+   */
+  beforeNetwork?: () => Promise<boolean>;
 }
 
 /** What fetchPage returns for any final response, whatever its status. */
@@ -180,6 +187,9 @@ export interface FetchResult {
    */
   held?: { readonly page: object; release(): Promise<void> };
 }
+
+/** The cause of the 'aborted' FetchError when FetchOptions.beforeNetwork refused the request. */
+export const NOT_ADMITTED: unique symbol = Symbol('not admitted');
 
 /** Statuses that fetchPage follows when a Location header is present. */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -406,6 +416,7 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
     const tap = opts.capture === true || opts.hopStore !== undefined ? new WireTap(opts.dispatcher) : null;
     const hops: Hop[] = [];
     const store = opts.hopStore;
+    let admitted = false;
 
     for (;;) {
       gotHeaders = false;
@@ -418,6 +429,11 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
         replayed = answer.replay;
         res = replayResponse(replayed);
       } else {
+        if (!admitted && opts.beforeNetwork !== undefined) {
+          if (!(await opts.beforeNetwork()))
+            throw new FetchError('aborted', current, 'not admitted', { cause: NOT_ADMITTED });
+          admitted = true;
+        }
         res = await (tap?.dispatcher ?? opts.dispatcher).request({
           origin: target.origin,
           path: `${target.pathname}${target.search}`,
@@ -431,10 +447,15 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchR
           body = res.body;
           await res.body.dump({ limit: DISCARD_LIMIT, signal: ac.signal });
           const notModified = tap?.take(current, method, sentBody) ?? null;
-          if (notModified !== null) {
-            replayed = answer.merge(notModified);
-            if (opts.capture === true) hops.push({ exchange: notModified, source: 'revalidated' });
-            res = replayResponse(replayed);
+          const merged = notModified === null ? null : answer.merge(notModified);
+          if (notModified !== null && opts.capture === true)
+            hops.push({ exchange: notModified, source: merged === null ? 'network' : 'revalidated' });
+          if (merged !== null) {
+            replayed = merged;
+            res = replayResponse(merged);
+          } else {
+            // The 304 stands as the response: its body (none) was read above.
+            res = { statusCode: res.statusCode, headers: res.headers, body: emptyBody() };
           }
         }
       }

@@ -11,6 +11,7 @@ import {
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
+import type { Exchange } from '../exchange.js';
 import { asStorageFull } from '../store/storage-full.js';
 import {
   exchangeMethod,
@@ -23,7 +24,6 @@ import {
   varyMatches,
   varyNames,
 } from './cache-policy.js';
-import type { Exchange } from './exchange.js';
 
 /**
  * How the cache is used. 'replay': every stored response is reused, whatever its headers (for

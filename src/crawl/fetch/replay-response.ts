@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../exchange.js';
 
 /** A response head's parts: status, reason phrase and header lines in received order. */
 export interface ResponseHead {
@@ -48,11 +48,21 @@ export function replayResponse(
     if (prev === undefined) headers[k] = k === 'set-cookie' ? [value] : value;
     else headers[k] = Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
-  const stream = Readable.from(ex.responseBody.length > 0 ? [ex.responseBody] : [], { objectMode: false });
+  return { statusCode: ex.status, headers, body: bodyOf(ex.responseBody) };
+}
+
+/** A body stream of `bytes` with undici's `dump()`. */
+function bodyOf(bytes: Buffer): Body {
+  const stream = Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false });
   const body = Object.assign(stream, {
     async dump(): Promise<void> {
       stream.destroy();
     },
   });
-  return { statusCode: ex.status, headers, body: body as unknown as Body };
+  return body as unknown as Body;
+}
+
+/** An empty response body stream, as undici's `request()` gives one (with `dump()`). */
+export function emptyBody(): Body {
+  return bodyOf(Buffer.alloc(0));
 }

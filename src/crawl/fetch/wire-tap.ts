@@ -1,7 +1,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../exchange.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type LegacyHandler = Handler & Record<string, unknown>;

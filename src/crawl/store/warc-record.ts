@@ -1,5 +1,5 @@
 import { createHash, hash, randomUUID } from 'node:crypto';
-import type { Exchange } from '../fetch/exchange.js';
+import type { Exchange } from '../exchange.js';
 
 /** The WARC-Profile of a revisit record (WARC 1.1 §6.7.2 and §6.7.3), by its last path segment. */
 export type RevisitProfile = 'server-not-modified' | 'identical-payload-digest';
