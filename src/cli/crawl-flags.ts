@@ -151,18 +151,24 @@ export function addCrawlFlags(cmd: Command): Command {
     )
     .option(
       '--recrawl-after <duration>',
-      'with --recrawl: only pages fetched at least this long ago (e.g. 12h, 7d), or auto (per-page interval)',
+      'with --recrawl: only pages fetched at least this long ago (e.g. 12h, 7d), or auto (per-page interval) (default: every page)',
     )
     .option('--changed-only', 'with --recrawl: write only new, changed and gone pages to the output', false)
-    .option('--warc <file>', 'write every fetch as WARC/1.1 records to FILE.warc.gz (or .warc)')
-    .option('--warc-dir <dir>', 'write WARC files into DIR, starting a new one at --warc-max-size')
+    .option(
+      '--warc <file>',
+      'write every fetch as WARC/1.1 records to FILE.warc.gz (or .warc) (default: none)',
+    )
+    .option(
+      '--warc-dir <dir>',
+      'write WARC files into DIR, starting a new one at --warc-max-size (default: none)',
+    )
     .option(
       '--warc-max-size <size>',
       'with --warc-dir: size at which a new WARC file is started (default 1GB)',
     )
     .option(
       '--cache <dir>',
-      'keep every response in DIR and answer from it next time (for developing scrapers)',
+      'keep every response in DIR and answer from it next time (for developing scrapers) (default: none)',
     )
     .addOption(
       new Option(

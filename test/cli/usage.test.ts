@@ -366,6 +366,67 @@ const ROWS: Row[] = [
     untouched: (c) => join(c.dir, 'x.db'),
     noCompanions: true,
   },
+  // issue 14: recrawl, WARC and cache
+  {
+    name: '--recrawl --no-state',
+    args: (c) => ['crawl', c.url, '--recrawl', '--no-state'],
+    error: /--recrawl needs a state file/,
+  },
+  {
+    name: '--recrawl of a state that does not exist',
+    args: (c) => [
+      'crawl',
+      c.url,
+      '--state',
+      join(c.dir, 's.db'),
+      '--recrawl',
+      '--out',
+      join(c.dir, 'o.jsonl'),
+    ],
+    error: /--recrawl: .*s\.db is not an existing trawl state file/,
+    absent: (c) => [join(c.dir, 's.db')],
+  },
+  {
+    name: '--recrawl-after -1',
+    setup: async (c) => {
+      c.a = await stateOfCrawlA();
+    },
+    args: (c) => ['crawl', c.url, '--state', join(c.a!, 's.db'), '--recrawl', '--recrawl-after', '-1'],
+    error: /--recrawl-after/,
+  },
+  {
+    name: '--changed-only without --recrawl',
+    args: crawl('--changed-only'),
+    error: /--changed-only needs --recrawl/,
+  },
+  {
+    name: '--warc into a missing directory',
+    args: (c) => crawl('--warc', join(c.dir, 'nope', 'x.warc.gz'))(c),
+    error: /--warc .*directory .*nope does not exist/,
+  },
+  {
+    name: '--warc under a file',
+    setup: (c) => writeFileSync(join(c.dir, 'f'), 'x'),
+    args: (c) => crawl('--warc', join(c.dir, 'f', 'x.warc.gz'))(c),
+    error: /--warc .*is not a directory/,
+  },
+  {
+    name: '--warc with another extension',
+    args: (c) => crawl('--warc', join(c.dir, 'x.zip'))(c),
+    error: /--warc .*x\.zip: the file name must end in \.warc\.gz/,
+  },
+  {
+    name: '--cache on a file',
+    setup: (c) => writeFileSync(join(c.dir, 'cachefile'), 'x'),
+    args: (c) => crawl('--cache', join(c.dir, 'cachefile'))(c),
+    error: /--cache .*cachefile is a file, not a directory/,
+    untouched: (c) => join(c.dir, 'cachefile'),
+  },
+  {
+    name: '--cache-mode unknown',
+    args: (c) => crawl('--cache', join(c.dir, 'cache'), '--cache-mode', 'forever')(c),
+    error: /--cache-mode/,
+  },
   {
     name: 'export to an unknown format',
     setup: async (c) => {

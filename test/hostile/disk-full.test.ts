@@ -9,6 +9,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WARCParser, type WARCRecord } from 'warcio';
 import { readStatus } from '../../src/crawl/state/status.js';
 import { asStorageFull, StorageFullError } from '../../src/crawl/store/storage-full.js';
 import { ensureWritableSpace, MIN_FREE_BYTES } from '../../src/crawl/store/writable-space.js';
@@ -171,6 +172,57 @@ describe.skipIf(noTmpfs !== null)(`a full disk${skipped}`, () => {
     }, 180_000); // three CLI runs of a 1000-page crawl on two shared cores; the CLI timeouts are the net
   }
 });
+
+describe.skipIf(noTmpfs !== null)(`a full disk under the WARC output${skipped}`, () => {
+  it('stops with one line naming the WARC file and exit 74, leaves no torn record, and resumes exactly once', async () => {
+    const site = await startSite({ pages: PAGES, linksPerPage: LINKS_PER_PAGE });
+    const disk = mountTmpfs(DISK_BYTES);
+    const elsewhere = tempDir('trawl-disk-full-warc-');
+    const state = join(elsewhere, 's.db');
+    const out = join(elsewhere, 'out.jsonl');
+    const warc = join(disk.dir, 'crawl.warc.gz');
+    const filler = disk.fill(LEAVE_FREE);
+    const args = ['crawl', site.url, '--rate', 'inf', '--workers', '8', '--state', state, '--out', out];
+    args.push('--warc', warc, '--quiet');
+
+    const first = await runCli(args, { timeoutMs: 60_000 });
+    expect(first.code, first.stderr).toBe(EXIT_STORAGE_FULL);
+    expect(stackLines(first.stderr), first.stderr).toEqual([]);
+    const reported = fullLines(first.stderr);
+    expect(reported, first.stderr).toHaveLength(1);
+    expect(namesFullFile(reported[0]!, [warc]), reported[0]).toBe(true);
+    // The WARC holds exactly the committed pages' records, and nothing torn.
+    const status = readStatus(state);
+    expect(status.done).toBeGreaterThan(0);
+    expect(status.done).toBeLessThan(PAGES);
+    expect(statSync(warc).size).toBe(status.warc?.offset);
+    expect((await warcResponses(warc)).size).toBe(status.done);
+
+    rmSync(filler);
+    const last = await runCli(args, { timeoutMs: 60_000 });
+    expect(last.code, last.stderr).toBe(0);
+    expectExactlyOnce(site, out, state);
+    const responses = await warcResponses(warc);
+    expect(responses.size).toBe(PAGES);
+    expect(
+      [...responses.values()].every((n) => n === 1),
+      'a page archived twice',
+    ).toBe(true);
+  }, 180_000);
+});
+
+/** Response records per page URL in a WARC file (robots.txt left out), read by warcio.js to the end. */
+async function warcResponses(file: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for await (const r of new WARCParser([readFileSync(file)])) {
+    const rec = r as WARCRecord;
+    await rec.readFully();
+    const uri = rec.warcTargetURI ?? '';
+    if (rec.warcType === 'response' && !uri.endsWith('/robots.txt'))
+      counts.set(uri, (counts.get(uri) ?? 0) + 1);
+  }
+  return counts;
+}
 
 describe.skipIf(noTmpfs !== null)(`ensureWritableSpace${skipped}`, () => {
   let disk: Tmpfs;

@@ -1,4 +1,4 @@
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { VERSION } from '../../version.js';
 import type { Frontier } from '../frontier/frontier.js';
 import { MemoryFrontier } from '../frontier/memory-frontier.js';
@@ -38,7 +38,7 @@ export interface OpenedStorage {
  */
 export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
   if (!o.state) {
-    ensureWritableSpace(files(o.out, o.items)); // a full disk is refused before any request (StorageFullError)
+    ensureWritableSpace(files(o.out, o.items, warcFile(o))); // a full disk is refused before any request (StorageFullError)
     const sink = o.out ? openSink(o.out) : null;
     const items = o.items ? openItemSink(o.items) : null;
     return {
@@ -52,7 +52,7 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
   }
   const path = o.state;
   if (o.fresh) removeState(path);
-  ensureWritableSpace(files(path, o.out, o.items)); // a full disk is refused before any request (StorageFullError)
+  ensureWritableSpace(files(path, o.out, o.items, warcFile(o))); // a full disk is refused before any request (StorageFullError)
   const existed = inspectStateFile(path) === 'ok';
   // A recrawl pass may write to other outputs than the pass before it (see startRecrawl).
   const checkOutputs = existed && o.recrawl !== true;
@@ -211,6 +211,11 @@ function persistable(o: CrawlOptions): Record<string, unknown> {
     out[k] = v === Number.POSITIVE_INFINITY ? 'inf' : v;
   }
   return out;
+}
+
+/** A file where the WARC output goes, for the space check: --warc, or a name in --warc-dir. */
+function warcFile(o: CrawlOptions): string | undefined {
+  return o.warc ?? (o.warcDir === undefined ? undefined : join(o.warcDir, 'trawl.warc.gz'));
 }
 
 /** The paths that are files ('-' is standard output: no disk space to check). */

@@ -45,6 +45,10 @@ export interface CrawlStatus {
    * file older than version 4). Counts only: a session's cookies are never read out.
    */
   sessions: { live: number; retired: number };
+  /** The WARC output (--warc, --warc-dir): its current file, committed bytes and file count; null without. */
+  warc: { path: string; offset: number; files: number } | null;
+  /** When the last recrawl pass started (ISO-8601), or null before any. */
+  recrawlStartedAt: string | null;
 }
 
 /**
@@ -149,6 +153,12 @@ export function readStatus(statePath: string, now = Date.now()): CrawlStatus {
           ? null
           : { path: meta.itemsPath, offset: meta.itemsOffset ?? 0, format: meta.itemsFormat ?? null },
       sessions: { live: sess.n - sess.r, retired: sess.r },
+      warc:
+        meta.warcPath === undefined
+          ? null
+          : { path: meta.warcPath, offset: meta.warcOffset ?? 0, files: meta.warcFiles?.length ?? 1 },
+      recrawlStartedAt:
+        meta.recrawlStartedAt === undefined ? null : new Date(meta.recrawlStartedAt).toISOString(),
     };
   } finally {
     state.close();
@@ -179,6 +189,11 @@ export function formatStatus(s: CrawlStatus, maxHosts = 20): string {
     );
   if (s.sessions.live + s.sessions.retired > 0)
     lines.push(`sessions ${s.sessions.live} live, ${s.sessions.retired} retired`);
+  if (s.warc !== null)
+    lines.push(
+      `warc     ${s.warc.path} (${s.warc.offset} bytes; ${s.warc.files} file${s.warc.files === 1 ? '' : 's'})`,
+    );
+  if (s.recrawlStartedAt !== null) lines.push(`recrawl  pass started ${s.recrawlStartedAt}`);
   const kinds = Object.entries(s.byKind);
   if (kinds.length > 0) {
     lines.push('', 'failed and skipped by kind');
