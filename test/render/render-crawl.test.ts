@@ -1,9 +1,13 @@
 // Whole crawls with --render (issue 13) against the client-rendered test site (src/testsite/spa.ts)
 // and Debian's Chromium: the same engine, frontier, dedup and records as a plain crawl.
+
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WARCParser, type WARCRecord } from 'warcio';
 import { distributedCrawl, joinCrawl } from '../../src/crawl/distributed-crawl.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { type SpaSite, type SpaSiteOptions, startSpaSite } from '../../src/testsite/spa.js';
@@ -126,6 +130,47 @@ describe.skipIf(!hasChromium)(
       for (const p of s.pages) expect(s.counts.get(p.path), p.path).toBe(1);
       expect(summary.render?.pages).toBe(records.length);
       expect(summary.render?.byReason).toEqual({ always: records.length });
+    });
+
+    it('--warc archives each rendered document once (as served, before scripts), with the scripts and API calls it loaded', async () => {
+      const s = await site({ pages: 8 });
+      const warc = join(tmpdir(), `trawl-render-warc-${process.pid}-${Date.now()}.warc.gz`);
+      try {
+        const { crawl, records } = startCrawl({
+          seeds: [s.url],
+          render: 'always',
+          chromium: CHROMIUM_PATH,
+          tabs: 2,
+          warc,
+        });
+        await crawl.done;
+        expect(records.length).toBe(s.pages.length);
+        const pageUrls = new Set(records.map((r) => r.url));
+        const docs = new Map<string, string[]>();
+        const loaded = new Set<string>();
+        for await (const r of new WARCParser([readFileSync(warc)])) {
+          const rec = r as WARCRecord;
+          if (rec.warcType !== 'response') {
+            await rec.readFully();
+            continue;
+          }
+          const uri = rec.warcTargetURI!;
+          const body = Buffer.from(await rec.readFully(true)).toString('utf8');
+          loaded.add(new URL(uri).pathname);
+          if (!pageUrls.has(uri)) continue;
+          docs.set(uri, [...(docs.get(uri) ?? []), body]);
+          expect(rec.httpHeaders?.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+        }
+        // Each page's document once, as the server sent it: the app shell, not the rendered DOM.
+        expect([...docs.keys()].sort()).toEqual([...pageUrls].sort());
+        for (const [uri, bodies] of docs) expect(bodies, uri).toHaveLength(1);
+        const shell = await (await fetch(s.url)).text();
+        expect(docs.get(s.url)).toEqual([shell]);
+        expect(loaded.has('/static/app.js')).toBe(true);
+        expect(loaded.has('/api/page')).toBe(true);
+      } finally {
+        rmSync(warc, { force: true });
+      }
     });
 
     it('a page that never matches the selector wait is its render: timeout error, retried, and the crawl ends', async () => {

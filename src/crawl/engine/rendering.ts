@@ -155,6 +155,7 @@ export class Rendering {
         wait: o.renderWait,
         allow: new Set(o.renderResources),
         signal,
+        ...(o.warc !== undefined || o.warcDir !== undefined ? { capture: true } : {}),
         ...(jar === null
           ? {}
           : {
@@ -204,6 +205,9 @@ export class Rendering {
         retryAfterMs: parseRetryAfter(r.headers['retry-after'], Date.now()),
         discarded: false,
         rendered: true,
+        ...(r.exchanges === undefined
+          ? {}
+          : { hops: r.exchanges.map((exchange) => ({ exchange, source: 'network' as const })) }),
       };
       // A handler may have added routes or listeners to its page: it is not reused.
       if (this.#hold) res.held = { page: tab.page, release: () => tab.release(true) };

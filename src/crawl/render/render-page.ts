@@ -3,8 +3,10 @@
 // and contexts; this file owns what happens inside one page.
 
 import type { Page, Response, Route } from 'playwright-core';
+import type { Exchange } from '../exchange.js';
 import type { NetscapeCookie } from '../fetch/cookies-txt.js';
 import { fromPlaywrightCookie, toPlaywrightCookie } from './browser-cookies.js';
+import { renderExchanges } from './browser-exchange.js';
 import type { Tab } from './browser-pool.js';
 import { documentHtml } from './page-cdp.js';
 import { RenderCrashError, RenderError } from './render-error.js';
@@ -39,6 +41,8 @@ export interface RenderRequest {
   allow: ReadonlySet<RenderResource>;
   signal: AbortSignal;
   cookies?: BrowserCookieJar;
+  /** Keep the page's requests and responses as Exchanges (RenderResult.exchanges), for WARC. */
+  capture?: boolean;
 }
 
 /** A rendered page. */
@@ -60,6 +64,8 @@ export interface RenderResult {
    * page went quiet) or `settle-cap` (it did not within the cap; the DOM as it was is taken).
    */
   waited: string;
+  /** With `capture`: the page's requests and responses (see renderExchanges). */
+  exchanges?: Exchange[];
 }
 
 /** Longest the `settled` wait waits after `load` (further capped by the render timeout), in ms. */
@@ -111,6 +117,11 @@ export async function renderPage(tab: Tab, req: RenderRequest): Promise<RenderRe
   const left = (): number => Math.max(1, Math.floor(deadline - performance.now()));
   const guard = new Guard(tab, req);
   const { page, context } = tab;
+  const loaded: Response[] = [];
+  const onResponse = (r: Response): void => {
+    loaded.push(r);
+  };
+  if (req.capture === true) page.on('response', onResponse);
   try {
     const setup: Promise<unknown>[] = [];
     if (req.wait.kind === 'settled') setup.push(installSettle(page));
@@ -166,7 +177,10 @@ export async function renderPage(tab: Tab, req: RenderRequest): Promise<RenderRe
       req.cookies.fromBrowser(list.map(fromPlaywrightCookie));
     }
     const html = await guard.race(documentHtml(page), 'navigation');
+    const exchanges =
+      req.capture === true ? await guard.race(renderExchanges(response, loaded), 'navigation') : undefined;
     return {
+      ...(exchanges === undefined ? {} : { exchanges }),
       finalUrl: response.url(),
       status: response.status(),
       headers: response.headers(),
@@ -176,6 +190,7 @@ export async function renderPage(tab: Tab, req: RenderRequest): Promise<RenderRe
       waited,
     };
   } finally {
+    if (req.capture === true) page.off('response', onResponse);
     guard.dispose();
   }
 }
