@@ -83,6 +83,21 @@ describe('--warc', () => {
     for (const r of records) expect(responses.filter((x) => x.uri === (r.final_url ?? r.url)).length).toBe(1);
   });
 
+  it('archives the sitemaps it read', async () => {
+    const s = await site({ ...SITE, pages: 30 });
+    const warc = `${scratch.dir()}/crawl.warc.gz`;
+    const records = await crawlAll({ seeds: [s.url], sitemaps: [`${s.url}sitemap.xml`], warc });
+    expect(records).toHaveLength(30);
+    const recs = await readWarc(warc);
+    const sitemapPaths = [...s.counts.keys()].filter((p) => p.startsWith('/sitemap'));
+    expect(sitemapPaths.length).toBeGreaterThan(0);
+    for (const p of sitemapPaths)
+      expect(
+        recs.filter((r) => r.type === 'response' && new URL(r.uri).pathname === p),
+        p,
+      ).toHaveLength(1);
+  });
+
   it('a recrawl appends revisit records for unchanged pages and responses for changed ones; CDXJ agrees with warcio', async () => {
     const s = await site({ ...SITE, recrawl: { changeFraction: 0.1, goneFraction: 0, growFraction: 0 } });
     const dir = scratch.dir();

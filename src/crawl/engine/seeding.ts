@@ -29,6 +29,9 @@ export class Seeding {
       limiter: ctx.limiter,
       checkRedirect: (url) => ctx.redirectRefusal(url),
       signal: ctx.stop,
+      ...(ctx.archive === null
+        ? {}
+        : { onExchange: (exchange) => ctx.archive!.side([{ exchange, source: 'network' }]) }),
     });
   }
 
