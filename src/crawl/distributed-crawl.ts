@@ -34,7 +34,17 @@ export interface RedisConnection {
  */
 type SharedKey = keyof CrawlSpec;
 /** Options no distributed crawl takes: its state and its records live in Redis. */
-type LocalStorageKey = 'state' | 'out' | 'fresh' | 'retryFailed';
+type LocalStorageKey =
+  | 'state'
+  | 'out'
+  | 'fresh'
+  | 'retryFailed'
+  | 'recrawl'
+  | 'recrawlAfter'
+  | 'changedOnly'
+  | 'warc'
+  | 'warcDir'
+  | 'warcMaxSize';
 
 /** Options of {@link distributedCrawl}: a crawl's options (seeds, budget, scope...) plus where Redis is. */
 export type DistributedCrawlOptions = Omit<Partial<CrawlOptions>, LocalStorageKey> &
@@ -233,6 +243,12 @@ function refuseLocalStorage(options: object): void {
     );
   if (o.fresh || o.retryFailed)
     throw new UsageError('--fresh and --retry-failed are not supported with --redis');
+  if (o.recrawl || o.recrawlAfter !== undefined || o.changedOnly)
+    throw new UsageError(
+      '--recrawl is not supported with --redis yet: recrawl a crawl kept in a --state file',
+    );
+  if (o.warc !== undefined || o.warcDir !== undefined || o.warcMaxSize !== undefined)
+    throw new UsageError('--warc and --warc-dir are not supported with --redis yet');
 }
 
 function leaseTtlOf(o: RedisConnection): number {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Crawl } from '../../src/crawl/crawler.js';
+import { distributedCrawl } from '../../src/crawl/distributed-crawl.js';
 import { type CrawlOptions, UsageError } from '../../src/crawl/options.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { startCrawl, useSites } from '../helpers/crawl.js';
@@ -176,5 +177,18 @@ describe('--recrawl', () => {
     );
     expect(() => new Crawl({ seeds, state: `${dir}/x.db`, recrawlAfter: -1 })).toThrow(UsageError);
     expect(() => new Crawl({ seeds, changedOnly: true })).toThrow(/--changed-only needs --recrawl/);
+  });
+
+  it('is refused in distributed mode, before Redis is asked anything', async () => {
+    const seeds = ['http://127.0.0.1:9/'];
+    const redis = 'redis://127.0.0.1:9'; // nothing listens: a connection attempt would fail otherwise
+    const recrawl = { seeds, redis, name: 'x', recrawl: true } as Parameters<typeof distributedCrawl>[0];
+    await expect(distributedCrawl(recrawl)).rejects.toThrow(/--recrawl is not supported with --redis/);
+    const warc = { seeds, redis, name: 'x', warc: '/tmp/x.warc.gz' } as Parameters<
+      typeof distributedCrawl
+    >[0];
+    await expect(distributedCrawl(warc)).rejects.toThrow(
+      /--warc and --warc-dir are not supported with --redis/,
+    );
   });
 });
