@@ -3,13 +3,12 @@
  * reader: warcio.js parses every file written here, and digests are recomputed from the bytes it
  * hands back. Real files in a temp directory (and a real tmpfs for the full-disk case).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsyncIterReader, WARCParser, type WARCRecord } from 'warcio';
 import type { Exchange } from '../../src/crawl/exchange.js';
 import { SinkError } from '../../src/crawl/store/sink.js';
 import { StorageFullError } from '../../src/crawl/store/storage-full.js';
@@ -17,6 +16,7 @@ import { isChunked, newRecordId, payloadDigest, warcDate } from '../../src/crawl
 import { type WarcEntry, WarcWriter } from '../../src/crawl/store/warc-writer.js';
 import { fullDiskFile, writeUntilFull } from '../helpers/full-disk.js';
 import { tmpfsUnavailable, unmountAll } from '../helpers/tmpfs.js';
+import { type Parsed, parse, sha1 } from '../helpers/warc-read.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -131,63 +131,6 @@ const truncatedEx = () =>
 
 // ---------------------------------------------------------------------------------------------
 // Reading back with warcio.js.
-
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-/** RFC 4648 base32, written independently of the code under test. */
-function b32(buf: Buffer): string {
-  const bits = [...buf].map((b) => b.toString(2).padStart(8, '0')).join('');
-  let out = '';
-  for (let i = 0; i < bits.length; i += 5)
-    out += B32[Number.parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
-  return out;
-}
-const sha1 = (b: Uint8Array) => `sha1:${b32(createHash('sha1').update(b).digest())}`;
-
-interface Parsed {
-  type: string;
-  warc: Headers;
-  /** The whole block as warcio reads it with parseHttp off. */
-  block: Buffer;
-  status: number | string | undefined;
-  method: string | undefined;
-  http: Headers | null;
-  /** The payload as warcio hands it over (transfer coding still on). */
-  raw: Buffer;
-  /** The payload with the chunked transfer coding undone by warcio's own de-chunker. */
-  payload: Buffer;
-  /** The content as warcio decodes it (chunking and content coding undone). */
-  content: Buffer;
-}
-
-async function parse(file: string): Promise<Parsed[]> {
-  const data = fs.readFileSync(file);
-  const blocks: Buffer[] = [];
-  for await (const r of new WARCParser([data], { parseHttp: false }))
-    blocks.push(Buffer.from(await r.readFully()));
-  const out: Parsed[] = [];
-  for await (const r of new WARCParser([data])) {
-    const rec = r as WARCRecord;
-    const raw = Buffer.from(await rec.readFully(false));
-    const http = rec.httpHeaders;
-    const headers = (http?.headers ?? null) as Headers | null;
-    const chunked = headers?.get('transfer-encoding') === 'chunked';
-    const payload = chunked ? Buffer.from(await new AsyncIterReader([raw], null, true).readFully()) : raw;
-    const content = http !== null ? Buffer.from(await rec.readFully(true)) : raw;
-    out.push({
-      type: rec.warcType,
-      warc: rec.warcHeaders.headers as Headers,
-      block: blocks[out.length] as Buffer,
-      status: rec.warcType === 'request' ? undefined : http?.statusCode,
-      method: rec.warcType === 'request' ? http?.method : undefined,
-      http: headers,
-      raw,
-      payload,
-      content,
-    });
-  }
-  expect(out).toHaveLength(blocks.length);
-  return out;
-}
 
 const get = (p: Parsed, name: string) => p.warc.get(name);
 

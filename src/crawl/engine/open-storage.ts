@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { VERSION } from '../../version.js';
 import type { Frontier } from '../frontier/frontier.js';
@@ -130,7 +131,9 @@ function openArchive(o: CrawlOptions, name: string, meta: StateMeta | undefined)
       robots: o.ignoreRobots ? 'ignore' : 'obey',
     },
   });
-  return new Archive(writer, meta?.warcFiles ?? []);
+  // Serialize on a thread of its own only with a core to spare beyond the main and parse threads
+  // (measured: where every core is busy the thread's messaging costs more than it saves).
+  return new Archive(writer, meta?.warcFiles ?? [], { thread: availableParallelism() > 1 + o.parsers });
 }
 
 /**

@@ -81,7 +81,7 @@ export class StoreStep {
       for (const { item, at } of d.ledger.takeAllRetries()) if (!full) await d.frontier.release(item, at);
       this.#x.sink?.close();
       this.#x.items?.close();
-      this.#x.archive?.close();
+      await this.#x.archive?.close();
     } catch (err) {
       if (!full) throw err;
     } finally {
@@ -176,7 +176,7 @@ export class StoreStep {
       let itemsMark: ReturnType<ItemSink['write']> | undefined;
       let warcMark: WarcCommit | undefined;
       try {
-        warcMark = x.archive?.flush();
+        warcMark = await x.archive?.flush();
       } catch (err) {
         throw asStorageFull(err, d.options.warc ?? d.options.warcDir ?? '') ?? err;
       }

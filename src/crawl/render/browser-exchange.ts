@@ -79,7 +79,9 @@ export async function renderExchanges(main: Response, loaded: readonly Response[
   out.push(await exchangeOfResponse(main, true));
   const own = new Set<Request>([main.request(), ...chain.map((h) => h.request())]);
   const rest = await Promise.all(
-    loaded.filter((r) => !own.has(r.request())).map((r) => within(exchangeOfResponse(r, true), SUBRESOURCE_MS)),
+    loaded
+      .filter((r) => !own.has(r.request()))
+      .map((r) => within(exchangeOfResponse(r, true), SUBRESOURCE_MS)),
   );
   for (const ex of rest) if (ex !== null) out.push(ex);
   return out;

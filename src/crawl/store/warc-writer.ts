@@ -1,11 +1,17 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { readWarc, warcField } from './cdxj.js';
 import { AppendFile } from './fd-file.js';
 import { SinkError } from './sink.js';
 import { asStorageFull } from './storage-full.js';
-import { entryRecords, newRecordId, type WarcEntry, warcinfoRecord } from './warc-record.js';
+import {
+  newRecordId,
+  serializeBatch,
+  type WarcBatch,
+  type WarcEntry,
+  warcinfoRecord,
+} from './warc-record.js';
+import type { WarcSerializer } from './warc-thread.js';
 
 export type { RevisitOf, RevisitProfile, WarcEntry } from './warc-record.js';
 
@@ -42,16 +48,19 @@ export interface WarcWriterOptions {
   now?: () => number;
 }
 
-// gzip level, measured on the 2-core dev VM (Node 20, zlib 1.3.1) for one page of 20 KB of HTML,
-// best of repeated runs: gzipSync level 1 ≈ 52–69 µs (ratio 0.306), level 6 ≈ 96–103 µs (0.281);
-// the ~300-byte request record ≈ 8 µs at either. Level 6 buys 8 % smaller files for ~80 % more
-// CPU, so level 1. Building the records costs ≈ 35–45 µs more (two SHA-1s of the body ≈ 25 µs),
-// so a page costs ≈ 100–110 µs in a .warc.gz (≈ 40–50 µs in a plain .warc) on the main thread:
-// at 3,500 pages/s that is ~35 % of a core, well over the 15 % budget (≈ 40 µs/page). Only
-// moving digests and gzip off the main thread fits it (a worker doing both for whole batches
-// measured ≈ 22 µs/page of main-thread time, mostly copying the bodies); zlib's own async API
-// is no help (≈ 1.4 ms per call through the thread pool).
-const GZIP_LEVEL = 1;
+// Serializing a page's records costs ≈ 100–110 µs of CPU for a .warc.gz (see GZIP_LEVEL in
+// warc-record.ts): at 3,500 pages/s that is ~35 % of the crawl's main thread, well over its 15 %
+// budget (≈ 40 µs/page), so writeAsync serializes on a WarcThread. Main-thread µs per page,
+// measured with bench/warc.bench.ts (2-core VM, Node 20; medians of 3, event-loop active time,
+// the append included), inline (write) → thread (writeAsync, bodies moved), by batch size:
+//   .warc.gz, 20 KB pages:  64: 119 → 21   16: 120 → 15   4: 126 → 24   1: 137 → 65
+//   .warc.gz, 300 B bodies: 64: 101 → 23   16: 134 → 27   4: 132 → 29   1:  91 → 37
+//   .warc,    20 KB pages:  64:  66 → 34   16:  60 → 35   4:  68 → 64   1:  96 → 75
+//   .warc,    300 B bodies: 64:  24 →  6   16:  24 →  6   4:  19 → 13   1:  24 → 39
+// (gzipSync's per-call setup dominates small records.) A round trip costs ≈ 35–40 µs of main
+// thread, so only a plain .warc batch of one small entry is cheaper inline. The thread's CPU is
+// not free: where all cores are busy, inline is faster overall (see ArchiveOptions.thread).
+const INLINE_MAX_BODY = 8 * 1024;
 const DEFAULT_MAX_SIZE = 1024 ** 3;
 const EXTENSIONS = '.warc.gz or .warc';
 
@@ -69,14 +78,16 @@ function parseRotated(prefix: string, name: string): { ts: string; seq: number }
 }
 
 /**
- * An append-only WARC/1.1 output with the crawl's exactly-once protocol (see Sink): `write`
- * appends a batch's records and returns the mark after them, the crawl stores the mark when it
- * commits the batch, and a resume cuts the output back to the stored mark.
+ * An append-only WARC/1.1 output with the crawl's exactly-once protocol (see Sink): `write` (or
+ * `writeAsync`, which serializes on a WarcThread) appends a batch's records and returns the mark
+ * after them, the crawl stores the mark when it commits the batch, and a resume cuts the output
+ * back to the stored mark.
  *
  * Every file starts with a `warcinfo` record (software, format, `info`), written in the same
  * append as the file's first batch so it is committed with it; every other record names it in
- * WARC-Warcinfo-ID. In a `.warc.gz` each record is its own gzip member (level 1, see GZIP_LEVEL),
- * the layout indexes and replay tools expect (a CDXJ offset points at one member).
+ * WARC-Warcinfo-ID. In a `.warc.gz` each record is its own gzip member (level 1, GZIP_LEVEL in
+ * warc-record.ts), the layout indexes and replay tools expect (a CDXJ offset points at one
+ * member).
  *
  * Dir mode writes `${prefix}-${YYYYMMDDhhmmss}-${seq:05}.warc.gz` files (UTC creation time, the
  * sequence number counting on across resumes; a name already taken is skipped), so names sort in
@@ -98,6 +109,8 @@ export class WarcWriter {
   /** The sequence number of the newest rotated file (-1 before the first). */
   private seq = -1;
   private closed = false;
+  /** A writeAsync is serializing its batch. */
+  private pending = false;
   /** Bytes an existing file held before a fresh file-mode open replaced it (0 otherwise). */
   readonly replaced: number = 0;
 
@@ -191,28 +204,91 @@ export class WarcWriter {
    * file that has reached maxSize is first replaced by a new one. A file's first write starts with
    * its warcinfo record. Everything goes out in ONE append, all or nothing: a full disk throws a
    * StorageFullError naming the file and leaves it exactly as before (the mark has not moved; the
-   * same entries can be written again). Throws a SinkError after close, a RangeError for a field
-   * value with a line break (nothing written).
+   * same entries can be written again). Throws a SinkError after close or while a
+   * {@link writeAsync} is pending, a RangeError for a field value with a line break (nothing
+   * written).
    */
   write(entries: readonly WarcEntry[]): WarcMark {
-    if (this.closed) throw new SinkError(`WARC output ${this.file.path} is closed`);
+    this.checkIdle();
     if (entries.length === 0) return this.mark();
-    if (this.dir !== null && this.file.size >= this.maxSize) this.rotate();
-    const records: Buffer[] = [];
-    if (this.file.size === 0) {
-      records.push(
-        warcinfoRecord({
-          id: this.warcinfoId,
-          date: this.now(),
-          filename: basename(this.file.path),
-          software: this.software,
-          info: this.info,
-        }),
+    return this.appendSerialized(serializeBatch(this.prepare(entries)));
+  }
+
+  /**
+   * {@link write}, with the records serialized by `serializer` (a WarcThread: digests and gzip
+   * off the calling thread) and only the append done here; resolves to the mark after them. In a
+   * plain `.warc`, a batch of one entry with a body under 8 KiB is serialized inline, where the
+   * thread's round trip would cost more (see INLINE_MAX_BODY). Same file, same guarantees:
+   * rotation between batches and the warcinfo record are decided before serializing; the bytes
+   * go out in one append, all or nothing — a full disk rejects with a StorageFullError naming the
+   * file and leaves it exactly as before (the mark has not moved). Rejects with what the
+   * serializer rejects with (a RangeError for a field value with a line break; a dead thread's
+   * cause), with nothing written, and with a SinkError when the writer was closed while the batch
+   * was being serialized. Whether the entries can be written again afterwards depends on the
+   * serializer (a WarcThread with moveBodies has moved their large bodies away).
+   *
+   * One write at a time: the crawl's Archive runs its flushes one after another, so writes never
+   * overlap. Calling write or writeAsync while one is pending throws a SinkError at once (the
+   * warcinfo and rotation decisions assume the previous batch is in), as does calling it after
+   * close.
+   */
+  writeAsync(entries: readonly WarcEntry[], serializer: WarcSerializer): Promise<WarcMark> {
+    this.checkIdle();
+    if (entries.length === 0) return Promise.resolve(this.mark());
+    if (!this.gzip && entries.length === 1 && entries[0]!.exchange.responseBody.length < INLINE_MAX_BODY) {
+      try {
+        return Promise.resolve(this.write(entries));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const batch = this.prepare(entries);
+    this.pending = true;
+    return serializer.serialize(batch).then(
+      (bytes) => {
+        this.pending = false;
+        if (this.closed) throw new SinkError(`WARC output ${this.file.path} is closed`);
+        return this.appendSerialized(bytes);
+      },
+      (err: unknown) => {
+        this.pending = false;
+        throw err;
+      },
+    );
+  }
+
+  /** Throws a SinkError after close or while a writeAsync is pending. */
+  private checkIdle(): void {
+    if (this.closed) throw new SinkError(`WARC output ${this.file.path} is closed`);
+    if (this.pending) {
+      throw new SinkError(
+        `WARC output ${this.file.path}: a write is still pending (batches must be written one at a time)`,
       );
     }
-    for (const e of entries) records.push(...entryRecords(e, this.warcinfoId));
-    const parts = this.gzip ? records.map((r) => gzipSync(r, { level: GZIP_LEVEL })) : records;
-    this.file.append(Buffer.concat(parts));
+  }
+
+  /**
+   * The next batch's records to serialize: rotates first in dir mode when the current file has
+   * reached maxSize, and puts the warcinfo record first when the (current) file is empty.
+   */
+  private prepare(entries: readonly WarcEntry[]): WarcBatch {
+    if (this.dir !== null && this.file.size >= this.maxSize) this.rotate();
+    const head =
+      this.file.size === 0
+        ? warcinfoRecord({
+            id: this.warcinfoId,
+            date: this.now(),
+            filename: basename(this.file.path),
+            software: this.software,
+            info: this.info,
+          })
+        : null;
+    return { head, entries, warcinfoId: this.warcinfoId, gzip: this.gzip };
+  }
+
+  /** Appends a prepared batch's bytes in one all-or-nothing append; the mark after them. */
+  private appendSerialized(bytes: Buffer): WarcMark {
+    this.file.append(bytes);
     return this.mark();
   }
 
