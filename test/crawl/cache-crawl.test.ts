@@ -57,6 +57,15 @@ describe('--cache', () => {
     expect(replayed.map(content).sort(byUrl)).toEqual(live.map(content).sort(byUrl));
   });
 
+  it('a page that would wait past the deadline for its rate token is left unstarted, not failed, with --cache', async () => {
+    const s = await site({ pages: 20, linksPerPage: 3, pageBytes: 800, seed: 6 });
+    const cache = `${scratch.dir()}/cache`;
+    // One token now, the next a minute later: past --max-time, so no later page is admitted.
+    const records = await crawlAll({ seeds: [s.url], cache, rate: 1 / 60, burst: 1, maxTimeMs: 2000 });
+    expect(records.map((r) => [r.url, r.error])).toEqual([[s.url, null]]);
+    expect(pagePaths(s.counts)).toEqual([['/', 1]]);
+  });
+
   it('refresh: fetches every page again (and stores it), then replay serves what refresh stored', async () => {
     const s = await site({ pages: 20, linksPerPage: 3, pageBytes: 800, seed: 4 });
     const cache = `${scratch.dir()}/cache`;

@@ -148,6 +148,26 @@ describe('--recrawl', () => {
     );
   });
 
+  it('--recrawl-after auto visits a page whose sitemap lastmod is later than its fetch, whatever its interval', async () => {
+    const s = await site({ ...SITE, pages: 40, recrawl: { ...RECRAWL, goneFraction: 0, growFraction: 0 } });
+    const state = `${scratch.dir()}/s.db`;
+    const sitemaps = [`${s.url}sitemap.xml`];
+    await crawlAll({ seeds: [s.url], sitemaps, state });
+    // Every page fetched on 2024-12-31 with a ten-year interval: none is due by its interval.
+    // (The site's base pages were last modified in 2024 before that day; a new version in 2025.)
+    const db = new Database(state);
+    db.prepare('UPDATE results SET done_at = ?, interval_ms = ?').run(
+      Date.UTC(2024, 11, 31),
+      10 * 365 * 86_400_000,
+    );
+    db.close();
+    const diff = s.advance();
+    expect(diff.changed.length).toBeGreaterThan(0);
+    const again = await crawlAll({ seeds: [s.url], sitemaps, state, recrawl: true, recrawlAfter: 'auto' });
+    expect(again.map((r) => idOf(r.url)).sort((a, b) => a - b)).toEqual([...diff.changed]);
+    expect(again.every((r) => r.change === 'changed')).toBe(true);
+  });
+
   it('recrawls a state written before recrawls existed (schema 4): every page is fetched whole and counts as changed', async () => {
     const s = await site({ ...SITE, pages: 20, recrawl: RECRAWL });
     const state = `${scratch.dir()}/s.db`;

@@ -786,25 +786,34 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
    * Returns how many were requeued.
    */
   requeueModified(entries: readonly { key: string; lastmod: string }[]): number {
-    this.flushLeases();
     const doneAt = this.db.prepare(
-      `SELECT r.done_at FROM results r JOIN frontier f ON f.url = r.url WHERE r.url = ? AND f.state = ${DONE}`,
+      `SELECT r.done_at AS done_at, f.host AS host FROM results r JOIN frontier f ON f.url = r.url WHERE r.url = ? AND f.state = ${DONE}`,
     );
     const upd = this.db.prepare(
       `UPDATE frontier SET state = ${QUEUED}, attempts = 0, not_before = 0, seq = ? WHERE url = ? AND state = ${DONE}`,
     );
-    const n = this.db.transaction(() => {
-      let count = 0;
-      for (const { key, lastmod } of entries) {
-        const modified = Date.parse(lastmod);
-        const fetched = doneAt.pluck().get(key) as number | undefined;
-        if (fetched === undefined || !Number.isFinite(modified) || modified <= fetched) continue;
-        count += upd.run(this.seq++, key).changes;
-      }
-      return count;
-    })();
-    if (n > 0) this.load();
-    return n;
+    const hosts: string[] = [];
+    const seq0 = this.seq;
+    try {
+      this.db.transaction(() => {
+        for (const { key, lastmod } of entries) {
+          const modified = Date.parse(lastmod);
+          const row = doneAt.get(key) as { done_at: number; host: string } | undefined;
+          if (row === undefined || !Number.isFinite(modified) || modified <= row.done_at) continue;
+          if (upd.run(this.seq++, key).changes > 0) hosts.push(row.host);
+        }
+      })();
+    } catch (err) {
+      this.seq = seq0;
+      throw err;
+    }
+    // The rows go to the back of their hosts' queues (seq above every floor): counted here, as
+    // release does, instead of reloading the whole frontier.
+    for (const h of hosts) {
+      this.queuedN++;
+      this.enqueueHost(h, 1);
+    }
+    return hosts.length;
   }
 
   /**
