@@ -44,6 +44,8 @@ export interface CrawlSummary {
    * refused.
    */
   render?: MetricsSnapshot['render'];
+  /** Present for a recrawl pass (`--recrawl`): its records by `change` (new, changed, unchanged, gone). */
+  changes?: Record<string, number>;
   /**
    * Set when the crawl stopped because its output or state file hit a full disk (stopReason
    * `storage-full`): the file and the problem. The batch being stored then was not marked done,
@@ -100,6 +102,7 @@ export function summarize(
           },
         }
       : {}),
+    ...(Object.keys(snap.changes).length > 0 ? { changes: { ...snap.changes } } : {}),
     ...(end.storageError
       ? { storageError: { path: end.storageError.path, message: end.storageError.message } }
       : {}),
@@ -124,6 +127,11 @@ export function formatSummary(s: CrawlSummary): string {
       `${s.skipped > 0 ? `, ${s.skipped} skipped: ${skipped}` : ''})` +
       `${s.sitemapErrors > 0 ? `; ${s.sitemapErrors} sitemap errors` : ''}`,
     ...(s.items > 0 ? [`items:    ${s.items} stored`] : []),
+    ...(s.changes
+      ? [
+          `changes:  ${['new', 'changed', 'unchanged', 'gone'].map((c) => `${s.changes![c] ?? 0} ${c}`).join(', ')}`,
+        ]
+      : []),
     ...(s.render
       ? [
           `rendered: ${s.render.pages} pages (${kinds(s.render.byReason) || 'none'})` +

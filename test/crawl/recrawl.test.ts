@@ -5,6 +5,7 @@ import { Crawl } from '../../src/crawl/crawler.js';
 import { distributedCrawl } from '../../src/crawl/distributed-crawl.js';
 import { type CrawlOptions, UsageError } from '../../src/crawl/options.js';
 import type { PageRecord } from '../../src/crawl/record.js';
+import { formatSummary } from '../../src/crawl/summary.js';
 import { startCrawl, useSites } from '../helpers/crawl.js';
 import { useScratch } from '../helpers/scratch.js';
 
@@ -37,7 +38,9 @@ describe('--recrawl', () => {
     const diff = s.advance();
     s.reset();
     const out = `${dir}/changes.jsonl`;
-    const again = await crawlAll({ seeds: [s.url], state, depth: 100, recrawl: true, out });
+    const pass = startCrawl({ seeds: [s.url], state, depth: 100, recrawl: true, out });
+    const summary = await pass.crawl.done;
+    const again = pass.records;
     const byChange = (c: string) =>
       again
         .filter((r) => r.change === c)
@@ -48,6 +51,20 @@ describe('--recrawl', () => {
     expect(byChange('new')).toEqual([...diff.added]);
     const unchanged = SITE.pages - diff.changed.length - diff.gone404.length - diff.gone410.length;
     expect(byChange('unchanged')).toHaveLength(unchanged);
+    // The summary (and /metrics' trawl_page_changes_total) count the same.
+    const gone = diff.gone404.length + diff.gone410.length;
+    expect(summary.changes).toEqual({
+      new: diff.added.length,
+      changed: diff.changed.length,
+      unchanged,
+      gone,
+    });
+    expect(formatSummary(summary)).toContain(
+      `changes:  ${diff.added.length} new, ${diff.changed.length} changed, ${unchanged} unchanged, ${gone} gone`,
+    );
+    expect(await pass.crawl.metrics.registry.metrics()).toContain(
+      `trawl_page_changes_total{change="unchanged"} ${unchanged}`,
+    );
     // Every known page was asked once, conditionally; the unchanged ones answered without a body.
     expect(again).toHaveLength(SITE.pages + diff.added.length);
     for (const r of again) expect(s.counts.get(new URL(r.url).pathname)).toBe(1);

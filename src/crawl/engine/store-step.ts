@@ -224,6 +224,7 @@ export class StoreStep {
         error: r.error,
         host: c.item.host,
         outcome,
+        change: r.change,
       });
       if (outcome === 'failed') d.metrics.error(r.error!.split(':')[0]!, c.item.host, r.url, r.error!);
       d.options.onRecord?.(r);

@@ -131,6 +131,7 @@ export class CrawlMetrics {
   #errorsTotal = 0;
   #pagesStored = 0;
   #itemsStored = 0;
+  readonly #changes: Record<string, number> = {};
   readonly #outcomes: Record<PageOutcome, number> = { ok: 0, failed: 0, skipped: 0 };
   readonly #skippedByKind = new Map<string, number>();
   #fetchCount = 0;
@@ -286,6 +287,14 @@ export class CrawlMetrics {
       ['outcome'],
       (c) => {
         for (const [outcome, n] of Object.entries(this.#outcomes)) if (n > 0) c.inc({ outcome }, n);
+      },
+    );
+    counter(
+      'trawl_page_changes_total',
+      'Page records of a recrawl (--recrawl), by what it found: new, changed, unchanged, gone.',
+      ['change'],
+      (c) => {
+        for (const [change, n] of Object.entries(this.#changes)) c.inc({ change }, n);
       },
     );
     counter('trawl_store_records_total', 'Records in store batches.', [], (c) => c.inc(this.#storeRecords));
@@ -489,7 +498,7 @@ export class CrawlMetrics {
    * (trawl_page_outcomes_total; when not given, read from `error`: none → `ok`, kind `robots` or
    * `skipped` → `skipped`, any other → `failed`; a skipped record is also counted by its error
    * kind) and the latest-pages list. A failed record's error is counted separately, through
-   * {@link error}.
+   * {@link error}. A recrawl's record also counts its `change` (trawl_page_changes_total).
    */
   pageStored(rec: {
     url: string;
@@ -498,8 +507,10 @@ export class CrawlMetrics {
     error: string | null;
     host: string;
     outcome?: PageOutcome;
+    change?: string | undefined;
   }): void {
     this.#pagesStored++;
+    if (rec.change !== undefined) this.#changes[rec.change] = (this.#changes[rec.change] ?? 0) + 1;
     const outcome = rec.outcome ?? outcomeOf(rec.error);
     this.#outcomes[outcome]++;
     if (outcome === 'skipped') bump(this.#skippedByKind, rec.error?.split(':')[0] ?? 'skipped');
@@ -632,6 +643,7 @@ export class CrawlMetrics {
       errors: { total: this.#errorsTotal, byKind: Object.fromEntries(this.#errors) },
       pagesStored: this.#pagesStored,
       itemsStored: this.#itemsStored,
+      changes: { ...this.#changes },
       pages: { ...this.#outcomes, skippedByKind: Object.fromEntries(this.#skippedByKind) },
       fetch: { count: this.#fetchCount, sumSeconds: this.#fetchSum },
       parse: { count: this.#parseCount, sumSeconds: this.#parseSum },

@@ -45,6 +45,8 @@ export interface MetricsSnapshot {
   pagesStored: number;
   /** Items a scraper's handlers pushed, stored with their pages. */
   itemsStored: number;
+  /** Recrawls (`--recrawl`): stored records by what the pass found (`new`, `changed`, `unchanged`, `gone`); empty otherwise. */
+  changes: Record<string, number>;
   /** `pagesStored` by outcome (ok + failed + skipped = pagesStored), skipped ones by error kind. */
   pages: Record<PageOutcome, number> & { skippedByKind: Record<string, number> };
   /** Fetch latency, one sample per finished request. */
