@@ -134,6 +134,32 @@ describe('examples/scrapers/shop.ts', () => {
     expectEachProductFetchedOnce(site);
   }, 90_000);
 
+  it('--cache: a second run of the scraper replays every page (the search POST included) with no request, and pushes the same items', async () => {
+    const site = await shop();
+    const cache = join(tempDir('trawl-shop-cache-'), 'cache');
+    const run = async () => {
+      const pushed: Item[] = [];
+      const c = crawl({
+        seeds: [site.url],
+        scraper: resolve(REPO_ROOT, SHOP_SCRAPER),
+        parsers: 0,
+        rate: Number.POSITIVE_INFINITY,
+        cache,
+        onItem: (item: Item) => pushed.push(item),
+      });
+      await c.done;
+      return pushed;
+    };
+    const live = await run();
+    expectShopItems(live, buildCatalog(CATALOG), originOf(site));
+    const before = new Map(site.methodCounts);
+    const replayed = await run();
+    // Only robots.txt went to the site again: every page, and the POST, came from the cache.
+    const again = [...site.methodCounts].filter(([k, n]) => n !== before.get(k)).map(([k]) => k);
+    expect(again).toEqual(['GET /robots.txt']);
+    expectShopItems(replayed, buildCatalog(CATALOG), originOf(site));
+  }, 90_000);
+
   it('--items FILE.csv holds the same items, one row each, under one header', async () => {
     const site = await shop();
     const dir = tempDir('trawl-shop-csv-');
