@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { median } from './bench-helpers.js';
 
 const pages = process.argv[2] ?? '20000';
 const rounds = Number(process.argv[3] ?? '3');
@@ -55,11 +56,6 @@ for (let round = 0; round < rounds; round++) {
 }
 server.kill('SIGTERM');
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const med = (v: string, k: string): number => median((rows.get(v) ?? []).map((r) => Number(r[k])));
 process.stdout.write(
   '\nvariant        pages   pages/s   CPU s  peak RSS MB   body MB  requests   (medians)\n',

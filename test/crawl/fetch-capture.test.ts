@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Exchange } from '../../src/crawl/exchange.js';
 import { type CrawlAgent, createAgent } from '../../src/crawl/fetch/agent.js';
 import { type FetchOptions, fetchPage, type HopStore } from '../../src/crawl/fetch/fetch-page.js';
-import { parseResponseHead } from '../../src/crawl/fetch/replay-response.js';
+import { replayResponse } from '../../src/crawl/fetch/replay-response.js';
 
 // A raw TCP server answering each request with fixed bytes, so the test knows exactly what was on
 // the wire; it also keeps the raw request bytes it received.
@@ -205,19 +205,26 @@ describe('fetchPage with a HopStore', () => {
   });
 });
 
-describe('parseResponseHead', () => {
-  it('reads the status line and header lines in order', () => {
-    const h = parseResponseHead(
-      Buffer.from('HTTP/1.1 404 Not Found\r\nA: 1\r\nB:2 \r\nbad line\r\n\r\n', 'latin1'),
-    );
-    expect(h).toEqual({
+describe('replayResponse', () => {
+  it("gives a stored exchange's header lines as undici does: lower-case names, repeats as arrays, bad lines skipped", async () => {
+    const ex: Exchange = {
+      url: 'http://127.0.0.1/x',
+      date: 0,
+      ip: null,
+      requestHead: Buffer.from('GET /x HTTP/1.1\r\n\r\n', 'latin1'),
+      requestBody: null,
+      responseHead: Buffer.from(
+        'HTTP/1.1 404 Not Found\r\nA: 1\r\nB:2 \r\nbad line\r\nSet-Cookie: s=1\r\nA: 3\r\n\r\n',
+        'latin1',
+      ),
       status: 404,
-      statusText: 'Not Found',
-      headers: [
-        ['A', '1'],
-        ['B', '2'],
-      ],
-    });
-    expect(parseResponseHead(Buffer.from('garbage\r\n\r\n')).status).toBe(0);
+      responseBody: Buffer.from('gone'),
+    };
+    const r = replayResponse(ex);
+    expect(r.statusCode).toBe(404);
+    expect(r.headers).toEqual({ a: ['1', '3'], b: '2', 'set-cookie': ['s=1'] });
+    const chunks: Buffer[] = [];
+    for await (const c of r.body as AsyncIterable<Buffer>) chunks.push(c);
+    expect(Buffer.concat(chunks).toString()).toBe('gone');
   });
 });

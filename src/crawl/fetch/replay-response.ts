@@ -2,32 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Exchange } from '../exchange.js';
-
-/** A response head's parts: status, reason phrase and header lines in received order. */
-export interface ResponseHead {
-  status: number;
-  statusText: string;
-  /** [name as received, value] per header line. */
-  headers: [string, string][];
-}
-
-/**
- * Parses an HTTP/1.x response head (`HTTP/1.1 200 OK\r\nName: value\r\n...\r\n\r\n`, latin1) as
- * stored in an Exchange. Lines without a colon are skipped; values are trimmed of surrounding
- * whitespace; a status line that does not start with `HTTP/` gives status 0.
- */
-export function parseResponseHead(head: Buffer): ResponseHead {
-  const lines = head.toString('latin1').split('\r\n');
-  const m = /^HTTP\/\d(?:\.\d)? (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
-  const headers: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    headers.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
-  }
-  return { status: m === null ? 0 : Number(m[1]), statusText: m?.[2] ?? '', headers };
-}
+import { parseHead } from './cache-policy.js';
 
 type Body = Dispatcher.ResponseData['body'];
 
@@ -40,9 +15,8 @@ type Body = Dispatcher.ResponseData['body'];
 export function replayResponse(
   ex: Exchange,
 ): Pick<Dispatcher.ResponseData, 'statusCode' | 'headers' | 'body'> {
-  const head = parseResponseHead(ex.responseHead);
   const headers: IncomingHttpHeaders = {};
-  for (const [name, value] of head.headers) {
+  for (const [name, value] of parseHead(ex.responseHead).fields) {
     const k = name.toLowerCase();
     const prev = headers[k];
     if (prev === undefined) headers[k] = k === 'set-cookie' ? [value] : value;
