@@ -39,6 +39,8 @@ export interface CrawlDeps {
   frontier?: Frontier;
   limiter?: RateGate;
   metrics?: CrawlMetrics;
+  /** The WARC output to use with a given frontier (the distributed mode opens its own per process). */
+  archive?: Archive | null;
 }
 
 /**
@@ -64,7 +66,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   readonly #ctx: EngineContext;
   readonly #sink: Sink | null = null;
   readonly #items: ItemSink | null = null;
-  readonly #archive: Archive | null = null;
+  readonly #archive: Archive | null;
   readonly #durable: boolean;
   readonly #resumed: boolean = false;
   #records: Channel<PageRecord> | null = null;
@@ -92,6 +94,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     this.#stopCtx.signal.addEventListener('abort', () => this.#wake.trySend(), { once: true });
     let frontier = deps.frontier;
     this.#durable = frontier !== undefined && !(frontier instanceof MemoryFrontier);
+    this.#archive = deps.archive ?? null;
     if (!frontier) {
       const opened = openStorage(o, this.name);
       ({

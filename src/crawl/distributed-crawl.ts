@@ -1,6 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import { Crawl } from './crawler.js';
+import type { Archive } from './engine/archive.js';
+import { openArchive } from './engine/open-storage.js';
 import type { FrontierItem } from './frontier/frontier.js';
 import { type CrawlOptions, DEFAULTS, defaultName, resolveOptions } from './options.js';
 import { connectRedis, redactUrl } from './redis/connect.js';
@@ -34,17 +36,7 @@ export interface RedisConnection {
  */
 type SharedKey = keyof CrawlSpec;
 /** Options no distributed crawl takes: its state and its records live in Redis. */
-type LocalStorageKey =
-  | 'state'
-  | 'out'
-  | 'fresh'
-  | 'retryFailed'
-  | 'recrawl'
-  | 'recrawlAfter'
-  | 'changedOnly'
-  | 'warc'
-  | 'warcDir'
-  | 'warcMaxSize';
+type LocalStorageKey = 'state' | 'out' | 'fresh' | 'retryFailed' | 'recrawl' | 'recrawlAfter' | 'changedOnly';
 
 /** Options of {@link distributedCrawl}: a crawl's options (seeds, budget, scope...) plus where Redis is. */
 export type DistributedCrawlOptions = Omit<Partial<CrawlOptions>, LocalStorageKey> &
@@ -131,7 +123,7 @@ export async function joinCrawl(options: JoinCrawlOptions): Promise<Crawl> {
       throw new UsageError(`joinCrawl takes no ${k}: use distributedCrawl to add them`);
   }
   // Refuse bad per-process options before touching Redis (the seed is a placeholder: a worker has none).
-  resolveOptions({ ...own, seeds: ['http://placeholder.invalid/'] });
+  resolveOptions({ ...own, seeds: PLACEHOLDER });
   const client = await connectRedis(redis, { onStatus: onRedisStatus });
   return start(client, name, own, leaseTtlMs, async (_presence, signal) => {
     const now = await loadSpec(client, name, 0, signal);
@@ -165,12 +157,21 @@ async function start(
   const userSignal = own.signal;
   const onUserAbort = () => hardStop.abort(userSignal?.reason);
   let crawl: Crawl;
+  let archive: Archive | null = null;
   try {
     userSignal?.throwIfAborted();
     userSignal?.addEventListener('abort', onUserAbort, { once: true });
     await presence.start();
     const spec = await getSpec(presence, hardStop.signal);
     const budget = hostBudget(spec);
+    // Each process archives into its own WARC file, named by its lease owner id (warc-marks.ts).
+    archive = openArchive(
+      resolveOptions({ ...own, ...spec, name, seeds: PLACEHOLDER }),
+      name,
+      undefined,
+      presence.id,
+    );
+    const warc = archive;
     const frontier = new RedisFrontier(client, {
       name,
       hostRate: budget.rate,
@@ -182,6 +183,7 @@ async function start(
       owner: presence.id,
       presence,
       ownsClient: true,
+      ...(warc === null ? {} : { rewriteWarc: warc.rewriteBatch.bind(warc) }),
     });
     const gate = new RedisRateGate(client, { name, rate: spec.rate, burst: spec.burst });
     crawl = new RedisCrawl(
@@ -199,8 +201,10 @@ async function start(
       frontier,
       gate,
       hardStop,
+      warc,
     );
   } catch (err) {
+    await archive?.close().catch(() => undefined);
     userSignal?.removeEventListener('abort', onUserAbort);
     await presence.stop();
     await quit(client);
@@ -222,8 +226,9 @@ class RedisCrawl extends Crawl {
     frontier: RedisFrontier,
     gate: RedisRateGate,
     hardStop: AbortController,
+    archive: Archive | null,
   ) {
-    super(options, { frontier, limiter: gate });
+    super(options, { frontier, limiter: gate, archive });
     this.#hardStop = hardStop;
   }
 
@@ -247,9 +252,10 @@ function refuseLocalStorage(options: object): void {
     throw new UsageError(
       '--recrawl is not supported with --redis yet: recrawl a crawl kept in a --state file',
     );
-  if (o.warc !== undefined || o.warcDir !== undefined || o.warcMaxSize !== undefined)
-    throw new UsageError('--warc and --warc-dir are not supported with --redis yet');
 }
+
+/** A seed for checking a worker's options (it has none of its own). */
+const PLACEHOLDER = ['http://placeholder.invalid/'];
 
 function leaseTtlOf(o: RedisConnection): number {
   const ms = o.leaseTtlMs ?? 30_000;

@@ -221,11 +221,5 @@ describe('--recrawl', () => {
     const redis = 'redis://127.0.0.1:9'; // nothing listens: a connection attempt would fail otherwise
     const recrawl = { seeds, redis, name: 'x', recrawl: true } as Parameters<typeof distributedCrawl>[0];
     await expect(distributedCrawl(recrawl)).rejects.toThrow(/--recrawl is not supported with --redis/);
-    const warc = { seeds, redis, name: 'x', warc: '/tmp/x.warc.gz' } as Parameters<
-      typeof distributedCrawl
-    >[0];
-    await expect(distributedCrawl(warc)).rejects.toThrow(
-      /--warc and --warc-dir are not supported with --redis/,
-    );
   });
 });

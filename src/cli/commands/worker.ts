@@ -3,7 +3,7 @@ import { distributedCrawl, joinCrawl } from '../../crawl/distributed-crawl.js';
 import { type CrawlOptions, resolveOptions, UsageError } from '../../crawl/options.js';
 import { connectRedis, redactUrl } from '../../crawl/redis/connect.js';
 import { SHARED_OPTIONS } from '../../crawl/redis/crawl-spec.js';
-import { exportRedis, exportRedisItems } from '../../crawl/redis/export.js';
+import { exportRedis, exportRedisCdxj, exportRedisItems } from '../../crawl/redis/export.js';
 import { storagePathProblem } from '../../crawl/storage-paths.js';
 import { type CrawlSummary, formatSummary } from '../../crawl/summary.js';
 import { startDashboard } from '../../dashboard/server.js';
@@ -193,7 +193,22 @@ export async function runRedisExport(flags: {
   const { out, items } = flags;
   // One connection for both exports.
   await withRedis(flags.redis, async (client) => {
-    if (out !== undefined) {
+    if (out?.endsWith('.cdxj')) {
+      const { lines, files } = await exportRedisCdxj(client, name, out);
+      if (files.length === 0)
+        throw new UsageError(`crawl "${name}" has no WARC files (crawl with --warc or --warc-dir)`);
+      const count = (s: string) => files.filter((f) => f.state === s).length;
+      const repaired = count('repaired');
+      const missing = count('missing');
+      const live = count('live');
+      process.stderr.write(
+        `trawl: indexed ${files.length - missing} WARC files of crawl "${name}" in ${out} (${lines} captures` +
+          (repaired > 0 ? `; ${repaired} cut back to their committed records` : '') +
+          (live > 0 ? `; ${live} still being written, indexed up to their committed mark` : '') +
+          (missing > 0 ? `; ${missing} on other machines, left out` : '') +
+          ')\n',
+      );
+    } else if (out !== undefined) {
       const { records, mark } = await exportRedis(client, name, out);
       process.stderr.write(`trawl: exported ${records} records of crawl "${name}" to ${mark.path}\n`);
     }

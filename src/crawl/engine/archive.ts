@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Hop } from '../fetch/fetch-page.js';
 import type { PriorFetch, WarcCommit } from '../frontier/frontier.js';
 import type { PageRecord } from '../record.js';
+import { dropRecords } from '../redis/warc-marks.js';
 import { newRecordId } from '../store/warc-record.js';
 import { WarcThread } from '../store/warc-thread.js';
 import type { WarcEntry, WarcWriter } from '../store/warc-writer.js';
@@ -22,12 +23,22 @@ export interface ArchiveOptions {
   thread?: boolean;
 }
 
+/** A batch written by {@link Archive.flush}: the mark to commit it with, and the end of its commit. */
+export interface Flushed {
+  /** The mark after the batch (with `start`, where it begins, and the file list when it changed). */
+  mark: WarcCommit;
+  /** Call once the batch's commit is over (stored or not): the next batch's write waits for it. */
+  done(): void;
+}
+
 /**
  * The crawl's WARC output (--warc, --warc-dir) as the store step uses it: the records of a batch's
  * pages are gathered with {@link page} while the batch is built and written by {@link flush} in
  * one append, before the batch is committed with the mark flush returns — so every page's
  * records are in the WARC exactly when the page is done (a resume cuts the file back to the
- * mark). Fetches that are not pages (robots.txt) are written with the next batch ({@link side}).
+ * mark). The next batch is written only once that commit is over (`done`), so a commit that has
+ * to rewrite its batch ({@link rewriteBatch}: distributed mode) finds it at the end of the file.
+ * Fetches that are not pages (robots.txt) are written with the next batch ({@link side}).
  * With `thread` (see ArchiveOptions), records are serialized (digests, gzip) on a WarcThread of
  * its own, started by the first batch that needs it, and the exchanges' response bodies are moved
  * to it: nothing reads them after the archive.
@@ -35,8 +46,8 @@ export interface ArchiveOptions {
 export class Archive {
   readonly #writer: WarcWriter;
   readonly #thread: WarcThread | null;
-  /** The last flush's write, settled or not (flushes run one at a time). */
-  #writing: Promise<unknown> = Promise.resolve();
+  /** Settles when the last flushed batch's commit is over (flushes and commits run one at a time). */
+  #committed: Promise<void> = Promise.resolve();
   #entries: WarcEntry[] = [];
   #side: WarcEntry[] = [];
   /** Every WARC file of the crawl (earlier runs' first), as the state remembers them. */
@@ -70,15 +81,19 @@ export class Archive {
     const c = built.completion;
     const prior = c.item.prior;
     const final = o.res.rendered === true ? documentHop(hops, o.res.finalUrl) : hops.length - 1;
+    const ids: string[] = (c.warcIds = []);
     for (let i = 0; i < hops.length; i++) {
       const ex = hops[i]!.exchange;
       const last = i === final;
+      const id = newRecordId();
+      ids.push(id);
       if (last && prior !== undefined && c.record.change === 'unchanged') {
         this.#entries.push({
           type: 'revisit',
           exchange: ex,
           profile: ex.status === 304 ? 'server-not-modified' : 'identical-payload-digest',
           refersTo: refersTo(prior),
+          id,
         });
         if (c.version !== undefined) {
           c.version.captureId = prior.captureId ?? null;
@@ -86,7 +101,6 @@ export class Archive {
         }
         continue;
       }
-      const id = newRecordId();
       this.#entries.push({ type: 'exchange', exchange: ex, id });
       if (last && c.version !== undefined) {
         c.version.captureId = id;
@@ -97,33 +111,59 @@ export class Archive {
 
   /**
    * Writes the gathered records (the side fetches first) in one append and resolves to the mark
-   * to commit with the batch, with the file list when a new file was started; undefined when
-   * there was nothing to write. Rejects with what WarcWriter.write or writeAsync throws (a
-   * StorageFullError on a full disk, with nothing written); the gathered records are then
-   * dropped, as the batch is not stored. With a thread, their large response bodies are moved to
-   * it either way (empty afterwards). What was gathered is taken at the call; a flush called
-   * while another is being written waits for it (the store loop and the scheduler's direct
-   * commits of refused URLs may overlap), so the file gets the batches in call order.
+   * to commit the batch with (its `start` and `offset`, and the file list when a new file was
+   * started); undefined when there was nothing to write. Rejects with what WarcWriter.write or
+   * writeAsync throws (a StorageFullError on a full disk, with nothing written); the gathered
+   * records are then dropped, as the batch is not stored. With a thread, their large response
+   * bodies are moved to it either way (empty afterwards). What was gathered is taken at the call;
+   * the write waits until the previous flushed batch is `done` (the store loop and the
+   * scheduler's direct commits of refused URLs may overlap), so the file gets the batches in call
+   * order and each batch is the file's tail while it is committed.
    */
-  flush(): Promise<WarcCommit | undefined> {
+  flush(): Promise<Flushed | undefined> {
     if (this.#entries.length === 0 && this.#side.length === 0) return Promise.resolve(undefined);
     const entries = this.#side.length === 0 ? this.#entries : [...this.#side, ...this.#entries];
     this.#entries = [];
     this.#side = [];
-    const run = this.#writing.then(() => this.#write(entries));
-    this.#writing = run.catch(() => undefined);
-    return run;
+    const previous = this.#committed;
+    let done!: () => void;
+    this.#committed = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    return previous
+      .then(() => this.#write(entries))
+      .then(
+        (mark) => ({ mark, done }),
+        (err: unknown) => {
+          done();
+          throw err;
+        },
+      );
   }
 
   async #write(entries: WarcEntry[]): Promise<WarcCommit> {
-    const mark =
+    const before = this.#writer.mark();
+    const written =
       this.#thread === null
         ? this.#writer.write(entries)
         : await this.#writer.writeAsync(entries, this.#thread);
+    const mark: WarcCommit = { ...written, start: written.path === before.path ? before.offset : 0 };
     if (mark.path === this.#lastPath) return mark;
     this.#lastPath = mark.path;
     if (!this.#files.includes(mark.path)) this.#files.push(mark.path);
     return { ...mark, files: [...this.#files] };
+  }
+
+  /**
+   * Rewrites the last flushed batch — [start, end) of the current file `path` — without the
+   * records of the captures in `drop` (ids from Completion.warcIds) and returns the new end (see
+   * redis/warc-marks.ts dropRecords: crash-safe through a spool file). Call it only while that
+   * batch is being committed (before its `done`).
+   */
+  rewriteBatch(path: string, start: number, end: number, drop: ReadonlySet<string>): number {
+    return dropRecords(path, start, end, drop, (at, bytes) => {
+      this.#writer.replaceTail(path, at, bytes);
+    });
   }
 
   /** Drops what was gathered for a batch that will not be stored. */

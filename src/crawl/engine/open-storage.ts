@@ -110,10 +110,21 @@ export function openStorage(o: CrawlOptions, name: string): OpenedStorage {
  * Opens the WARC output, if any. With the meta of a state that was writing WARC into the same
  * file (or directory), the output continues from its committed mark — after a crash the torn tail
  * is cut away, and a recrawl pass appends to the archive of the passes before it; otherwise the
- * file starts anew. The state's list of WARC files carries over either way.
+ * file starts anew. The state's list of WARC files carries over either way. With `owner` (a
+ * distributed crawl's process id) the file is this process's own: `--warc a.warc.gz` becomes
+ * `a-<owner>.warc.gz`, `--warc-dir` files are named `trawl-<owner>-…` (characters other than
+ * letters, digits, `.`, `_` and `-` become `-`).
  */
-function openArchive(o: CrawlOptions, name: string, meta: StateMeta | undefined): Archive | null {
+export function openArchive(
+  o: CrawlOptions,
+  name: string,
+  meta: StateMeta | undefined,
+  owner?: string,
+): Archive | null {
   if (o.warc === undefined && o.warcDir === undefined) return null;
+  const tag = owner?.replace(/[^A-Za-z0-9._-]/g, '-');
+  const file =
+    o.warc === undefined || tag === undefined ? o.warc : o.warc.replace(/(\.warc(?:\.gz)?)$/, `-${tag}$1`);
   const last = meta?.warcPath;
   const same =
     last !== undefined &&
@@ -121,7 +132,8 @@ function openArchive(o: CrawlOptions, name: string, meta: StateMeta | undefined)
       ? resolve(last) === resolve(o.warc)
       : dirname(resolve(last)) === resolve(o.warcDir!));
   const writer = new WarcWriter({
-    ...(o.warc !== undefined ? { file: o.warc } : { dir: o.warcDir! }),
+    ...(file !== undefined ? { file } : { dir: o.warcDir! }),
+    ...(tag === undefined || file !== undefined ? {} : { prefix: `trawl-${tag}` }),
     ...(o.warcMaxSize === undefined ? {} : { maxSize: o.warcMaxSize }),
     ...(same ? { resume: { path: last, offset: meta?.warcOffset ?? 0 } } : {}),
     software: `trawl/${VERSION}`,

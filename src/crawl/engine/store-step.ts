@@ -1,11 +1,10 @@
 import type { Channel } from '../../conc/channel.js';
-import type { WarcCommit } from '../frontier/frontier.js';
 import type { PageRecord } from '../record.js';
 import type { ItemEntry, ItemSink } from '../store/item-sink.js';
 import type { Sink } from '../store/sink.js';
 import { StdoutClosedError } from '../store/stdout-output.js';
 import { asStorageFull, type StorageFullError } from '../store/storage-full.js';
-import type { Archive } from './archive.js';
+import type { Archive, Flushed } from './archive.js';
 import type { EngineContext } from './context.js';
 import type { Parsed } from './outcome.js';
 import type { Built, RecordBuilder } from './page-record.js';
@@ -171,12 +170,13 @@ export class StoreStep {
     if (d.options.changedOnly === true) records = records.filter((r) => r.change !== 'unchanged');
     // The host's slot frees before the (maybe remote) frontier write, as soon as the page is in.
     if (slots) for (const b of built) d.hosts.finish(d.hosts.get(b.completion.item.host), true);
+    // The WARC batch's commit is over however this ends: the next batch's write waits for it.
+    let warc: Flushed | undefined;
     try {
       let mark: ReturnType<Sink['write']> | undefined;
       let itemsMark: ReturnType<ItemSink['write']> | undefined;
-      let warcMark: WarcCommit | undefined;
       try {
-        warcMark = await x.archive?.flush();
+        warc = await x.archive?.flush();
       } catch (err) {
         throw asStorageFull(err, d.options.warc ?? d.options.warcDir ?? '') ?? err;
       }
@@ -197,7 +197,7 @@ export class StoreStep {
           built.map((b) => b.completion),
           mark,
           itemsMark,
-          warcMark,
+          warc?.mark,
         );
         await x.afterBatch?.();
       } catch (err) {
@@ -208,6 +208,8 @@ export class StoreStep {
       for (let i = 0; i < built.length; i++) d.ledger.left();
       this.#stop(err);
       return;
+    } finally {
+      warc?.done();
     }
     // Outstanding drops only once the batch (and its new links) is durable: the crawl can't end early.
     d.ledger.storedBatch(built.length);

@@ -4,6 +4,8 @@ import type { SinkMark } from '../store/sink.js';
 /** A WARC output's committed mark, and every WARC file written so far when that list changed. */
 export interface WarcCommit extends SinkMark {
   files?: readonly string[];
+  /** Where the batch's records start in `path` (they end at `offset`). */
+  start?: number;
 }
 
 /** A value, or a promise of it: the memory and SQLite frontiers answer synchronously, Redis doesn't. */
@@ -112,6 +114,11 @@ export interface Completion {
   items?: Item[];
   /** The page's validators and content hash as fetched now (kept by a durable frontier for recrawls). */
   version?: PageVersion;
+  /**
+   * With WARC output: the WARC-Record-IDs of the page's response (or revisit) records in this
+   * batch, one per fetch (each request record names its response's id in WARC-Concurrent-To).
+   */
+  warcIds?: string[];
   /**
    * A recrawl found the page unchanged (304, or the same body): its earlier scraped items stay as
    * they are (`items` is ignored) and `record` replaces the earlier record.

@@ -1,9 +1,13 @@
+import { writeFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { PageRecord } from '../record.js';
+import { cdxjLines } from '../store/cdxj.js';
 import { type ItemEntry, openItemSink } from '../store/item-sink.js';
 import { openSink } from '../store/open-sink.js';
 import type { SinkMark } from '../store/sink.js';
 import { crawlKeys } from './keys.js';
+import { liveMembers } from './presence.js';
+import { repairWarcFiles, type WarcFileState } from './warc-marks.js';
 
 /**
  * Writes every record of Redis crawl `name` (in completion order) to `outPath` in the format its
@@ -46,6 +50,34 @@ export async function exportRedisItems(
     (s) => JSON.parse(s) as ItemEntry,
   );
   return { mark, items: count };
+}
+
+/**
+ * Writes the CDXJ index (see cdxjLines) of the WARC files the processes of Redis crawl `name`
+ * wrote (`--warc`, `--warc-dir`: one file or rotation per process, listed in the crawl's `warc`
+ * hash) to `outPath`, replacing it. First repairs every listed file on this machine whose process
+ * is no longer live (repairWarcFiles: a killed process's uncommitted tail is cut, records of pages
+ * another process stored are removed), so the files hold each done page's records exactly once;
+ * each file is indexed up to its committed mark (a live process's may be growing). Files on
+ * other machines are left out and counted as `missing`. Returns the lines written and every
+ * file's state. Throws an Error when a file is shorter than its mark or malformed.
+ */
+export async function exportRedisCdxj(
+  client: Redis,
+  name: string,
+  outPath: string,
+): Promise<{ lines: number; files: WarcFileState[] }> {
+  const live = new Set(await liveMembers(client, name));
+  const files = (await repairWarcFiles(client, crawlKeys(name), (owner) => live.has(owner))).sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+  );
+  const here = files.filter((f) => f.state !== 'missing');
+  const lines = cdxjLines(
+    here.map((f) => f.path),
+    new Map(here.map((f) => [f.path, f.mark])),
+  );
+  writeFileSync(outPath, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+  return { lines: lines.length, files };
 }
 
 /**

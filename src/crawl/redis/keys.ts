@@ -20,6 +20,7 @@
  * | `spec` | string | the crawl's shared options (JSON), written by the first `trawl crawl` |
  * | `workers` | zset | live processes of the crawl (presence.ts), scored by heartbeat expiry (ms) |
  * | `sessions` | hash | the crawl's sessions (redis-sessions.ts): id → JSON (cookies: a secret) |
+ * | `warc` | hash | each process's WARC file (path) → its committed mark as JSON (warc-marks.ts) |
  */
 export function crawlPrefix(name: string): string {
   return `trawl:{${name}}:`;
@@ -44,6 +45,7 @@ export function crawlKeys(name: string) {
     spec: `${p}spec`,
     workers: `${p}workers`,
     sessions: `${p}sessions`,
+    warc: `${p}warc`,
   };
 }
 

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import {
   type Completion,
@@ -9,6 +10,7 @@ import {
   type RequestSpec,
   type SchedulesHosts,
   type StoredSession,
+  type WarcCommit,
 } from '../frontier/frontier.js';
 import { outcomeOf, type PageOutcome } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
@@ -17,6 +19,7 @@ import { type CrawlKeys, crawlKeys } from './keys.js';
 import { type Presence, processId } from './presence.js';
 import { loadRedisSessions, saveRedisSessions } from './redis-sessions.js';
 import * as S from './scripts.js';
+import { removeSpools, type WarcFixed, warcFixed } from './warc-marks.js';
 
 /** A record's outcome as COMPLETE takes it: failed and skipped both count as records with an error. */
 const OUTCOME_CODE: Record<PageOutcome, number> = { ok: 0, failed: 1, skipped: 2 };
@@ -49,6 +52,12 @@ export interface RedisFrontierOptions {
    * crawl-wide bucket, so prefetching takes no more of a host's budget than leasing one by one.
    */
   prefetch?: number;
+  /**
+   * Rewrites this process's WARC batch [start, end) of `path` without the records of the ids in
+   * `drop` (their pages were stored by another completion) and returns the new end: the Archive's
+   * rewriteBatch. Called by `complete` when its batch had such losers; required with a WARC mark.
+   */
+  rewriteWarc?: (path: string, start: number, end: number, drop: ReadonlySet<string>) => number;
 }
 
 const scripts = {
@@ -148,6 +157,8 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
   #due: string[] = [];
   #closed = false;
   readonly #presence: Presence | null;
+  readonly #rewriteWarc: RedisFrontierOptions['rewriteWarc'];
+  readonly #warcFixed: WarcFixed;
 
   constructor(client: Redis, opts: RedisFrontierOptions) {
     this.#client = client;
@@ -164,6 +175,8 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
     this.#prefetch = Math.max(1, opts.prefetch ?? 1);
     this.owner = opts.owner ?? processId();
     this.#presence = opts.presence ?? null;
+    this.#rewriteWarc = opts.rewriteWarc;
+    this.#warcFixed = warcFixed(client, this.keys);
   }
 
   /** Runs a frontier script with the shared ARGV header, retrying through connection loss. */
@@ -291,10 +304,24 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
    * wins) and enqueues the unseen links; resolves with the number of links enqueued. Scraped
    * items go to the `items` list as `{url, label, item}` JSON (url: the page's record URL;
    * label: its request's label or null), read back by exportRedisItems.
+   *
+   * `warcMark` (with `start`: this batch's records were appended to this process's WARC file from
+   * `start` to `offset`) is stored as the file's committed mark in the same script. When some
+   * completion of the batch lost (its page was stored by another process meanwhile: this process
+   * held it past its lease), its records leave the file before this resolves: `rewriteWarc` cuts
+   * them out, the entry takes the new mark and the rewrite's spool is removed (see warc-marks.ts;
+   * a crash in between is finished by a repair). The sink and items marks are ignored: there is
+   * no local output of records.
    */
-  async complete(batch: readonly Completion[], _sinkMark?: SinkMark, _itemsMark?: SinkMark): Promise<number> {
+  async complete(
+    batch: readonly Completion[],
+    _sinkMark?: SinkMark,
+    _itemsMark?: SinkMark,
+    warcMark?: WarcCommit,
+  ): Promise<number> {
     if (batch.length === 0) return 0;
-    const args: (string | number)[] = [batch.length];
+    const warc = warcMark?.start === undefined ? null : { ...warcMark, path: resolve(warcMark.path) };
+    const args: (string | number)[] = [batch.length, warc?.path ?? '', warc?.start ?? 0, warc?.offset ?? 0];
     for (const c of batch) {
       const items = c.items;
       const ni = items === undefined ? 0 : items.length;
@@ -304,6 +331,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
         OUTCOME_CODE[outcomeOf(c.record.error)],
         c.links.length,
         ni,
+        c.warcIds?.join(' ') ?? '',
       );
       for (const l of c.links) args.push(l.key ?? l.url, l.host, toJson(l));
       if (ni > 0) {
@@ -315,6 +343,14 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
     const rest = this.#header(await this.#run(scripts.complete, args));
     for (const c of batch) this.#held.delete(itemKey(c.item));
     if (this.#held.size === 0) this.#stopRenewing();
+    const drop = String(rest[1] ?? '');
+    if (warc !== null && drop !== '') {
+      if (this.#rewriteWarc === undefined)
+        throw new Error('a WARC batch lost pages but no rewriteWarc was given');
+      const mark = this.#rewriteWarc(warc.path, warc.start!, warc.offset, new Set(drop.split(' ')));
+      await withRedisRetry(() => this.#warcFixed(warc.path, warc.start!, mark), this.#signal);
+      removeSpools(warc.path);
+    }
     return Number(rest[0]);
   }
 

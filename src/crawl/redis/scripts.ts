@@ -35,6 +35,7 @@ export const FRONTIER_KEYS = [
   'records',
   'stats',
   'items',
+  'warc',
 ] as const;
 
 /** KEYS for a frontier script of the crawl with keys `k`. */
@@ -49,8 +50,8 @@ const PRELUDE = `
 local P = ARGV[1]
 local HT, HTAU = tonumber(ARGV[2]), tonumber(ARGV[3])
 local OWNER, TTL = ARGV[4], tonumber(ARGV[5])
-local K_SEEN, K_HOSTS, K_DELAYED, K_LEASES, K_LEASE, K_LITEM, K_DONE, K_RECORDS, K_STATS, K_ITEMS =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_SEEN, K_HOSTS, K_DELAYED, K_LEASES, K_LEASE, K_LITEM, K_DONE, K_RECORDS, K_STATS, K_ITEMS, K_WARC =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -208,22 +209,39 @@ return out
 `;
 
 /**
- * ARGV[6]: n; then per completion: identity, record JSON, outcome (0 ok, 1 failed, 2 skipped —
- * both counted in `failed`, the records with an error; skips also in `skipped`), link count,
- * scraped item count, that many links as (identity, host, item JSON) triples, then that many
- * scraped item entries (`{url, label, item}` JSON). Drops the caller's leases, stores each
- * record and its scraped items iff its identity is not done yet (the first completion wins, so
- * a page's items are stored once crawl-wide), enqueues unseen links; returns stats + [links
- * added].
+ * ARGV[6]: n; ARGV[7..9]: the batch's WARC output — file path ('' for none), the offset where the
+ * batch's records start in it and the offset after them; then per completion: identity, record
+ * JSON, outcome (0 ok, 1 failed, 2 skipped — both counted in `failed`, the records with an error;
+ * skips also in `skipped`), link count, scraped item count, its WARC record ids (space-separated,
+ * '' for none), that many links as (identity, host, item JSON) triples, then that many scraped
+ * item entries (`{url, label, item}` JSON). Drops the caller's leases, stores each record and its
+ * scraped items iff its identity is not done yet (the first completion wins, so a page's items are
+ * stored once crawl-wide), enqueues unseen links. With a WARC file, sets its entry in `warc` to
+ * `{owner, mark, start}` plus `drop`, the record ids of the completions that lost (their records
+ * are in the file but another completion of the page won: see warc-marks.ts). Returns stats +
+ * [links added, the WARC record ids to drop (space-separated, '' for none)]; a re-sent batch
+ * (same file, start and end as the entry) changes no entry and returns the first run's ids.
  */
 export const COMPLETE = `${PRELUDE}
 local now = now_ms()
-local i = 7
+local wfile, wstart, wend = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+-- A re-sent batch (its reply was lost to a reconnect) finds its own entry: the pages it stored
+-- are done now, which must not count as lost, so the first run's answer stands.
+local again = nil
+if wfile ~= '' then
+  local raw = redis.call('HGET', K_WARC, wfile)
+  if raw then
+    local e = cjson.decode(raw)
+    if e.start == wstart and e.mark == wend then again = e end
+  end
+end
+local i = 10
 local added = 0
+local drop = {}
 for _ = 1, tonumber(ARGV[6]) do
   local url, rec, failed = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local nl, ni = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
-  i = i + 5
+  local nl, ni, ids = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), ARGV[i + 5]
+  i = i + 6
   if redis.call('HGET', K_LEASE, url) == OWNER then drop_lease(url) end
   local stored = redis.call('SADD', K_DONE, url) == 1
   if stored then
@@ -231,6 +249,8 @@ for _ = 1, tonumber(ARGV[6]) do
     redis.call('HINCRBY', K_STATS, 'done', 1)
     if failed ~= '0' then redis.call('HINCRBY', K_STATS, 'failed', 1) end
     if failed == '2' then redis.call('HINCRBY', K_STATS, 'skipped', 1) end
+  elseif ids ~= '' then
+    drop[#drop + 1] = ids
   end
   for _ = 1, nl do
     if redis.call('SADD', K_SEEN, ARGV[i]) == 1 then
@@ -251,10 +271,34 @@ for _ = 1, tonumber(ARGV[6]) do
     i = i + ni
   end
 end
+local dropped = table.concat(drop, ' ')
+if again then
+  dropped = again.drop or ''
+elseif wfile ~= '' then
+  local e = { owner = OWNER, mark = wend, start = wstart }
+  if dropped ~= '' then e.drop = dropped end
+  redis.call('HSET', K_WARC, wfile, cjson.encode(e))
+end
 if added > 0 then redis.call('HINCRBY', K_STATS, 'queued', added) end
 local out = stats(now)
 out[#out + 1] = added
+out[#out + 1] = dropped
 return out
+`;
+
+/**
+ * KEYS[1]: the crawl's `warc` hash; ARGV[1]: a WARC file path, [2]: the batch start its entry must
+ * have, [3]: the new mark. Ends a repair of the file's last batch (see warc-marks.ts): when the
+ * entry still asks for records to be dropped from the batch starting at [2], it becomes
+ * `{owner, mark, start}` with the new mark. Returns 1 when it changed the entry, else 0.
+ */
+export const WARC_FIXED = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local e = cjson.decode(raw)
+if e.drop == nil or e.start ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({ owner = e.owner, mark = tonumber(ARGV[3]), start = e.start }))
+return 1
 `;
 
 /**

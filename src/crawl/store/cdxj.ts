@@ -120,18 +120,19 @@ function parseRecord(
  * size takes little memory). A file starting with the gzip magic is read as one gzip member per
  * record — the layout WARC recommends and the writer produces; each member's CRC and size are
  * checked — otherwise as plain concatenated records (stray CR/LF bytes between records are
- * skipped). Only the first `end` bytes are read when given (default: the whole file). Throws an
+ * skipped). Only the first `end` bytes are read when given (default: the whole file), from
+ * `start` (default 0; it must be where a record begins). Throws an
  * Error naming the file and offset on anything else: a truncated or corrupt member, a member
  * holding more or less than one record, a missing Content-Length, a file that is not a WARC.
  */
-export function* readWarc(file: string, end?: number): Generator<WarcRecordRead> {
+export function* readWarc(file: string, end?: number, start = 0): Generator<WarcRecordRead> {
   const fd = fs.openSync(file, 'r');
   try {
     const size = Math.min(end ?? Number.POSITIVE_INFINITY, fs.fstatSync(fd).size);
     const win = new FileWindow(fd, size);
     const head = win.view(0, 2);
     const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-    let pos = 0;
+    let pos = start;
     while (pos < size) {
       const where = `${file} at offset ${pos}`;
       let want = 64 * 1024;

@@ -110,6 +110,14 @@ export class AppendFile {
     return this.size;
   }
 
+  /** Cuts the file to its first `size` bytes (not more than it holds); later appends go after them. */
+  truncate(size: number): void {
+    if (size > this.size)
+      throw new RangeError(`cannot cut ${this.path} to ${size} bytes: it holds ${this.size}`);
+    fs.ftruncateSync(this.requireFd(), size);
+    this.size = size;
+  }
+
   /** Closes the descriptor; idempotent. */
   close(): void {
     if (this.fd !== null) {

@@ -292,6 +292,20 @@ export class WarcWriter {
     return this.mark();
   }
 
+  /**
+   * Replaces the current file's bytes from `start` on with `bytes` (a repair of its last batch:
+   * the same records less some, see redis/warc-marks.ts) and returns the mark after them. Throws a
+   * SinkError when `path` is not the current file or the writer is closed or busy, a RangeError
+   * when `start` is past the end, and what the append throws (the file is then cut at `start`).
+   */
+  replaceTail(path: string, start: number, bytes: Buffer): WarcMark {
+    this.checkIdle();
+    if (resolve(path) !== resolve(this.file.path))
+      throw new SinkError(`WARC output ${path} is not the current file (${this.file.path})`);
+    this.file.truncate(start);
+    return this.appendSerialized(bytes);
+  }
+
   /** Closes the current file; later writes throw. Idempotent. */
   close(): void {
     this.closed = true;
