@@ -84,14 +84,17 @@ for (const n of procCounts) {
   for (const r of results) if (r.code !== 0) process.stderr.write(`exit ${r.code}: ${r.stderr}\n`);
   const stored = results.reduce((s, r) => s + Number(r.summary?.pages ?? 0), 0);
   const ms = Math.max(...results.map((r) => Number(r.summary?.durationMs ?? 0)));
-  const records = await c.llen('trawl:{bench}:records');
+  const records = await c.llen('trawl:{bench}:order');
   const mem = Number(/used_memory:(\d+)/.exec(await c.info('memory'))?.[1] ?? 0);
-  const recBytes = Number(await c.memory('USAGE', 'trawl:{bench}:records', 'SAMPLES', '0'));
+  const usage = async (k: string) => Number(await c.memory('USAGE', `trawl:{bench}:${k}`, 'SAMPLES', '0'));
+  // A page's record (last), its place in the pass (order) and its version for recrawls (ver).
+  const recBytes = (await usage('last')) + (await usage('order'));
+  const verBytes = await usage('ver');
   const setBytes =
     Number(await c.memory('USAGE', 'trawl:{bench}:seen', 'SAMPLES', '0')) +
     Number(await c.memory('USAGE', 'trawl:{bench}:done', 'SAMPLES', '0'));
   const redisCpu = after - before;
-  const row = `${n} proc  ${String(stored).padStart(6)} stored  ${String(records).padStart(6)} records  ${((stored * 1000) / ms).toFixed(0).padStart(6)} pages/s  ${(ms / 1000).toFixed(1).padStart(5)} s  redis CPU ${redisCpu.toFixed(2)} s (${((redisCpu * 1000 * 1000) / stored).toFixed(0)} ms/1k pages)  redis memory ${(mem / 2 ** 20).toFixed(1)} MB: records ${(recBytes / records).toFixed(0)} B/page, seen+done ${(setBytes / records).toFixed(0)} B/URL`;
+  const row = `${n} proc  ${String(stored).padStart(6)} stored  ${String(records).padStart(6)} records  ${((stored * 1000) / ms).toFixed(0).padStart(6)} pages/s  ${(ms / 1000).toFixed(1).padStart(5)} s  redis CPU ${redisCpu.toFixed(2)} s (${((redisCpu * 1000 * 1000) / stored).toFixed(0)} ms/1k pages)  redis memory ${(mem / 2 ** 20).toFixed(1)} MB: records ${(recBytes / records).toFixed(0)} B/page, versions ${(verBytes / records).toFixed(0)} B/page, seen+done ${(setBytes / records).toFixed(0)} B/URL`;
   rows.push(row);
   process.stdout.write(`${row}\n`);
   await redis.stop();

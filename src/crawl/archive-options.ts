@@ -10,15 +10,15 @@ const WARC_EXTENSIONS = ['.warc.gz', '.warc'];
 
 /**
  * Checks the recrawl, WARC and cache options (see CrawlOptions) before anything is opened, throwing
- * a UsageError whose one line names the flag: `--recrawl` needs an existing state file and
- * contradicts `--fresh`; `--recrawl-after` is a duration ≥ 0 or `auto` and, like
+ * a UsageError whose one line names the flag: `--recrawl` needs an existing state file (unless
+ * `keepVersions`: the distributed mode checks its crawl in Redis) and contradicts `--fresh`; `--recrawl-after` is a duration ≥ 0 or `auto` and, like
  * `--changed-only`, needs `--recrawl`; `--warc` and `--warc-dir` exclude each other, the file
  * ends in `.warc.gz` or `.warc` and goes in an existing, writable directory; `--warc-dir` and
  * `--cache` are directories (created if missing, in an existing writable parent), not files;
  * `--cache-mode` is one of CACHE_MODES and needs `--cache`. Looks at the file system only.
  */
 export function checkArchiveOptions(o: CrawlOptions): void {
-  if (o.recrawl === true) {
+  if (o.recrawl === true && o.keepVersions !== true) {
     if (o.state === undefined)
       throw new UsageError(
         '--recrawl needs --state: the pages to crawl again are the ones a state file holds',

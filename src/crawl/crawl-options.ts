@@ -175,6 +175,11 @@ export interface CrawlOptions {
    * modified after it was fetched. Default: 0 (every page).
    */
   recrawlAfter?: number | 'auto';
+  /**
+   * Keep each page's validators and body hash for later recrawls without a state file: set by the
+   * distributed mode, whose frontier keeps them in Redis. Default: only with `state`.
+   */
+  keepVersions?: boolean;
   /** Write only new, changed and gone pages' records to the output (`--changed-only`); needs `recrawl`. */
   changedOnly?: boolean;
   /** Write every fetch as WARC/1.1 records to this `.warc.gz` (or `.warc`) file (`--warc`). */

@@ -70,6 +70,8 @@ export class Crawl implements AsyncIterable<PageRecord> {
   readonly #durable: boolean;
   readonly #resumed: boolean = false;
   #records: Channel<PageRecord> | null = null;
+  /** The pipeline has ended: no record will be stored any more. */
+  #ended = false;
   #robots!: RobotsWiring;
   #store!: StoreStep;
   #startedAt = Date.now();
@@ -162,7 +164,11 @@ export class Crawl implements AsyncIterable<PageRecord> {
    * consumer). Only records stored after iteration starts are seen; use `onRecord` to see all.
    */
   [Symbol.asyncIterator](): AsyncIterator<PageRecord> {
-    this.#records ??= new Channel<PageRecord>(256);
+    if (this.#records === null) {
+      this.#records = new Channel<PageRecord>(256);
+      // Iterating a crawl that has already ended ends at once (it stored its records unseen).
+      if (this.#ended) this.#records.close();
+    }
     return this.#records[Symbol.asyncIterator]();
   }
 
@@ -239,12 +245,14 @@ export class Crawl implements AsyncIterable<PageRecord> {
       }
     } finally {
       endReason = this.#stopReason(); // before the cleanup below cancels the crawl's signals
+      // Sessions first: closing the store closes the frontier that keeps them (Redis: its client).
+      await ids?.save().catch(() => {}); // best effort: each stored batch saved them already
       await this.#store?.close();
+      this.#ended = true;
       this.#records?.close();
       this.metrics.close();
       await Promise.all(threads.map((t) => t.close()));
       this.#robots?.close();
-      await ids?.save().catch(() => {}); // best effort: each stored batch saved them already
       await rendering?.close(); // before the identities: its requests go through their agents
       await ids?.close();
       await ctx.agent.close();

@@ -8,7 +8,7 @@ import { type CrawlOptions, DEFAULTS, defaultName, resolveOptions } from './opti
 import { connectRedis, redactUrl } from './redis/connect.js';
 import { type CrawlSpec, hostBudget, loadSpec, publishSpec, specOf } from './redis/crawl-spec.js';
 import { Presence } from './redis/presence.js';
-import { RedisFrontier } from './redis/redis-frontier.js';
+import { loadPass, RedisFrontier } from './redis/redis-frontier.js';
 import { RedisRateGate } from './redis/redis-rate-gate.js';
 import { hostKey, normalizeUrl } from './url/normalize.js';
 import { UsageError } from './usage-error.js';
@@ -36,14 +36,16 @@ export interface RedisConnection {
  */
 type SharedKey = keyof CrawlSpec;
 /** Options no distributed crawl takes: its state and its records live in Redis. */
-type LocalStorageKey = 'state' | 'out' | 'fresh' | 'retryFailed' | 'recrawl' | 'recrawlAfter' | 'changedOnly';
+type LocalStorageKey = 'state' | 'out' | 'fresh' | 'retryFailed' | 'keepVersions';
+/** The options of a recrawl pass: given to the process that starts it, adopted by the others. */
+type PassKey = 'recrawl' | 'recrawlAfter' | 'changedOnly';
 
 /** Options of {@link distributedCrawl}: a crawl's options (seeds, budget, scope...) plus where Redis is. */
 export type DistributedCrawlOptions = Omit<Partial<CrawlOptions>, LocalStorageKey> &
   RedisConnection & { seeds?: string[] };
 
 /** Options of {@link joinCrawl}: the crawl's name, this process's own options, and where Redis is. */
-export type JoinCrawlOptions = Omit<Partial<CrawlOptions>, SharedKey | LocalStorageKey | 'name'> &
+export type JoinCrawlOptions = Omit<Partial<CrawlOptions>, SharedKey | LocalStorageKey | PassKey | 'name'> &
   RedisConnection & {
     /** The crawl to join. */
     name: string;
@@ -81,11 +83,11 @@ export async function distributedCrawl(options: DistributedCrawlOptions): Promis
   refuseLocalStorage(options);
   const leaseTtlMs = leaseTtlOf(options);
   const { redis, onRedisStatus, leaseTtlMs: _ttl, ...crawlOptions } = options;
-  const resolved = resolveOptions({ ...crawlOptions, state: undefined, out: undefined });
+  const resolved = resolveOptions({ ...crawlOptions, state: undefined, out: undefined, keepVersions: true });
   const name = defaultName(resolved);
   const client = await connectRedis(redis, { onStatus: onRedisStatus });
-  return start(client, name, crawlOptions, leaseTtlMs, async (presence, signal) => {
-    // Seeds go in before the crawl is announced, so a process that sees the crawl also sees work.
+  const { recrawl: _r, recrawlAfter: _a, changedOnly: _c, ...own } = crawlOptions;
+  return start(client, name, own, leaseTtlMs, async (presence, signal) => {
     const budget = hostBudget(resolved);
     const early = new RedisFrontier(client, {
       name,
@@ -94,6 +96,18 @@ export async function distributedCrawl(options: DistributedCrawlOptions): Promis
       owner: presence.id,
       signal,
     });
+    if (resolved.recrawl === true) {
+      // A recrawl starts (or continues) a pass of an existing crawl, whose options stay in force.
+      const spec = await loadSpec(client, name, 0, signal);
+      if (spec === null)
+        throw new UsageError(
+          `--recrawl: no crawl named "${name}" at ${redactUrl(redis)} (crawl it first, without --recrawl)`,
+        );
+      await early.startRecrawl(resolved.recrawlAfter ?? 0, resolved.changedOnly === true);
+      await early.add(seedItems(resolved));
+      return spec;
+    }
+    // Seeds go in before the crawl is announced, so a process that sees the crawl also sees work.
     await early.add(seedItems(resolved));
     return publishSpec(client, name, specOf(resolved), signal);
   });
@@ -164,9 +178,13 @@ async function start(
     await presence.start();
     const spec = await getSpec(presence, hardStop.signal);
     const budget = hostBudget(spec);
+    // A recrawl pass's options are the crawl's: every process of the pass adopts them.
+    const pass = await loadPass(client, name, hardStop.signal);
+    const passOptions: Partial<CrawlOptions> =
+      pass.n === 0 ? {} : { recrawl: true, recrawlAfter: pass.after, changedOnly: pass.changedOnly };
     // Each process archives into its own WARC file, named by its lease owner id (warc-marks.ts).
     archive = openArchive(
-      resolveOptions({ ...own, ...spec, name, seeds: PLACEHOLDER }),
+      resolveOptions({ ...own, ...spec, ...passOptions, name, seeds: PLACEHOLDER, keepVersions: true }),
       name,
       undefined,
       presence.id,
@@ -184,12 +202,15 @@ async function start(
       presence,
       ownsClient: true,
       ...(warc === null ? {} : { rewriteWarc: warc.rewriteBatch.bind(warc) }),
+      changedOnly: pass.changedOnly,
     });
     const gate = new RedisRateGate(client, { name, rate: spec.rate, burst: spec.burst });
     crawl = new RedisCrawl(
       {
         ...own,
         ...spec,
+        ...passOptions,
+        keepVersions: true,
         name,
         // The per-host rate is enforced crawl-wide by the frontier; a second, local bucket at the
         // same rate would only add wake-up latency (the engine still caps per-host concurrency).
@@ -248,10 +269,6 @@ function refuseLocalStorage(options: object): void {
     );
   if (o.fresh || o.retryFailed)
     throw new UsageError('--fresh and --retry-failed are not supported with --redis');
-  if (o.recrawl || o.recrawlAfter !== undefined || o.changedOnly)
-    throw new UsageError(
-      '--recrawl is not supported with --redis yet: recrawl a crawl kept in a --state file',
-    );
 }
 
 /** A seed for checking a worker's options (it has none of its own). */

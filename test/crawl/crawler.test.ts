@@ -234,6 +234,15 @@ describe('crawl', () => {
     expect(seen.length).toBe(400);
   });
 
+  it('iterating a crawl that has already ended ends at once', async () => {
+    const s = await site({ pages: 5 });
+    const crawl = new Crawl({ seeds: [s.url], rate: Number.POSITIVE_INFINITY, parsers: 0 });
+    await crawl.done;
+    const seen: string[] = [];
+    for await (const r of crawl) seen.push(r.url); // hung before: nothing would ever close it
+    expect(seen).toEqual([]);
+  });
+
   it('applies --extract fields and the extract() hook', async () => {
     const s = await site({ pages: 3 });
     const { records } = await run({

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Crawl } from '../../src/crawl/crawler.js';
-import { distributedCrawl } from '../../src/crawl/distributed-crawl.js';
 import { type CrawlOptions, UsageError } from '../../src/crawl/options.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { formatSummary } from '../../src/crawl/summary.js';
 import { startCrawl, useSites } from '../helpers/crawl.js';
+import { expectChanges, idOf } from '../helpers/recrawl.js';
 import { useScratch } from '../helpers/scratch.js';
 
 const site = useSites();
@@ -20,11 +20,6 @@ async function crawlAll(opts: Partial<CrawlOptions> & { seeds: string[] }): Prom
   await crawl.done;
   return records;
 }
-
-const idOf = (url: string): number => {
-  const m = /\/p\/(\d+)$/.exec(new URL(url).pathname);
-  return m ? Number(m[1]) : 0;
-};
 
 describe('--recrawl', () => {
   it('asks with validators, stores 304s as unchanged, and finds exactly the changed, gone and new pages', async () => {
@@ -41,16 +36,7 @@ describe('--recrawl', () => {
     const pass = startCrawl({ seeds: [s.url], state, depth: 100, recrawl: true, out });
     const summary = await pass.crawl.done;
     const again = pass.records;
-    const byChange = (c: string) =>
-      again
-        .filter((r) => r.change === c)
-        .map((r) => idOf(r.url))
-        .sort((a, b) => a - b);
-    expect(byChange('changed')).toEqual([...diff.changed]);
-    expect(byChange('gone')).toEqual([...diff.gone404, ...diff.gone410].sort((a, b) => a - b));
-    expect(byChange('new')).toEqual([...diff.added]);
-    const unchanged = SITE.pages - diff.changed.length - diff.gone404.length - diff.gone410.length;
-    expect(byChange('unchanged')).toHaveLength(unchanged);
+    const unchanged = expectChanges(again, diff, SITE.pages);
     // The summary (and /metrics' trawl_page_changes_total) count the same.
     const gone = diff.gone404.length + diff.gone410.length;
     expect(summary.changes).toEqual({
@@ -214,12 +200,5 @@ describe('--recrawl', () => {
     );
     expect(() => new Crawl({ seeds, state: `${dir}/x.db`, recrawlAfter: -1 })).toThrow(UsageError);
     expect(() => new Crawl({ seeds, changedOnly: true })).toThrow(/--changed-only needs --recrawl/);
-  });
-
-  it('is refused in distributed mode, before Redis is asked anything', async () => {
-    const seeds = ['http://127.0.0.1:9/'];
-    const redis = 'redis://127.0.0.1:9'; // nothing listens: a connection attempt would fail otherwise
-    const recrawl = { seeds, redis, name: 'x', recrawl: true } as Parameters<typeof distributedCrawl>[0];
-    await expect(distributedCrawl(recrawl)).rejects.toThrow(/--recrawl is not supported with --redis/);
   });
 });

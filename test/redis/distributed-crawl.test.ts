@@ -65,10 +65,26 @@ describe('distributedCrawl and joinCrawl', () => {
     const urls = [...mine, ...theirs].map((r) => r.url);
     expect(new Set(urls).size).toBe(120);
     expect(urls).toHaveLength(120);
-    expect(await c.llen('trawl:{lib}:records')).toBe(120);
+    expect(await c.llen('trawl:{lib}:order')).toBe(120);
+    expect(await c.hlen('trawl:{lib}:last')).toBe(120);
     // done withdrew both processes and closed both connections (only the asserting client is left).
     expect(await c.zcard('trawl:{lib}:workers')).toBe(0);
     await eventually(async () => (await otherConnections(redis!)) === 1);
+  });
+
+  it('a crawl started again on a finished crawl ends at once and closes its connection', async () => {
+    redis = await startRedis();
+    const s = await site({ pages: 20 });
+    const opts = { redis: redis.url, name: 'again', seeds: [s.url], ...fast };
+    expect((await (await distributedCrawl(opts)).done).pages).toBe(20);
+    s.reset();
+    // It used to hang: its sessions were saved after the frontier had closed the connection.
+    const again = await distributedCrawl(opts);
+    const summary = await again.done;
+    expect(summary.pages).toBe(0);
+    expect(summary.stopReason).toBe('done');
+    expect(s.total()).toBe(0);
+    await eventually(async () => (await otherConnections(redis!)) === 0);
   });
 
   it('joinCrawl rejects with a UsageError naming a crawl that does not exist, and closes its connection', async () => {

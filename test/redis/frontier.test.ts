@@ -77,6 +77,18 @@ describe('RedisFrontier', () => {
     expect(readJsonl(out).records.map((r) => r.url)).toEqual(['http://a/1', 'http://a/2']);
   });
 
+  it('exports a crawl stored by an earlier trawl, whose records are a list of JSON', async () => {
+    const f = frontier();
+    await fx.client.rpush(
+      f.keys.records,
+      JSON.stringify({ url: 'http://old/1' }),
+      JSON.stringify({ url: 'http://old/2' }),
+    );
+    const out = `${tempDir('trawl-redis-')}/old.jsonl`;
+    expect((await exportRedis(fx.client, fx.name, out)).records).toBe(2);
+    expect(readJsonl(out).records.map((r) => r.url)).toEqual(['http://old/1', 'http://old/2']);
+  });
+
   it("returns a dead holder's URL to the queue when its lease expires; a late completion still stores once", async () => {
     const dead = frontier({ leaseTtlMs: 150 });
     const live = frontier({ leaseTtlMs: 150 });
@@ -89,7 +101,7 @@ describe('RedisFrontier', () => {
     expect(again?.url).toBe('http://a/1');
     await dead.complete([done(it!)]); // the "dead" one finishes after all
     await live.complete([done(again!)]);
-    expect(await fx.client.llen(live.keys.records)).toBe(1);
+    expect(await fx.client.llen(live.keys.order)).toBe(1);
     expect(await fx.client.hget(live.keys.stats, 'reaped')).toBe('1');
     expect(await live.drained()).toBe(true);
   });
@@ -152,7 +164,7 @@ describe('RedisFrontier', () => {
     expect(two?.url).toBe('http://a/2');
     await f.complete([done(two!)]);
     expect(await f.drained()).toBe(true);
-    expect(await fx.client.llen(f.keys.records)).toBe(2);
+    expect(await fx.client.llen(f.keys.order)).toBe(2);
   });
 });
 

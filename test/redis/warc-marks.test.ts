@@ -201,13 +201,13 @@ describe('distributed WARC marks', () => {
     const keys = S.frontierKeys(a.keys);
     const argv: (string | number)[] = [a.keys.prefix, 0, 0, 'A', 30_000, 2, path, mark.start, mark.offset];
     for (const c of completions)
-      argv.push(c.item.url, JSON.stringify(c.record), 0, 0, 0, c.warcIds!.join(' '));
+      argv.push(c.item.url, JSON.stringify(c.record), 0, 0, 0, c.warcIds!.join(' '), '', '1');
     const once = (await complete.run(redis.client(), keys, argv)) as unknown[];
     const twice = (await complete.run(redis.client(), keys, argv)) as unknown[];
     expect(once.at(-1)).toBe('');
     expect(twice.at(-1)).toBe('');
     expect(await entry(path)).toMatchObject({ mark: mark.offset, start: mark.start });
-    expect(await redis.client().llen('trawl:{t}:records')).toBe(2);
+    expect(await redis.client().llen('trawl:{t}:order')).toBe(2);
     await a.close();
   });
 });

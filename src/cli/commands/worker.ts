@@ -87,11 +87,17 @@ export async function runRedisCrawl(
   // Validate every flag, --out included, before touching Redis (a worker has no seeds: a placeholder).
   // Records and items live in Redis; --out and --items are where they are exported at the end.
   const { state: _state, out, items, fresh: _fresh, retryFailed: _retry, ...own } = options;
+  if (mode === 'worker' && (own.recrawl || own.recrawlAfter !== undefined || own.changedOnly))
+    throw new UsageError(
+      'trawl worker takes no --recrawl options: it joins the pass the crawl is in (start one with trawl crawl --recrawl)',
+    );
   resolveOptions({
     ...own,
     seeds: mode === 'worker' ? ['http://placeholder.invalid/'] : own.seeds,
     out,
     items,
+    // The crawl's pages and their versions are in Redis: a recrawl needs no state file.
+    keepVersions: true,
   });
   const toStdout = out === '-' || items === '-';
   if (toStdout) reserveStdout();

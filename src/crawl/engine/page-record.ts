@@ -56,7 +56,8 @@ export class RecordBuilder {
     const prior = this.#o.recrawl === true ? item.prior : undefined;
     if (prior !== undefined && o.res.status === 304) return unchangedPage(item, prior, o.res, o.attempts);
     const record = this.#fetched(item, o.res, o.attempts, parsed);
-    const version = this.#o.state === undefined ? undefined : versionOf(o.res, parsed.page?.bodyHash);
+    const keep = this.#o.state !== undefined || this.#o.keepVersions === true;
+    const version = keep ? versionOf(o.res, parsed.page?.bodyHash) : undefined;
     if (this.#o.recrawl === true) {
       record.change = changeOf(record, version?.hash ?? null, prior);
       if (version !== undefined && prior !== undefined)
@@ -165,13 +166,15 @@ function versionOf(res: FetchResult, parsedHash: string | undefined): PageVersio
 
 /**
  * What a recrawl found (PageRecord.change): `new` without a prior fetch, `gone` for 404/410,
- * `unchanged` when the status and body hash equal the prior fetch's, else `changed`.
+ * `unchanged` when the status and body hash equal the prior fetch's, else `changed`. The prior
+ * record is parsed (for its status) only when the hashes match: a changed body needs no parse.
  */
 function changeOf(record: PageRecord, hash: string | null, prior: PriorFetch | undefined): PageChange {
   if (prior === undefined) return 'new';
   if (record.status === 404 || record.status === 410) return 'gone';
+  if (hash === null || hash !== prior.hash) return 'changed';
   const before = JSON.parse(prior.record) as PageRecord;
-  return hash !== null && hash === prior.hash && before.status === record.status ? 'unchanged' : 'changed';
+  return before.status === record.status ? 'unchanged' : 'changed';
 }
 
 /** ok or failed, as the record's error says (an unchanged page keeps its earlier outcome). */

@@ -24,6 +24,6 @@ export function parseConfigOf(o: CrawlOptions): ParseConfig {
     scraper: o.scraper ?? null,
     handlerTimeoutMs: o.handlerTimeoutMs,
     // The state keeps each page's hash for recrawls; hashing on the parse threads keeps it off the main one.
-    hashBodies: o.state !== undefined,
+    hashBodies: o.state !== undefined || o.keepVersions === true,
   };
 }

@@ -66,7 +66,7 @@ export class Seeding {
       if (d.options.recrawl === true && d.options.recrawlAfter === 'auto' && recrawls(d.frontier)) {
         const modified: { key: string; lastmod: string }[] = [];
         for (const it of items) if (it.lastmod) modified.push({ key: it.url, lastmod: it.lastmod });
-        if (modified.length > 0) d.frontier.requeueModified(modified);
+        if (modified.length > 0) await d.frontier.requeueModified(modified);
       }
       d.wake();
     };

@@ -265,12 +265,10 @@ export function schedulesHosts(f: Frontier): f is Frontier & SchedulesHosts {
   return pausesHosts(f) && typeof (f as Partial<SchedulesHosts>).setHostInterval === 'function';
 }
 
-/** A frontier that can crawl its done pages again (the SQLite one; see SqliteFrontier.requeueForRecrawl). */
+/** A frontier that can crawl its done pages again (SQLite: the state file; Redis: the shared crawl). */
 export interface Recrawls {
-  /** Requeues done items stored before `before` (with `auto`, only those whose interval has passed by `now`). */
-  requeueForRecrawl(before: number, auto: boolean, now: number): number;
   /** Requeues done items whose sitemap lastmod is later than their fetch; returns how many. */
-  requeueModified(entries: readonly { key: string; lastmod: string }[]): number;
+  requeueModified(entries: readonly { key: string; lastmod: string }[]): MaybePromise<number>;
 }
 
 /** True when the frontier can recrawl (see Recrawls). */

@@ -31,7 +31,10 @@ import { ScraperError } from './scraper-error.js';
  * the seeds (the scraper's `start`) and the scraper itself cannot be set from inside it.
  */
 export type ScraperOptions = Partial<
-  Omit<CrawlOptions, 'seeds' | 'scraper' | 'signal' | 'clock' | 'extractFn' | 'onRecord' | 'onItem'>
+  Omit<
+    CrawlOptions,
+    'seeds' | 'scraper' | 'signal' | 'clock' | 'extractFn' | 'onRecord' | 'onItem' | 'keepVersions'
+  >
 >;
 
 /** The request a page was fetched for, as the handler sees it. */

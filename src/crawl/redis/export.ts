@@ -10,23 +10,27 @@ import { liveMembers } from './presence.js';
 import { repairWarcFiles, type WarcFileState } from './warc-marks.js';
 
 /**
- * Writes every record of Redis crawl `name` (in completion order) to `outPath` in the format its
- * extension names (JSONL, CSV or SQLite, through the ordinary sinks), replacing the file. Works
- * while the crawl runs: it writes the records stored when each 1000-record page is read (records
- * only ever append, so the result is a prefix of the final output). Returns the final mark and
- * the number of records written. Throws SinkError for an unknown extension or unwritable file.
+ * Writes every record of Redis crawl `name`'s current pass (in completion order; the first crawl
+ * is pass 0, see --recrawl) to `outPath` in the format its extension names (JSONL, CSV or SQLite,
+ * through the ordinary sinks), replacing the file. Works while the crawl runs: it writes the
+ * records stored when each 1000-record page is read (records only ever append, so the result is
+ * a prefix of the final output). Returns the final mark and the number of records written.
+ * Throws SinkError for an unknown extension or unwritable file. A crawl stored by an earlier
+ * trawl (its records in the `records` list) is exported from that list.
  */
 export async function exportRedis(
   client: Redis,
   name: string,
   outPath: string,
 ): Promise<{ mark: SinkMark; records: number }> {
-  const { mark, count } = await exportList(
-    client,
-    crawlKeys(name).records,
-    openSink(outPath, { resumeOffset: undefined }),
-    (s) => JSON.parse(s) as PageRecord,
-  );
+  const keys = crawlKeys(name);
+  const sink = openSink(outPath, { resumeOffset: undefined });
+  const legacy = (await client.exists(keys.order)) === 0 && (await client.exists(keys.records)) === 1;
+  const { mark, count } = legacy
+    ? await exportList(client, keys.records, sink, (page) => page.map((s) => JSON.parse(s) as PageRecord))
+    : await exportList(client, keys.order, sink, async (ids) =>
+        (await client.hmget(keys.last, ...ids)).map((s) => JSON.parse(s as string) as PageRecord),
+      );
   return { mark, records: count };
 }
 
@@ -47,7 +51,7 @@ export async function exportRedisItems(
     client,
     crawlKeys(name).items,
     openItemSink(file, { resumeOffset: undefined }),
-    (s) => JSON.parse(s) as ItemEntry,
+    (page) => page.map((s) => JSON.parse(s) as ItemEntry),
   );
   return { mark, items: count };
 }
@@ -83,7 +87,7 @@ export async function exportRedisCdxj(
 /**
  * The shared loop of exportRedis and exportRedisItems: reads the list at `key` in pages of 1000
  * up to the length it has when the export starts (entries appended later are left out) and
- * writes each page, decoded by `entry`, to `sink` in one write. Closes the sink whatever
+ * writes each page, decoded by `decode`, to `sink` in one write. Closes the sink whatever
  * happens; returns its final mark (its mark on open for an empty list) and the number of
  * entries written.
  */
@@ -91,7 +95,7 @@ async function exportList<T>(
   client: Redis,
   key: string,
   sink: { write(entries: readonly T[]): SinkMark; close(): void },
-  entry: (json: string) => T,
+  decode: (page: string[]) => T[] | Promise<T[]>,
 ): Promise<{ mark: SinkMark; count: number }> {
   try {
     const total = await client.llen(key);
@@ -99,7 +103,7 @@ async function exportList<T>(
     let mark = sink.write([]);
     for (let i = 0; i < total; i += 1000) {
       const page = await client.lrange(key, i, Math.min(i + 999, total - 1));
-      mark = sink.write(page.map(entry));
+      mark = sink.write(await decode(page));
       count += page.length;
     }
     return { mark, count };

@@ -13,7 +13,9 @@
  * | `leases` | zset | leased identities scored by lease expiry (ms) |
  * | `lease` / `litem` | hash | leased identity → owner id / item JSON |
  * | `done` | set | completed identities (a record is written only when its identity enters this set) |
- * | `records` | list | page records (JSON), in completion order |
+ * | `order` | list | identities of the pass's stored records, in completion order (their records: `last`) |
+ * | `last` | hash | done identity → its latest record (JSON) |
+ * | `records` | list | page records (JSON) in completion order: how earlier trawl versions stored them (still exported) |
  * | `items` | list | scraped items as `{url, label, item}` JSON, written with their page's record |
  * | `stats` | hash | counters: `queued`, `done`, `failed`, `skipped`, `reaped`, `items` |
  * | `rate` | string | the global rate limit's GCRA state |
@@ -21,6 +23,9 @@
  * | `workers` | zset | live processes of the crawl (presence.ts), scored by heartbeat expiry (ms) |
  * | `sessions` | hash | the crawl's sessions (redis-sessions.ts): id → JSON (cookies: a secret) |
  * | `warc` | hash | each process's WARC file (path) → its committed mark as JSON (warc-marks.ts) |
+ * | `ver` | hash | done identity → its version for recrawls: item JSON, a newline, meta JSON (validators, hash, fetch time `t`, interval `i`, capture) |
+ * | `pass` | hash | recrawl passes: `n` (0 = the first crawl), `started` (ms), `after`, `changed` |
+ * | `items@<n>` | list | the scraped items of pass n, kept when pass n + 1 starts |
  */
 export function crawlPrefix(name: string): string {
   return `trawl:{${name}}:`;
@@ -46,6 +51,10 @@ export function crawlKeys(name: string) {
     workers: `${p}workers`,
     sessions: `${p}sessions`,
     warc: `${p}warc`,
+    ver: `${p}ver`,
+    last: `${p}last`,
+    pass: `${p}pass`,
+    order: `${p}order`,
   };
 }
 

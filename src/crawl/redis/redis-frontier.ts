@@ -7,11 +7,13 @@ import {
   type FrontierStats,
   itemKey,
   type KeepsSessions,
+  type PriorFetch,
   type RequestSpec,
   type SchedulesHosts,
   type StoredSession,
   type WarcCommit,
 } from '../frontier/frontier.js';
+import { INITIAL_INTERVAL_MS } from '../frontier/recrawl-interval.js';
 import { outcomeOf, type PageOutcome } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
 import { LuaScript, withRedisRetry } from './connect.js';
@@ -58,6 +60,8 @@ export interface RedisFrontierOptions {
    * rewriteBatch. Called by `complete` when its batch had such losers; required with a WARC mark.
    */
   rewriteWarc?: (path: string, start: number, end: number, drop: ReadonlySet<string>) => number;
+  /** --changed-only pass: an unchanged page's record is kept for later passes but not listed in `records`. */
+  changedOnly?: boolean;
 }
 
 const scripts = {
@@ -70,7 +74,83 @@ const scripts = {
   pause: new LuaScript(S.PAUSE),
   interval: new LuaScript(S.INTERVAL),
   drained: new LuaScript(S.DRAINED),
+  pass: new LuaScript(S.PASS),
+  requeueDue: new LuaScript(S.REQUEUE_DUE),
+  requeueModified: new LuaScript(S.REQUEUE_MODIFIED),
 };
+
+/** The meta half of a page's version in `ver` (see scripts.ts): absent fields are null. */
+interface VersionMeta {
+  e?: string;
+  m?: string;
+  h?: string;
+  i?: number;
+  c?: string;
+  ca?: number;
+  /** When it was stored (ms, the storing process's clock). */
+  t: number;
+  /** 1 when its record had an error. */
+  f?: 1;
+}
+
+/** A page's `ver` entry: its item JSON (attempts 0, to queue it again) and its version's meta. */
+function versionEntry(c: Completion): string {
+  const v = c.version!;
+  const meta: VersionMeta = { t: Date.now() };
+  if (v.etag !== null) meta.e = v.etag;
+  if (v.lastModified !== null) meta.m = v.lastModified;
+  if (v.hash !== null) meta.h = v.hash;
+  if (v.intervalMs !== null) meta.i = v.intervalMs;
+  if (v.captureId != null) meta.c = v.captureId;
+  if (v.capturedAt != null) meta.ca = v.capturedAt;
+  if (c.record.error !== null) meta.f = 1;
+  return `${toJson({ ...c.item, attempts: 0 })}\n${JSON.stringify(meta)}`;
+}
+
+/** The PriorFetch of a leased page from its `ver` and `last` entries. */
+function priorOf(ver: string, record: string): PriorFetch {
+  const m = JSON.parse(ver.slice(ver.indexOf('\n') + 1)) as VersionMeta;
+  return {
+    etag: m.e ?? null,
+    lastModified: m.m ?? null,
+    hash: m.h ?? null,
+    intervalMs: m.i ?? null,
+    captureId: m.c ?? null,
+    capturedAt: m.ca ?? null,
+    fetchedAt: m.t,
+    record,
+  };
+}
+
+/** A distributed crawl's recrawl pass (the `pass` hash): 0 is the first crawl. */
+export interface RecrawlPass {
+  n: number;
+  /** When it started (ms, the starting process's clock); 0 for the first crawl. */
+  started: number;
+  /** Its --recrawl-after: ms, or auto. */
+  after: number | 'auto';
+  /** Its --changed-only. */
+  changedOnly: boolean;
+}
+
+/** Crawl `name`'s current recrawl pass (n 0: the first crawl), read without changing anything. */
+export async function loadPass(client: Redis, name: string, signal?: AbortSignal): Promise<RecrawlPass> {
+  const [n, started, after, changed] = await withRedisRetry(
+    () => client.hmget(crawlKeys(name).pass, 'n', 'started', 'after', 'changed'),
+    signal,
+  );
+  return passOf(n, started, after, changed);
+}
+
+function passOf(n: unknown, started: unknown, after: unknown, changed: unknown): RecrawlPass {
+  const a = String(after ?? '');
+  return {
+    n: Number(n ?? 0),
+    started: Number(started || 0),
+    after: a === 'auto' ? 'auto' : Number(a || 0),
+    changedOnly: changed === '1',
+  };
+}
 
 /**
  * Compact JSON of a queued item: its identity is `k` when it has a key, else `u` (the scripts
@@ -159,6 +239,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
   readonly #presence: Presence | null;
   readonly #rewriteWarc: RedisFrontierOptions['rewriteWarc'];
   readonly #warcFixed: WarcFixed;
+  readonly #changedOnly: boolean;
 
   constructor(client: Redis, opts: RedisFrontierOptions) {
     this.#client = client;
@@ -176,6 +257,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
     this.owner = opts.owner ?? processId();
     this.#presence = opts.presence ?? null;
     this.#rewriteWarc = opts.rewriteWarc;
+    this.#changedOnly = opts.changedOnly ?? false;
     this.#warcFixed = warcFixed(client, this.keys);
   }
 
@@ -248,7 +330,11 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
     const rest = this.#header(await this.#run(scripts.lease, [want, this.#candidates, ...hosts])) as string[];
     const k = Number(rest[0]);
     const items = rest.slice(1, 1 + k).map(fromJson);
-    this.#due = rest.slice(1 + k);
+    for (let i = 0; i < k; i++) {
+      const ver = rest[1 + k + 2 * i]!;
+      if (ver !== '') items[i]!.prior = priorOf(ver, rest[2 + k + 2 * i]!);
+    }
+    this.#due = rest.slice(1 + 3 * k);
     for (const it of items) this.#held.set(itemKey(it), it);
     if (items.length > 0) this.#startRenewing();
     this.#buffer.push(...items);
@@ -332,6 +418,8 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
         c.links.length,
         ni,
         c.warcIds?.join(' ') ?? '',
+        c.version === undefined ? '' : versionEntry(c),
+        this.#changedOnly && c.record.change === 'unchanged' ? '0' : '1',
       );
       for (const l of c.links) args.push(l.key ?? l.url, l.host, toJson(l));
       if (ni > 0) {
@@ -352,6 +440,62 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
       removeSpools(warc.path);
     }
     return Number(rest[0]);
+  }
+
+  /**
+   * Starts a recrawl pass if the crawl is finished crawl-wide (nothing queued or leased; see the
+   * PASS script: the last pass's records and items lists are kept as `records@<n>`/`items@<n>`),
+   * else leaves the current pass (or the first crawl) going; then queues again every done page
+   * that is due in it — fetched before the pass started (or `after` ms before it), or with `auto`
+   * whose own interval has passed by the pass start — scanning `ver` in steps of 1,000 (Redis is
+   * never blocked for long; pages revisited in the pass were stored after its start and are not
+   * queued again, so a pass interrupted mid-scan is completed by the next call). Resolves with the
+   * pass in force and how many pages this call queued.
+   */
+  async startRecrawl(
+    after: number | 'auto',
+    changedOnly: boolean,
+  ): Promise<{ pass: RecrawlPass; fresh: boolean; queued: number }> {
+    const r = this.#header(
+      await this.#run(scripts.pass, [after === 'auto' ? 'auto' : after, changedOnly ? '1' : '0', Date.now()]),
+    );
+    const pass = passOf(r[0], r[2], r[3], r[4]);
+    const fresh = Number(r[1]) === 1;
+    let queued = 0;
+    if (pass.n > 0) {
+      const auto = pass.after === 'auto';
+      const before = auto ? pass.started : pass.started - (pass.after as number);
+      let cursor = '0';
+      do {
+        const step = this.#header(
+          await this.#run(scripts.requeueDue, [
+            cursor,
+            1000,
+            before,
+            auto ? '1' : '0',
+            pass.started,
+            INITIAL_INTERVAL_MS,
+          ]),
+        );
+        cursor = String(step[0]);
+        queued += Number(step[1]);
+      } while (cursor !== '0');
+    }
+    return { pass, fresh, queued };
+  }
+
+  /**
+   * Queues again each done page whose sitemap `lastmod` is later than its last fetch (for
+   * --recrawl-after auto); resolves with how many. Entries with an unparsable lastmod are ignored.
+   */
+  async requeueModified(entries: readonly { key: string; lastmod: string }[]): Promise<number> {
+    const args: (string | number)[] = [];
+    for (const e of entries) {
+      const t = Date.parse(e.lastmod);
+      if (Number.isFinite(t)) args.push(e.key, t);
+    }
+    if (args.length === 0) return 0;
+    return Number(this.#header(await this.#run(scripts.requeueModified, args))[0]);
   }
 
   /**
@@ -397,9 +541,11 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
 
   /**
    * Replaces the crawl's sessions — for every process of the crawl — with `list`, atomically
-   * (see saveRedisSessions).
+   * (see saveRedisSessions). Rejects after close.
    */
   saveSessions(list: readonly StoredSession[]): Promise<void> {
+    // After close the client may be gone for good: a save would wait for it forever.
+    if (this.#closed) return Promise.reject(new Error('the Redis frontier is closed'));
     return saveRedisSessions(this.#client, this.keys.sessions, list, this.#signal);
   }
 

@@ -36,6 +36,10 @@ export const FRONTIER_KEYS = [
   'stats',
   'items',
   'warc',
+  'ver',
+  'last',
+  'pass',
+  'order',
 ] as const;
 
 /** KEYS for a frontier script of the crawl with keys `k`. */
@@ -52,6 +56,7 @@ local HT, HTAU = tonumber(ARGV[2]), tonumber(ARGV[3])
 local OWNER, TTL = ARGV[4], tonumber(ARGV[5])
 local K_SEEN, K_HOSTS, K_DELAYED, K_LEASES, K_LEASE, K_LITEM, K_DONE, K_RECORDS, K_STATS, K_ITEMS, K_WARC =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local K_VER, K_LAST, K_PASS, K_ORDER = KEYS[12], KEYS[13], KEYS[14], KEYS[15]
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -107,6 +112,19 @@ local function maintain(now)
     enqueue(cjson.decode(json).h, json, false, now) -- already counted in queued
   end
 end
+-- Puts a done page back in its host's queue for a recrawl (its version: item JSON, a newline,
+-- then meta JSON with f = 1 when its record had an error). Returns 1 if it was done, else 0.
+local function requeue_done(id, ver, now)
+  if redis.call('SREM', K_DONE, id) == 0 then return 0 end
+  local nl = string.find(ver, '\\n', 1, true)
+  local json = string.sub(ver, 1, nl - 1)
+  local meta = cjson.decode(string.sub(ver, nl + 1))
+  redis.call('HINCRBY', K_STATS, 'done', -1)
+  if meta.f == 1 then redis.call('HINCRBY', K_STATS, 'failed', -1) end
+  redis.call('HINCRBY', K_STATS, 'queued', 1)
+  enqueue(cjson.decode(json).h, json, false, now)
+  return 1
+end
 local function stats(now)
   local s = redis.call('HMGET', K_STATS, 'queued', 'done', 'failed', 'items')
   local next_due = -1
@@ -150,7 +168,8 @@ return out
  * caller's own checks allow). Leases from each candidate host that may go now (not paused) as
  * many items as its GCRA has tokens for right now (one token each; any number for a host with no
  * rate, T = 0), up to max in all; returns stats, the
- * count k of leased items, their k JSONs, then the hosts that may go now. A host whose queue
+ * count k of leased items, their k JSONs, each one's last version and record (`ver`, `last`;
+ * '' for a page never done), then the hosts that may go now. A host whose queue
  * holds only URLs completed meanwhile (a reaped lease finished late) is emptied and unscheduled.
  */
 export const LEASE = `${PRELUDE}
@@ -201,6 +220,14 @@ end
 local out = stats(now)
 out[#out + 1] = #got
 for _, j in ipairs(got) do out[#out + 1] = j end
+-- Each item's last version and record (a page queued again for a recrawl), '' for none.
+for _, j in ipairs(got) do
+  local it = cjson.decode(j)
+  local id = it.k or it.u
+  local ver = redis.call('HGET', K_VER, id)
+  out[#out + 1] = ver or ''
+  out[#out + 1] = ver and (redis.call('HGET', K_LAST, id) or '') or ''
+end
 -- The hosts that may go now after this lease: the caller's candidates for its next lease, so a
 -- busy worker needs one round trip per lease, not two.
 local hosts = redis.call('ZRANGEBYSCORE', K_HOSTS, '-inf', fmt(now), 'LIMIT', 0, tonumber(ARGV[7]))
@@ -213,10 +240,13 @@ return out
  * batch's records start in it and the offset after them; then per completion: identity, record
  * JSON, outcome (0 ok, 1 failed, 2 skipped — both counted in `failed`, the records with an error;
  * skips also in `skipped`), link count, scraped item count, its WARC record ids (space-separated,
- * '' for none), that many links as (identity, host, item JSON) triples, then that many scraped
+ * '' for none), its version for recrawls ('' for none: item JSON, a newline, meta JSON — kept in
+ * `ver`), whether the record is listed in `order` ('1'; '0' for an unchanged page of a
+ * --changed-only pass: its record is kept in `last` all the same), that many links as (identity, host, item JSON) triples, then that many scraped
  * item entries (`{url, label, item}` JSON). Drops the caller's leases, stores each record and its
  * scraped items iff its identity is not done yet (the first completion wins, so a page's items are
- * stored once crawl-wide), enqueues unseen links. With a WARC file, sets its entry in `warc` to
+ * stored once crawl-wide) — the record in `last`, its identity at the end of `order` — and
+ * enqueues unseen links. With a WARC file, sets its entry in `warc` to
  * `{owner, mark, start}` plus `drop`, the record ids of the completions that lost (their records
  * are in the file but another completion of the page won: see warc-marks.ts). Returns stats +
  * [links added, the WARC record ids to drop (space-separated, '' for none)]; a re-sent batch
@@ -241,11 +271,14 @@ local drop = {}
 for _ = 1, tonumber(ARGV[6]) do
   local url, rec, failed = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local nl, ni, ids = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), ARGV[i + 5]
-  i = i + 6
+  local ver, listed = ARGV[i + 6], ARGV[i + 7]
+  i = i + 8
   if redis.call('HGET', K_LEASE, url) == OWNER then drop_lease(url) end
   local stored = redis.call('SADD', K_DONE, url) == 1
   if stored then
-    redis.call('RPUSH', K_RECORDS, rec)
+    redis.call('HSET', K_LAST, url, rec)
+    if listed == '1' then redis.call('RPUSH', K_ORDER, url) end
+    if ver ~= '' then redis.call('HSET', K_VER, url, ver) end
     redis.call('HINCRBY', K_STATS, 'done', 1)
     if failed ~= '0' then redis.call('HINCRBY', K_STATS, 'failed', 1) end
     if failed == '2' then redis.call('HINCRBY', K_STATS, 'skipped', 1) end
@@ -299,6 +332,84 @@ local e = cjson.decode(raw)
 if e.drop == nil or e.start ~= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({ owner = e.owner, mark = tonumber(ARGV[3]), start = e.start }))
 return 1
+`;
+
+/**
+ * ARGV[6]: the pass's recrawl-after (ms, or 'auto'), [7]: '1' for --changed-only, [8]: the
+ * caller's clock (ms). Starts a recrawl pass when the crawl is finished (nothing queued or
+ * leased): `pass` gets n + 1, the start time, the options; `order` starts empty (the last pass's
+ * records are exported before: every page keeps its latest record in `last`) and the last pass's
+ * `items` list is kept as `items@<n>`. Otherwise the
+ * current pass (or the first crawl, n = 0) goes on. Returns stats + [n, 1 for a new pass else 0,
+ * started, after, changedOnly].
+ */
+export const PASS = `${PRELUDE}
+local now = now_ms()
+maintain(now)
+local s = stats(now)
+local n = tonumber(redis.call('HGET', K_PASS, 'n')) or 0
+local fresh = 0
+if s[2] == 0 and s[3] == 0 then
+  fresh = 1
+  -- The new pass lists its own records (pages it does not visit keep theirs in last); the
+  -- scraped items of the passes before stay readable beside the new pass's.
+  redis.call('DEL', K_ORDER, K_RECORDS)
+  if redis.call('EXISTS', K_ITEMS) == 1 then redis.call('RENAME', K_ITEMS, K_ITEMS .. '@' .. n) end
+  n = n + 1
+  redis.call('HSET', K_PASS, 'n', n, 'started', ARGV[8], 'after', ARGV[6], 'changed', ARGV[7])
+end
+local p = redis.call('HMGET', K_PASS, 'started', 'after', 'changed')
+local out = stats(now)
+out[#out + 1] = n
+out[#out + 1] = fresh
+out[#out + 1] = p[1] or ''
+out[#out + 1] = p[2] or ''
+out[#out + 1] = p[3] or ''
+return out
+`;
+
+/**
+ * ARGV[6]: HSCAN cursor of `ver`, [7]: count, [8]: before (ms), [9]: '1' for auto, [10]: now
+ * (ms), [11]: the first interval for pages without one (ms). Queues again the done pages of one
+ * scan step that are due: fetched (meta t) before `before` and, with auto, whose interval (meta i)
+ * has passed by `now`. Returns stats + [next cursor ('0' when the scan is over), requeued].
+ */
+export const REQUEUE_DUE = `${PRELUDE}
+local now = now_ms()
+local before, auto, at, first = tonumber(ARGV[8]), ARGV[9] == '1', tonumber(ARGV[10]), tonumber(ARGV[11])
+local r = redis.call('HSCAN', K_VER, ARGV[6], 'COUNT', tonumber(ARGV[7]))
+local n = 0
+local kv = r[2]
+for j = 1, #kv, 2 do
+  local ver = kv[j + 1]
+  local meta = cjson.decode(string.sub(ver, string.find(ver, '\\n', 1, true) + 1))
+  if meta.t < before and (not auto or meta.t + (meta.i or first) <= at) then
+    n = n + requeue_done(kv[j], ver, now)
+  end
+end
+local out = stats(now)
+out[#out + 1] = r[1]
+out[#out + 1] = n
+return out
+`;
+
+/**
+ * ARGV[6..]: (identity, lastmod ms) pairs from a sitemap. Queues again each done page whose
+ * sitemap lastmod is later than its fetch (meta t). Returns stats + [requeued].
+ */
+export const REQUEUE_MODIFIED = `${PRELUDE}
+local now = now_ms()
+local n = 0
+for j = 6, #ARGV, 2 do
+  local ver = redis.call('HGET', K_VER, ARGV[j])
+  if ver then
+    local meta = cjson.decode(string.sub(ver, string.find(ver, '\\n', 1, true) + 1))
+    if meta.t < tonumber(ARGV[j + 1]) then n = n + requeue_done(ARGV[j], ver, now) end
+  end
+end
+local out = stats(now)
+out[#out + 1] = n
+return out
 `;
 
 /**
