@@ -12,6 +12,7 @@ import type { Crawl } from '../../src/crawl/crawler.js';
 import { distributedCrawl, joinCrawl } from '../../src/crawl/distributed-crawl.js';
 import type { PageRecord } from '../../src/crawl/record.js';
 import { exportRedis } from '../../src/crawl/redis/export.js';
+import { formatRedisStatus, readRedisStatus } from '../../src/crawl/redis/redis-status.js';
 import { useSites } from '../helpers/crawl.js';
 import { expectChanges, idOf } from '../helpers/recrawl.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -72,7 +73,9 @@ describe('distributed --recrawl', () => {
     const pass1 = await exported();
     expect(pass1.map((r) => r.url).sort()).toEqual(again.map((r) => r.url).sort());
     expect(pass1.find((r) => r.url === kept.url)?.change).toBe('unchanged');
-    expect(await redis.client().hget('trawl:{r}:pass', 'n')).toBe('1');
+    const status = await readRedisStatus(redis.client(), 'r');
+    expect(status?.recrawl).toMatchObject({ pass: 1, after: 0, changedOnly: false });
+    expect(formatRedisStatus(status!, 'here')).toMatch(/recrawl {2}pass 1, started .* \(every page\)/);
 
     // --changed-only with nothing changed since: every known page answers 304, none is listed
     // but the gone ones, and a page fetched within --recrawl-after is not asked at all.

@@ -81,6 +81,9 @@ describe('distributed --warc-dir', () => {
       gzipSync(Buffer.from('WARC/1.1\r\nWARC-Type: response\r\n')).subarray(0, 20),
     );
 
+    const status = await runCli(['status', '--redis', redis.url, '--name', 't']);
+    expect(status.stdout).toMatch(/warc {5}3 files, \d+ bytes committed/);
+
     const cdxj = join(dir, 'all.cdxj');
     const exp = await runCli(['export', '--redis', redis.url, '--name', 't', '--out', cdxj]);
     expect(exp.code, exp.stderr).toBe(0);

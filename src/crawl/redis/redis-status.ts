@@ -40,6 +40,10 @@ export interface RedisCrawlStatus {
   spec: CrawlSpec;
   /** Stored sessions live and retired (counts only: a session's cookies never leave Redis). */
   sessions: { live: number; retired: number };
+  /** The recrawl pass under way or last run (`--recrawl`), or null for a crawl never recrawled. */
+  recrawl: { pass: number; startedAt: number; after: number | 'auto'; changedOnly: boolean } | null;
+  /** The processes' WARC files (`--warc`, `--warc-dir`): how many, and their committed bytes. */
+  warc: { files: number; bytes: number };
 }
 
 // One script, so that the counters, leases and members are one consistent snapshot on Redis' clock.
@@ -65,8 +69,15 @@ for _, v in ipairs(redis.call('HVALS', KEYS[7])) do
   local ok, d = pcall(cjson.decode, v)
   if ok and type(d) == 'table' and d.retired == true then retired = retired + 1 end
 end
+local files, bytes = 0, 0
+for _, v in ipairs(redis.call('HVALS', KEYS[8])) do
+  files = files + 1
+  bytes = bytes + (cjson.decode(v).mark or 0)
+end
+local pass = redis.call('HMGET', KEYS[9], 'n', 'started', 'after', 'changed')
 return { spec, s[1] or '0', s[2] or '0', s[3] or '0', s[4] or '0', redis.call('SCARD', KEYS[3]),
-  redis.call('ZCARD', KEYS[4]), #live, flat, members, s[5] or '0', s[6] or '0', sessions, retired }
+  redis.call('ZCARD', KEYS[4]), #live, flat, members, s[5] or '0', s[6] or '0', sessions, retired,
+  files, tostring(bytes), pass[1] or '0', pass[2] or '0', pass[3] or '0', pass[4] or '0' }
 `);
 
 /**
@@ -80,7 +91,7 @@ export async function readRedisStatus(client: Redis, name: string): Promise<Redi
   const k = crawlKeys(name);
   const r = (await STATUS.run(
     client,
-    [k.spec, k.stats, k.seen, k.leases, k.lease, k.workers, k.sessions],
+    [k.spec, k.stats, k.seen, k.leases, k.lease, k.workers, k.sessions, k.warc, k.pass],
     [],
   )) as
     | [
@@ -98,6 +109,12 @@ export async function readRedisStatus(client: Redis, name: string): Promise<Redi
         string,
         number,
         number,
+        number,
+        string,
+        string,
+        string,
+        string,
+        string,
       ]
     | null;
   if (!r) return null;
@@ -116,6 +133,12 @@ export async function readRedisStatus(client: Redis, name: string): Promise<Redi
     items,
     sessions,
     retired,
+    warcFiles,
+    warcBytes,
+    pass,
+    started,
+    after,
+    changed,
   ] = r;
   const byOwner = new Map<string, number>();
   for (let i = 0; i < flat.length; i += 2) byOwner.set(String(flat[i]), Number(flat[i + 1]));
@@ -136,6 +159,16 @@ export async function readRedisStatus(client: Redis, name: string): Promise<Redi
     unattributedLeases: Number(live) - attributed,
     spec: decodeSpec(spec),
     sessions: { live: Number(sessions) - Number(retired), retired: Number(retired) },
+    recrawl:
+      Number(pass) === 0
+        ? null
+        : {
+            pass: Number(pass),
+            startedAt: Number(started),
+            after: after === 'auto' ? 'auto' : Number(after),
+            changedOnly: changed === '1',
+          },
+    warc: { files: Number(warcFiles), bytes: Number(warcBytes) },
   };
 }
 
@@ -162,6 +195,19 @@ export function formatRedisStatus(s: RedisCrawlStatus, where: string): string {
   lines.push(`seen     ${s.seen}`);
   lines.push(`reaped   ${s.reaped}`);
   if (s.items > 0) lines.push(`items    ${s.items}`);
+  if (s.recrawl !== null) {
+    const r = s.recrawl;
+    const which =
+      r.after === 'auto'
+        ? 'pages due by their interval'
+        : r.after > 0
+          ? `pages fetched ${r.after} ms before it`
+          : 'every page';
+    lines.push(
+      `recrawl  pass ${r.pass}, started ${new Date(r.startedAt).toISOString()} (${which}${r.changedOnly ? ', changed only' : ''})`,
+    );
+  }
+  if (s.warc.files > 0) lines.push(`warc     ${s.warc.files} files, ${s.warc.bytes} bytes committed`);
   if (s.sessions.live + s.sessions.retired > 0)
     lines.push(`sessions ${s.sessions.live} live, ${s.sessions.retired} retired`);
   lines.push(`workers  ${s.members.length} live`);
