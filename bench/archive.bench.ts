@@ -11,6 +11,8 @@
 // and what a recrawl or a cache saves on the network costs nothing), or e.g. `20ms,100mbit`: every
 // response of every variant crosses a relay that delays it and paces all of them through one
 // shared bandwidth (a cache replay makes no request, so it skips it by itself).
+// bare-recrawl (bare-recrawl.ts, under plain node): the same conditional requests as the recrawl
+// from a bare undici loop and nothing else — the most any recrawl can get from this site and link.
 // --only: a comma-separated subset, e.g. `first,recrawl` (recrawl needs first, cache-replay
 // cache-fill).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { describeNet, parseNet } from './archive/net-link.js';
 import { median } from './bench-helpers.js';
 
-const VARIANTS = ['plain', 'warc', 'first', 'recrawl', 'cache-fill', 'cache-replay'] as const;
+const VARIANTS = ['plain', 'warc', 'first', 'bare-recrawl', 'recrawl', 'cache-fill', 'cache-replay'] as const;
 const positional: string[] = [];
 let net = 'off';
 let only: string[] = [...VARIANTS];
@@ -38,7 +40,8 @@ for (const v of only) {
   if (!(VARIANTS as readonly string[]).includes(v))
     throw new Error(`--only: no variant "${v}" (variants: ${VARIANTS.join(', ')})`);
 }
-if (only.includes('recrawl') && !only.includes('first')) throw new Error('--only: recrawl needs first');
+for (const v of ['recrawl', 'bare-recrawl'])
+  if (only.includes(v) && !only.includes('first')) throw new Error(`--only: ${v} needs first`);
 if (only.includes('cache-replay') && !only.includes('cache-fill'))
   throw new Error('--only: cache-replay needs cache-fill');
 const selected = new Set(only);
@@ -66,11 +69,12 @@ type Row = Record<string, number | string | Record<string, number>>;
 const rows = new Map<string, Row[]>();
 function run(variant: string, dir: string): Row | undefined {
   if (!selected.has(variant)) return undefined;
-  const r = spawnSync(
-    process.execPath,
-    ['--max-semi-space-size=4', '--import', 'tsx', here('./archive/run-variant.ts'), variant, url, dir],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  // trawl's variants run with the flags bin/trawl.js gives node; the bare loop with none.
+  const args =
+    variant === 'bare-recrawl'
+      ? ['--import', 'tsx', here('./archive/bare-recrawl.ts'), url, dir]
+      : ['--max-semi-space-size=4', '--import', 'tsx', here('./archive/run-variant.ts'), variant, url, dir];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const row = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Row;
   rows.set(variant, [...(rows.get(variant) ?? []), row]);
   process.stdout.write(`round ${rows.get(variant)!.length}: ${JSON.stringify(row)}\n`);
@@ -84,6 +88,7 @@ for (let round = 0; round < rounds; round++) {
   run('first', dir);
   server.stdin!.write('advance\n');
   process.stdout.write(`site moved: ${await next()}\n`);
+  run('bare-recrawl', dir); // reads the first crawl's state, writes nothing: the recrawl sees the same
   run('recrawl', dir);
   run('cache-fill', dir);
   run('cache-replay', dir);
@@ -111,6 +116,10 @@ if (has('warc', 'plain'))
 if (has('first', 'recrawl'))
   process.stdout.write(
     `recrawl wall time vs first crawl: ${ratio(med('first', 'seconds'), med('recrawl', 'seconds'))}x faster (target ≥ 5); CPU ${med('recrawl', 'cpuSec').toFixed(2)} s vs ${med('first', 'cpuSec').toFixed(2)} s (${ratio(med('first', 'cpuSec'), med('recrawl', 'cpuSec'))}x less); body bytes ${(100 * (med('recrawl', 'bytes') / med('first', 'bytes'))).toFixed(1)} % of the first crawl's (target ≤ 10)\n`,
+  );
+if (has('bare-recrawl', 'first', 'recrawl'))
+  process.stdout.write(
+    `bare loop of the recrawl's requests: ${ratio(med('first', 'seconds'), med('bare-recrawl', 'seconds'))}x faster than the first crawl (the ceiling); recrawl at ${(100 * (med('recrawl', 'pagesPerSec') / med('bare-recrawl', 'pagesPerSec'))).toFixed(0)} % of its pages/s, CPU ${med('bare-recrawl', 'cpuSec').toFixed(2)} s\n`,
   );
 if (has('cache-replay', 'plain'))
   process.stdout.write(

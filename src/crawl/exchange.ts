@@ -29,7 +29,11 @@ export interface Exchange {
   responseHead: Buffer;
   /** The response status code (also in responseHead). */
   status: number;
-  /** The body as received: transfer coding removed, content coding kept (see above). */
+  /**
+   * The body as received: transfer coding removed, content coding kept (see above). It may be a
+   * view into a larger buffer (the wire tap keeps undici's chunk when the body came in one read
+   * with its head), so whoever moves its memory to a thread must check it owns all of it.
+   */
   responseBody: Buffer;
   /**
    * Set when `responseBody` is not the whole body, with WARC-Truncated's vocabulary: 'length' when

@@ -31,8 +31,11 @@ interface Wire {
   requests: string[];
 }
 
-/** Serves `answer(path)` (raw response bytes) for each request; requests are read up to the head end plus content-length. */
-async function wireServer(answer: (path: string, method: string) => Buffer): Promise<Wire> {
+/**
+ * Serves `answer(path)` (raw response bytes) for each request; requests are read up to the head
+ * end plus content-length. An array of buffers is written one by one, 30 ms apart.
+ */
+async function wireServer(answer: (path: string, method: string) => Buffer | Buffer[]): Promise<Wire> {
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
@@ -51,7 +54,9 @@ async function wireServer(answer: (path: string, method: string) => Buffer): Pro
         requests.push(buf.subarray(0, end + 4 + len).toString('latin1'));
         buf = buf.subarray(end + 4 + len);
         const [method, path] = head.split(' ') as [string, string];
-        sock.write(answer(path, method));
+        const parts = answer(path, method);
+        if (Buffer.isBuffer(parts)) sock.write(parts);
+        else for (const [i, p] of parts.entries()) setTimeout(() => sock.write(p), 30 * i);
       }
     });
   });
@@ -121,6 +126,27 @@ describe('fetchPage capture: each hop as on the wire', () => {
     const ex = r.hops![0]!.exchange;
     expect(ex.truncated).toBe('length');
     expect(ex.responseBody.length).toBeLessThan(big.length);
+  });
+
+  it("keeps the body when the page's body is moved to a parse thread, however it arrived", async () => {
+    const body = (n: number) => 'b'.repeat(n);
+    const head = (n: number) => `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${n}\r\n\r\n`;
+    const w = await wireServer((path) => {
+      const n = Number(path.slice(path.lastIndexOf('/') + 1));
+      // /one/N: head and body in one write; /two/N: the body in a write (a read) of its own.
+      return path.startsWith('/one/')
+        ? Buffer.from(head(n) + body(n), 'latin1')
+        : [Buffer.from(head(n), 'latin1'), Buffer.from(body(n), 'latin1')];
+    });
+    for (const path of ['/one/20000', '/two/20000', '/one/300000', '/two/5']) {
+      const n = Number(path.slice(path.lastIndexOf('/') + 1));
+      const r = await fetchPage(`${w.base}${path}`, opts({ capture: true }));
+      // What ParseThread.parse does with a body that owns its memory: move it (detaching it here).
+      const b = r.body;
+      if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)
+        structuredClone(b, { transfer: [b.buffer as ArrayBuffer] });
+      expect(latin1(r.hops![0]!.exchange.responseBody)).toBe(body(n));
+    }
   });
 
   it('captures nothing without capture', async () => {

@@ -59,6 +59,8 @@ export interface PriorFetch extends PageVersion {
   fetchedAt: number;
   /** Its record then, as JSON (an unchanged page's new record is this one, refreshed). */
   record: string;
+  /** Whether that record was a failure, when the frontier read it with the record (else unknown). */
+  failed?: boolean;
 }
 
 /** What a recrawl compares: a page's validators and content as fetched. */

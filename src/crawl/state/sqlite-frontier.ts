@@ -93,6 +93,7 @@ interface FrontierRow {
   request: string | null;
   /** Recrawl leases only (see SqliteFrontierOptions.recrawl): the row's result, NULLs when none. */
   r_record?: string | null;
+  r_error?: number | null;
   r_done_at?: number | null;
   r_etag?: string | null;
   r_last_modified?: string | null;
@@ -183,6 +184,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
   private readonly sItem: Database.Statement;
   private readonly sDeleteItems: Database.Statement;
   private readonly sResultError: Database.Statement;
+  private readonly sResultUpdate: Database.Statement;
   private readonly sSessions: Database.Statement;
   private readonly txSaveSessions: (list: readonly StoredSession[], now: number) => void;
   private readonly txAdd: (items: readonly FrontierItem[]) => number;
@@ -206,7 +208,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
     this.sExists = db.prepare('SELECT 1 FROM frontier WHERE url = ?').pluck();
     this.sSelectQueued = db.prepare(
       opts.recrawl === true
-        ? 'SELECT f.rowid AS rowid, f.url AS url, f.host AS host, depth, referrer, attempts, not_before, lastmod, seq, request, r.record AS r_record, r.done_at AS r_done_at, r.etag AS r_etag, r.last_modified AS r_last_modified, r.body_hash AS r_body_hash, r.interval_ms AS r_interval_ms, r.capture_id AS r_capture_id, r.captured_at AS r_captured_at FROM frontier f LEFT JOIN results r ON r.url = f.url WHERE f.host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?'
+        ? 'SELECT f.rowid AS rowid, f.url AS url, f.host AS host, depth, referrer, attempts, not_before, lastmod, seq, request, r.record AS r_record, r.error AS r_error, r.done_at AS r_done_at, r.etag AS r_etag, r.last_modified AS r_last_modified, r.body_hash AS r_body_hash, r.interval_ms AS r_interval_ms, r.capture_id AS r_capture_id, r.captured_at AS r_captured_at FROM frontier f LEFT JOIN results r ON r.url = f.url WHERE f.host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?'
         : 'SELECT rowid, url, host, depth, referrer, attempts, not_before, lastmod, seq, request FROM frontier WHERE host = ? AND state = 0 AND seq > ? AND not_before <= ? ORDER BY seq LIMIT ?',
     );
     // `AND state = 0`: a row completed in the same transaction stays done.
@@ -235,6 +237,9 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
     this.sItem = db.prepare('INSERT INTO items (key, url, label, item) VALUES (?, ?, ?, ?)');
     this.sDeleteItems = db.prepare('DELETE FROM items WHERE key = ?');
     this.sResultError = db.prepare('SELECT error FROM results WHERE url = ?').pluck();
+    this.sResultUpdate = db.prepare(
+      'UPDATE results SET error = ?, error_kind = ?, record = ?, done_at = ?, etag = ?, last_modified = ?, body_hash = ?, interval_ms = ?, capture_id = ?, captured_at = ? WHERE url = ?',
+    );
     this.txAdd = db.transaction((items: readonly FrontierItem[]) => {
       const fresh = this.insertNew(items);
       this.applyFresh(fresh);
@@ -565,14 +570,8 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
       // queued again, so its result is found by the page's `prior` rather than its state.
       // (INSERT OR REPLACE reports 1 change either way, so the row state is what tells.)
       const replaces = (prev !== undefined && prev.state === DONE) || item.prior !== undefined;
-      if (replaces) {
-        if ((this.sResultError.get(key) as number | undefined) === 1) failed--;
-        if (itemsNow > 0 && c.unchanged !== true) itemsNow -= this.sDeleteItems.run(key).changes;
-      } else newResults++;
       const v = c.version;
-      this.sResult.run(
-        key,
-        item.host,
+      const result = [
         record.error === null ? 0 : 1,
         record.error === null ? null : errorKind(record.error),
         json,
@@ -583,7 +582,19 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
         v?.intervalMs ?? null,
         v?.captureId ?? null,
         v?.capturedAt ?? null,
-      );
+      ];
+      if (replaces) {
+        // A recrawl lease read its result's error flag with it; a done row's needs a lookup.
+        const wasFailed = item.prior?.failed ?? (this.sResultError.get(key) as number | undefined) === 1;
+        if (wasFailed) failed--;
+        if (itemsNow > 0 && c.unchanged !== true) itemsNow -= this.sDeleteItems.run(key).changes;
+        // In place: an UPDATE keeps the row and its url index entry, where INSERT OR REPLACE
+        // deletes both and inserts them again (a recrawl replaces every result).
+        if (this.sResultUpdate.run(...result, key).changes === 0) this.sResult.run(key, item.host, ...result);
+      } else {
+        newResults++;
+        this.sResult.run(key, item.host, ...result);
+      }
       const items = c.unchanged === true ? undefined : c.items;
       if (items !== undefined && items.length > 0) {
         const label = item.request?.label ?? null;
@@ -878,6 +889,7 @@ function toItem(r: FrontierRow): FrontierItem {
   if (r.r_record != null) {
     item.prior = {
       record: r.r_record,
+      failed: r.r_error === 1,
       fetchedAt: r.r_done_at ?? 0,
       etag: r.r_etag ?? null,
       lastModified: r.r_last_modified ?? null,

@@ -49,7 +49,7 @@ export interface WarcWriterOptions {
 }
 
 // Serializing a page's records costs ≈ 100–110 µs of CPU for a .warc.gz (see GZIP_LEVEL in
-// warc-record.ts): at 3,500 pages/s that is ~35 % of the crawl's main thread, well over its 15 %
+// gzip-member.ts): at 3,500 pages/s that is ~35 % of the crawl's main thread, well over its 15 %
 // budget (≈ 40 µs/page), so writeAsync serializes on a WarcThread. Main-thread µs per page,
 // measured with bench/warc.bench.ts (2-core VM, Node 20; medians of 3, event-loop active time,
 // the append included), inline (write) → thread (writeAsync, bodies moved), by batch size:
@@ -86,7 +86,7 @@ function parseRotated(prefix: string, name: string): { ts: string; seq: number }
  * Every file starts with a `warcinfo` record (software, format, `info`), written in the same
  * append as the file's first batch so it is committed with it; every other record names it in
  * WARC-Warcinfo-ID. In a `.warc.gz` each record is its own gzip member (level 1, GZIP_LEVEL in
- * warc-record.ts), the layout indexes and replay tools expect (a CDXJ offset points at one
+ * gzip-member.ts), the layout indexes and replay tools expect (a CDXJ offset points at one
  * member).
  *
  * Dir mode writes `${prefix}-${YYYYMMDDhhmmss}-${seq:05}.warc.gz` files (UTC creation time, the
