@@ -96,3 +96,22 @@ export function outcomeOf(error: string | null): PageOutcome {
 
 /** One scraped item: a JSON-serializable object a scraper's handler pushed. */
 export type Item = Record<string, unknown>;
+
+/** Each record's JSON, made once: the JSONL sink and the state store the same text. */
+const jsonOf = new WeakMap<PageRecord, string>();
+
+/**
+ * `JSON.stringify(record)`, computed once per record object and remembered while the object
+ * lives: a crawl writes each record to its output and to its state (SQLite or Redis), and
+ * stringifying a page's record costs ≈ 7 µs (20 links) against ≈ 0.3 µs for the lookup. A record
+ * must not be changed after its JSON was first asked for (the store step builds each record
+ * before writing it anywhere, and nothing writes to it after).
+ */
+export function recordJson(record: PageRecord): string {
+  let json = jsonOf.get(record);
+  if (json === undefined) {
+    json = JSON.stringify(record);
+    jsonOf.set(record, json);
+  }
+  return json;
+}

@@ -14,7 +14,7 @@ import {
   type WarcCommit,
 } from '../frontier/frontier.js';
 import { INITIAL_INTERVAL_MS } from '../frontier/recrawl-interval.js';
-import { outcomeOf, type PageOutcome } from '../record.js';
+import { outcomeOf, type PageOutcome, recordJson } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
 import { LuaScript, withRedisRetry } from './connect.js';
 import { type CrawlKeys, crawlKeys } from './keys.js';
@@ -413,7 +413,7 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
       const ni = items === undefined ? 0 : items.length;
       args.push(
         itemKey(c.item),
-        JSON.stringify(c.record),
+        recordJson(c.record),
         OUTCOME_CODE[outcomeOf(c.record.error)],
         c.links.length,
         ni,

@@ -18,6 +18,7 @@ import {
 import { HostRing } from '../frontier/host-ring.js';
 import { INITIAL_INTERVAL_MS } from '../frontier/recrawl-interval.js';
 import { checkSessionIds, parseStoredSession, storedSessionJson } from '../frontier/stored-session.js';
+import { recordJson } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
 import { DONE, LEASED, QUEUED } from './schema.js';
 import { type StateDb, StateError } from './state-db.js';
@@ -533,7 +534,7 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
     for (const c of batch) {
       const { item, record } = c;
       const key = item.key ?? item.url; // itemKey, inlined on the hot path
-      const json = JSON.stringify(record);
+      const json = recordJson(record);
       // A lease of this process not yet marked in the file: its row is known, and it is leased.
       const rowid = this.unmarked.get(key);
       const prev = (rowid !== undefined ? LEASED_ROW : this.sStateOf.get(key)) as

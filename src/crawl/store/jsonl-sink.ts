@@ -1,4 +1,4 @@
-import type { PageRecord } from '../record.js';
+import { type PageRecord, recordJson } from '../record.js';
 import { AppendFile } from './fd-file.js';
 import { LineSink } from './line-sink.js';
 import type { SinkOpenOptions } from './sink.js';
@@ -30,6 +30,6 @@ export class JsonlSink extends LineSink {
   }
 
   protected line(r: PageRecord): string {
-    return `${JSON.stringify(r)}\n`;
+    return `${recordJson(r)}\n`;
   }
 }

@@ -1,4 +1,4 @@
-import type { PageRecord } from '../record.js';
+import { type PageRecord, recordJson } from '../record.js';
 import { itemLine } from './item-json.js';
 import type { ItemEntry, ItemSinkFormat } from './item-sink.js';
 import { LineSink } from './line-sink.js';
@@ -21,7 +21,7 @@ export class StdoutSink extends LineSink {
   }
 
   protected line(r: PageRecord): string {
-    return `${JSON.stringify(r)}\n`;
+    return `${recordJson(r)}\n`;
   }
 }
 
