@@ -6,6 +6,7 @@ import type { PageOutcome } from '../metrics/snapshot.js';
 import type { CrawlOptions } from '../options.js';
 import type { PageChange, PageRecord } from '../record.js';
 import { normalizeUrl } from '../url/normalize.js';
+import { ownString } from '../url/own-string.js';
 import { QueryVariantGuard } from '../url/traps.js';
 import type { Parsed } from './outcome.js';
 
@@ -74,7 +75,8 @@ export class RecordBuilder {
         const f = page.follow[i]!;
         // A request that is not a plain link of the page (see ParseOutput.follow).
         const r = f < 0 ? page.requests![-f - 1]! : undefined;
-        const url = r === undefined ? all[f]! : r.url;
+        // A link kept by the frontier must not hold the page's whole link list (see ownString).
+        const url = r === undefined ? ownString(all[f]!) : r.url;
         const host = page.hosts[page.followHost[i]!]!;
         if (this.#queryVariants.admit(url) !== null) continue; // trap guard: distinct query strings per path
         this.#noteHost(host, url);
