@@ -154,6 +154,16 @@
     );
   };
 
+  // --auto-throttle: "limit 6 · delay 0 ms · 503, 3s ago (latency 41/28 ms)"; '–' when off.
+  const throttleText = (t) => {
+    if (t === null || t === undefined) return '–';
+    const lat =
+      t.latencyMs === null || t.baseLatencyMs === null
+        ? ''
+        : ` (latency ${Math.round(t.latencyMs)}/${Math.round(t.baseLatencyMs)} ms)`;
+    return `limit ${t.limit} · delay ${Math.round(t.delayMs)} ms · ${t.reason}, ${duration(t.sinceMs)} ago${lat}`;
+  };
+
   const renderHosts = (snap) => {
     updateHostRates(snap.metrics.at, snap.hosts);
     byId('hosts').tBodies[0].replaceChildren(
@@ -171,6 +181,7 @@
             h.backoffMs > 0 ? 'num backoff' : 'num',
           ),
           cell(h.robots ?? '–'),
+          cell(throttleText(h.throttle), 'throttle'),
         ]);
         tr.dataset.host = h.host;
         return tr;

@@ -115,6 +115,11 @@ export function addCrawlFlags(cmd: Command): Command {
     .option('--host-rate <n>', 'per-host requests per second, or inf', 'inf')
     .option('--host-burst <n>', 'per-host burst', String(d.hostBurst))
     .option('--host-concurrency <n>', 'per-host concurrent requests', String(d.hostConcurrency))
+    .option(
+      '--auto-throttle',
+      "adapt each host's concurrency (1 up to --host-concurrency) and delay to its latency and 429/503s",
+      false,
+    )
     .option('--ignore-robots', 'do not fetch or obey robots.txt', false)
     .option('--sitemap <url>', 'seed from a sitemap (repeatable)', repeatable, [])
     .addOption(
@@ -264,6 +269,7 @@ export interface CrawlFlagValues {
   hostRate: string;
   hostBurst: string;
   hostConcurrency: string;
+  autoThrottle: boolean;
   ignoreRobots: boolean;
   sitemap: string[];
   sitemaps: 'auto' | 'off';
@@ -351,6 +357,7 @@ const OPTIONS_OF_FLAG: { readonly [F in keyof CrawlFlagValues]-?: readonly (keyo
   hostRate: ['hostRate'],
   hostBurst: ['hostBurst'],
   hostConcurrency: ['hostConcurrency'],
+  autoThrottle: ['autoThrottle'],
   ignoreRobots: ['ignoreRobots'],
   sitemap: ['sitemaps'],
   sitemaps: ['sitemapsAuto'],
@@ -484,6 +491,7 @@ export function toCrawlOptions(
     hostRate: parseRate('host-rate', f.hostRate),
     hostBurst: parseCount('host-burst', f.hostBurst, 1),
     hostConcurrency: parseCount('host-concurrency', f.hostConcurrency, 1),
+    autoThrottle: f.autoThrottle,
     ignoreRobots: f.ignoreRobots,
     sitemaps: f.sitemap,
     sitemapsAuto: f.sitemaps === 'auto',

@@ -80,6 +80,15 @@ export interface CrawlOptions {
   hostRate: number;
   hostBurst: number;
   hostConcurrency: number;
+  /**
+   * Server-aware per-host throttle (`--auto-throttle`): each host's concurrency starts at 1 and
+   * is adapted, up to `hostConcurrency`, to what the server takes — additive increase while its
+   * latency stays near its base, multiplicative decrease on 429/503 or on latency well above
+   * base, a delay between requests only once down to 1 (politeness/auto-throttle.ts). A 429/503
+   * then pauses the host only for its Retry-After, and the page is retried after its Retry-After
+   * or its own backoff. Default false: the fixed cap, halved per overload, with backoff pauses.
+   */
+  autoThrottle: boolean;
   /** Ignore robots.txt entirely. */
   ignoreRobots: boolean;
   /** Extra sitemap URLs to seed from. */

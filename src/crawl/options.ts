@@ -44,6 +44,7 @@ export const DEFAULTS: Omit<CrawlOptions, 'seeds'> = {
   hostRate: Number.POSITIVE_INFINITY,
   hostBurst: 5,
   hostConcurrency: 8,
+  autoThrottle: false,
   ignoreRobots: false,
   sitemaps: [],
   sitemapsAuto: false,
@@ -107,6 +108,9 @@ export function resolveOptions(input: Partial<CrawlOptions> & { seeds?: string[]
   rateIn('host-rate', o.hostRate);
   intIn('host-burst', o.hostBurst, 1, 1_000_000);
   intIn('host-concurrency', o.hostConcurrency, 1, 10_000);
+  if (typeof o.autoThrottle !== 'boolean') {
+    throw new UsageError(`autoThrottle must be true or false (got ${JSON.stringify(o.autoThrottle)})`);
+  }
   intIn('max-url-length', o.maxUrlLength, 16, 1_000_000);
   checkUrlLengths(o);
   intIn('max-repeated-segments', o.maxRepeatedSegments, 1, 1000);

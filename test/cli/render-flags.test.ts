@@ -153,6 +153,7 @@ describe('render flags: parsing', () => {
       hostRate: 'inf',
       hostBurst: '5',
       hostConcurrency: '8',
+      autoThrottle: false,
       ignoreRobots: false,
       sitemap: [],
       sitemaps: 'off' as const,

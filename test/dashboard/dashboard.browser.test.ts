@@ -71,6 +71,17 @@ function simulateCrawl(m: CrawlMetrics, clock: SimulatedClock): () => void {
     for (const [n, host] of HOSTS.entries()) {
       m.setHostState(host, { rate: n + 1, robots: n === 3 ? 'pending' : 'ok' });
     }
+    // One host under --auto-throttle, its limit cut by a 503 two seconds ago.
+    m.setHostState(HOSTS[0]!, {
+      throttle: {
+        limit: 6,
+        delayMs: 0,
+        reason: '503',
+        changedAt: clock.ms - 2000,
+        latencyMs: 41,
+        baseLatencyMs: 28,
+      },
+    });
     m.setFrontier({ queued: 800, leased: 12, done: i, failed: Math.floor(i / 23), seen: 800 + i });
   };
   // Two minutes of history first (a ramp-up with a wobble), so the charts have a shape.
@@ -153,6 +164,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'dashboard in Chromium' : NO_CHROMIU
         tr.dataset.host ?? '',
         tr.querySelector('td.requests')?.textContent ?? '',
       ]);
+      const throttles = [...document.querySelectorAll('#hosts tbody tr')].map((tr) => [
+        tr.dataset.host ?? '',
+        tr.querySelector('td.throttle')?.textContent ?? '',
+      ]);
       return {
         updates: Number(document.body.dataset.updates ?? 0),
         points: Number(chart.dataset.points ?? 0),
@@ -160,6 +175,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'dashboard in Chromium' : NO_CHROMIU
         latencyPoints: Number(document.getElementById('chart-latency')!.dataset.points ?? 0),
         pixels: canvas === null ? '' : canvas.toDataURL(),
         hosts: Object.fromEntries(hostCells) as Record<string, string>,
+        throttles: Object.fromEntries(throttles) as Record<string, string>,
         requests: document.getElementById('t-requests')!.textContent,
       };
     });
@@ -180,6 +196,9 @@ describe.skipIf(!hasChromium)(hasChromium ? 'dashboard in Chromium' : NO_CHROMIU
     const first = await read(page);
     expect(first.latencyPoints).toBe(first.points);
     expect(Object.keys(first.hosts).sort()).toEqual([...HOSTS].sort());
+    // The auto-throttle column: limit, delay, why and when it last changed; '–' when off.
+    expect(first.throttles[HOSTS[0]!]).toBe('limit 6 · delay 0 ms · 503, 2s ago (latency 41/28 ms)');
+    expect(first.throttles[HOSTS[1]!]).toBe('–');
     // Every simulated second holds requests (see simulateCrawl), so the newest point is positive.
     expect(Number(first.last)).toBeGreaterThan(0);
     // Wait for the next second's point to land in the chart and for the host counts to grow.

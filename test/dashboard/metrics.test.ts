@@ -477,3 +477,49 @@ console.log('closed');
     await expect(fetch(`${base(d)}/metrics`)).rejects.toThrow();
   });
 });
+
+describe('--auto-throttle state in the metrics', () => {
+  it('is served per host as trawl_host_concurrency_limit and trawl_host_delay_seconds, and in the dashboard rows', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const m = metrics({ clock });
+    m.requestFinished('a.test', 200, 3, 10);
+    m.requestFinished('b.test', 200, 3, 10);
+    m.setHostState('a.test', {
+      throttle: {
+        limit: 6,
+        delayMs: 0,
+        reason: '503',
+        changedAt: clock.now() - 2000,
+        latencyMs: 41,
+        baseLatencyMs: 28,
+      },
+    });
+    m.setHostState('b.test', {
+      throttle: {
+        limit: 1,
+        delayMs: 400,
+        reason: '429',
+        changedAt: clock.now(),
+        latencyMs: null,
+        baseLatencyMs: null,
+      },
+    });
+    const d = await start({ metrics: m });
+    const f = await scrape(d);
+    expect(value(f, 'trawl_host_concurrency_limit', { host: 'a.test' })).toBe(6);
+    expect(value(f, 'trawl_host_delay_seconds', { host: 'a.test' })).toBe(0);
+    expect(value(f, 'trawl_host_concurrency_limit', { host: 'b.test' })).toBe(1);
+    expect(value(f, 'trawl_host_delay_seconds', { host: 'b.test' })).toBe(0.4);
+    const rows = m.dashboardSnapshot().hosts;
+    expect(rows.find((h) => h.host === 'a.test')?.throttle).toEqual({
+      limit: 6,
+      delayMs: 0,
+      reason: '503',
+      sinceMs: 2000,
+      latencyMs: 41,
+      baseLatencyMs: 28,
+    });
+    m.requestFinished('c.test', 200, 3, 10);
+    expect(m.dashboardSnapshot().hosts.find((h) => h.host === 'c.test')?.throttle).toBeNull();
+  });
+});

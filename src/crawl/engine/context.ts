@@ -87,7 +87,12 @@ export function buildContext(options: CrawlOptions, parts: ContextParts): Engine
   const scope = createScope(scopeOptionsOf(o));
   const inScope = (url: string) => scope.inScope(url);
   const norm = { stripParams: o.stripParams, stripSessionIds: o.stripSessionIds };
-  const hostPolicy = { rate: o.hostRate, burst: o.hostBurst, concurrency: o.hostConcurrency };
+  const hostPolicy = {
+    rate: o.hostRate,
+    burst: o.hostBurst,
+    concurrency: o.hostConcurrency,
+    autoThrottle: o.autoThrottle,
+  };
   const agent = createAgent({
     maxConnections: o.maxConnections,
     connectTimeoutMs: o.timeoutMs,

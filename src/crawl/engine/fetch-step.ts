@@ -10,7 +10,7 @@ import type { EngineContext } from './context.js';
 import { type Identities, isProxyFault, proxyErrorOf } from './identities.js';
 import type { IdleWatch } from './idle-watch.js';
 import { Logins } from './logins.js';
-import type { FetchJob, Outcome } from './outcome.js';
+import type { FetchJob, HostSlot, Outcome } from './outcome.js';
 import type { Rendering } from './rendering.js';
 
 /** The retry policy the crawl's options give (Retry-After honoured up to a day). */
@@ -46,6 +46,8 @@ export function fetchStep(
   const logins = ids.login === null ? null : new Logins(ids.login, d, ids);
   // --warc: keep each hop as it crossed the wire, for the store step's archive.
   const capture = o.warc !== undefined || o.warcDir !== undefined;
+  // --auto-throttle: the throttle's update count last shown to the metrics, per host.
+  const shown = new WeakMap<HostSlot, number>();
   return async (job, signal) => {
     const { item, host } = job;
     if (d.stop.aborted) return { kind: 'unstarted', item, host };
@@ -134,6 +136,9 @@ export function fetchStep(
     }
     let res: FetchResult;
     let sentAt = d.clock.now();
+    // Whether the response's time is the host's answer to a plain request (for --auto-throttle):
+    // a rendered page's is the browser's, a replayed one's no request's at all.
+    let timed = !rendersNow;
     try {
       host.requests++;
       if (rendersNow) {
@@ -181,6 +186,7 @@ export function fetchStep(
         if (!(await admit())) return { kind: 'unstarted', item, host };
         const plain = res;
         sentAt = d.clock.now();
+        timed = false;
         try {
           host.requests++;
           res = await rendering.render(item, route, headers, signal);
@@ -205,11 +211,18 @@ export function fetchStep(
     let waitMs: number | undefined;
     if (res.status === 429 || res.status === 503) {
       // sentAt: responses to requests already in flight when a pause began count as one event.
-      waitMs = d.hosts.throttle(host, res.retryAfterMs, sentAt);
+      const pause = d.hosts.throttle(host, res.retryAfterMs, sentAt, res.status);
+      // --auto-throttle answers a 429/503 without Retry-After with less concurrency, not a pause:
+      // the page's retry then waits out its own backoff (retry.ts), as after a network error.
+      waitMs = host.auto !== null && pause === 0 ? undefined : pause;
       if (pausesHosts(d.frontier)) void d.frontier.pauseHost(item.host, host.pausedUntil);
       d.metrics.setHostState(item.host, { backoffUntil: host.pausedUntil });
-    } else if (res.status < 400) {
-      d.hosts.succeeded(host, sentAt);
+    } else if (res.status < 400 && (host.auto === null || admitted)) {
+      d.hosts.succeeded(host, sentAt, timed && admitted ? d.clock.now() - sentAt : null);
+    }
+    if (host.auto !== null && shown.get(host) !== host.auto.updates) {
+      shown.set(host, host.auto.updates);
+      d.metrics.setHostState(item.host, { throttle: host.auto.state() });
     }
     const outcome: AttemptOutcome = {
       kind: 'response',

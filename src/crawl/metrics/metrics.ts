@@ -71,6 +71,18 @@ interface HostEntry {
   rate: number | null;
   backoffUntil: number;
   robots: RobotsState | null;
+  throttle: ReportedThrottle | null;
+}
+
+/** What {@link CrawlMetrics.setHostState} takes of a host's auto-throttle (politeness/auto-throttle.ts's ThrottleState). */
+export interface ReportedThrottle {
+  readonly limit: number;
+  readonly delayMs: number;
+  readonly reason: string;
+  /** Clock time of the change (the metrics' clock). */
+  readonly changedAt: number;
+  readonly latencyMs: number | null;
+  readonly baseLatencyMs: number | null;
 }
 
 const classIndex = (status: number | null): number => {
@@ -96,6 +108,7 @@ const classIndex = (status: number | null): number => {
  * trawl_store_records_total, trawl_queue_depth{stage}, trawl_in_flight_requests,
  * trawl_open_connections, trawl_max_connections, trawl_limiter_tokens,
  * trawl_limiter_wait_seconds, trawl_host_backoff_seconds{host}, trawl_host_rate{host},
+ * trawl_host_concurrency_limit{host} and trawl_host_delay_seconds{host} (--auto-throttle),
  * trawl_hosts_in_backoff, trawl_hosts{robots}, trawl_frontier_urls{state},
  * trawl_frontier_seen_urls, trawl_process_resident_memory_bytes, trawl_event_loop_lag_seconds,
  * trawl_start_time_seconds, trawl_proxy_requests_total{proxy}, trawl_proxy_errors_total{proxy},
@@ -346,6 +359,27 @@ export class CrawlMetrics {
         if (h.labels.label === h.host && h.rate !== null) g.set({ host: h.host }, h.rate);
       }
     });
+    gauge(
+      'trawl_host_concurrency_limit',
+      'Concurrency limit per host set by --auto-throttle.',
+      ['host'],
+      (g) => {
+        for (const h of this.#hosts.values()) {
+          if (h.labels.label === h.host && h.throttle !== null) g.set({ host: h.host }, h.throttle.limit);
+        }
+      },
+    );
+    gauge(
+      'trawl_host_delay_seconds',
+      'Least time between requests per host set by --auto-throttle.',
+      ['host'],
+      (g) => {
+        for (const h of this.#hosts.values()) {
+          if (h.labels.label === h.host && h.throttle !== null)
+            g.set({ host: h.host }, h.throttle.delayMs / 1000);
+        }
+      },
+    );
     gauge('trawl_hosts_in_backoff', 'Hosts whose backoff lies in the future.', [], (g) =>
       g.set(this.#hostTotals().inBackoff),
     );
@@ -583,7 +617,8 @@ export class CrawlMetrics {
   /**
    * Updates a host's politeness state; omitted fields keep their value. `backoffUntil` is the
    * time (ms since the epoch, same clock as the crawl) before which the host is not contacted;
-   * `rate` its current requests/s; `robots` its robots.txt state.
+   * `rate` its current requests/s; `robots` its robots.txt state; `throttle` its
+   * `--auto-throttle` state (kept as given: pass a fresh object).
    */
   setHostState(
     host: string,
@@ -591,12 +626,14 @@ export class CrawlMetrics {
       backoffUntil?: number;
       rate?: number;
       robots?: 'ok' | 'allow-all' | 'disallow-all' | 'pending' | 'ignored';
+      throttle?: ReportedThrottle;
     },
   ): void {
     const h = this.#host(host);
     if (s.backoffUntil !== undefined) h.backoffUntil = s.backoffUntil;
     if (s.rate !== undefined) h.rate = s.rate;
     if (s.robots !== undefined) h.robots = s.robots;
+    if (s.throttle !== undefined) h.throttle = s.throttle;
   }
 
   /** Sets the frontier's counters (see FrontierStats: queued, leased, done, failed, seen). */
@@ -691,6 +728,17 @@ export class CrawlMetrics {
       rate: h.rate,
       backoffMs: Math.max(0, h.backoffUntil - now),
       robots: h.robots,
+      throttle:
+        h.throttle === null
+          ? null
+          : {
+              limit: h.throttle.limit,
+              delayMs: h.throttle.delayMs,
+              reason: cut(h.throttle.reason),
+              sinceMs: Math.max(0, now - h.throttle.changedAt),
+              latencyMs: h.throttle.latencyMs,
+              baseLatencyMs: h.throttle.baseLatencyMs,
+            },
     }));
     return {
       metrics: this.snapshot(),
@@ -750,6 +798,7 @@ export class CrawlMetrics {
       rate: null,
       backoffUntil: 0,
       robots: null,
+      throttle: null,
     };
   }
 

@@ -122,6 +122,26 @@ export interface HostRow {
   /** Milliseconds of backoff left (0 = none). */
   backoffMs: number;
   robots: RobotsState | null;
+  /** The host's `--auto-throttle` state as last reported, or null (off, or no response yet). */
+  throttle: HostThrottle | null;
+}
+
+/**
+ * A host's server-aware throttle (`--auto-throttle`) as last reported: its concurrency limit,
+ * its delay between requests, why it last changed and how long ago.
+ */
+export interface HostThrottle {
+  /** Requests to the host in flight at most. */
+  limit: number;
+  /** Least time between two requests to the host, ms (0: none). */
+  delayMs: number;
+  /** Why it last changed: start, slow-start, increase, latency, 429 or 503. */
+  reason: string;
+  /** Milliseconds since that change when the snapshot was taken. */
+  sinceMs: number;
+  /** Mean latency of its last window and the host's base latency, ms (null: not measured yet). */
+  latencyMs: number | null;
+  baseLatencyMs: number | null;
 }
 
 /** A stored page, as the dashboard lists it. Strings come from the crawled site: render as text. */

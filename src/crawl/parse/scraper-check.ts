@@ -35,6 +35,7 @@ const OPTION_KEYS: Record<keyof ScraperOptions, true> = {
   hostRate: true,
   hostBurst: true,
   hostConcurrency: true,
+  autoThrottle: true,
   ignoreRobots: true,
   sitemaps: true,
   sitemapsAuto: true,

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../../conc/clock.js';
 import { Limiter } from '../../conc/rate.js';
+import { AutoThrottle } from './auto-throttle.js';
 
 /**
  * What the crawl knows about robots.txt for a host: `pending` (first fetch not settled), `ok`
@@ -26,7 +27,8 @@ export interface HostPoliteness {
   throttledAt: number;
   /**
    * The host's effective concurrency cap, 1 ≤ cap ≤ policy.concurrency: halved by each throttle
-   * event, grown back by one per `cap` successes (see {@link HostTable.succeeded}).
+   * event, grown back by one per `cap` successes (see {@link HostTable.succeeded}); with an
+   * auto-throttle, its limit.
    */
   concurrencyCap: number;
   /** Successes counted towards the next +1 of `concurrencyCap`. */
@@ -40,6 +42,13 @@ export interface HostPoliteness {
   reserved: number;
   /** Requests made to this host (the engine counts them). */
   requests: number;
+  /**
+   * The host's server-aware throttle with `--auto-throttle` (then `concurrencyCap` follows its
+   * limit, and its delay spaces requests), else null.
+   */
+  readonly auto: AutoThrottle | null;
+  /** Clock time the last request to this host started (-Infinity before the first). */
+  lastStartAt: number;
 }
 
 /** Politeness settings shared by every host. */
@@ -53,6 +62,12 @@ export interface HostPolicy {
   maxBackoffMs: number;
   /** The first backoff step, ms (doubling per event up to maxBackoffMs). Default 1000. */
   backoffBaseMs?: number;
+  /**
+   * `--auto-throttle`: each host's concurrency and delay are set by an {@link AutoThrottle}
+   * (from 1 up to `concurrency`, delay capped at maxBackoffMs) instead of the backoff pauses.
+   * Default false.
+   */
+  autoThrottle?: boolean;
 }
 
 /**
@@ -67,6 +82,11 @@ export interface HostPolicy {
  * cap; successes grow the cap back by one per round of answers (AIMD, as TCP congestion
  * control), so after a pause the host comes back at the concurrency it coped with, not at full
  * burst.
+ *
+ * With `policy.autoThrottle` each host has an {@link AutoThrottle} instead: its limit is the
+ * host's concurrency cap, its delay the least time between two request starts, and a 429/503
+ * without Retry-After pauses nothing (the throttle's decrease is the answer to it); a
+ * Retry-After still pauses the host for that long.
  */
 export class HostTable {
   readonly #hosts = new Map<string, HostPoliteness>();
@@ -83,6 +103,12 @@ export class HostTable {
   get(host: string, robots: RobotsStatus = 'pending'): HostPoliteness {
     let s = this.#hosts.get(host);
     if (!s) {
+      const auto = this.#policy.autoThrottle
+        ? new AutoThrottle(
+            { maxConcurrency: Math.max(1, this.#policy.concurrency), maxDelayMs: this.#policy.maxBackoffMs },
+            this.#clock.now(),
+          )
+        : null;
       s = {
         host,
         limiter: new Limiter(this.#policy.rate, this.#policy.burst, this.#clock),
@@ -90,12 +116,14 @@ export class HostTable {
         pausedUntil: 0,
         backoffLevel: 0,
         throttledAt: Number.NEGATIVE_INFINITY,
-        concurrencyCap: Math.max(1, this.#policy.concurrency),
+        concurrencyCap: auto === null ? Math.max(1, this.#policy.concurrency) : auto.limit,
         successesToGrow: 0,
         robots,
         pages: 0,
         reserved: 0,
         requests: 0,
+        auto,
+        lastStartAt: Number.NEGATIVE_INFINITY,
       };
       this.#hosts.set(host, s);
     }
@@ -114,14 +142,15 @@ export class HostTable {
 
   /**
    * True when a request to `host` may start at `now`: robots known, under the host's current
-   * (adaptive) concurrency cap, not paused, a token available and page budget left. Does not
-   * take the token.
+   * (adaptive) concurrency cap, not paused, its auto-throttle's delay since the last start
+   * passed, a token available and page budget left. Does not take the token.
    */
   ready(s: HostPoliteness, now: number): boolean {
     return (
       s.robots !== 'pending' &&
       s.active < s.concurrencyCap &&
       s.pausedUntil <= now &&
+      (s.auto === null || s.lastStartAt + s.auto.delayMs <= now) &&
       s.pages + s.reserved < this.#policy.maxPages &&
       s.limiter.tokensAt(now) >= 1
     );
@@ -137,6 +166,8 @@ export class HostTable {
     s.limiter.allowN(now, 1);
     s.active++;
     s.reserved++;
+    s.lastStartAt = now;
+    s.auto?.sent(s.active);
   }
 
   /** Gives back the concurrency slot; `stored` says whether a record was written. */
@@ -170,9 +201,20 @@ export class HostTable {
    * A new event: the backoff level goes up by one, the host pauses for the Retry-After when
    * given, else `backoffBaseMs · 2^(level-1)` capped at maxBackoffMs, and its concurrency cap
    * halves (floor 1), so that after the pause it resumes with fewer requests in flight.
+   *
+   * With an auto-throttle (`s.auto`), `status` goes to {@link AutoThrottle.overloaded}, which
+   * decides new event or not by `sentAt` (default now); there is no backoff pause, only a
+   * Retry-After's, so the wait returned is what is left of that (0 without one).
    */
-  throttle(s: HostPoliteness, retryAfterMs: number | null, sentAt?: number): number {
+  throttle(s: HostPoliteness, retryAfterMs: number | null, sentAt?: number, status: 429 | 503 = 503): number {
     const now = this.#clock.now();
+    if (s.auto !== null) {
+      // The throttle decides whether this is a new event (sent after its last decrease).
+      s.auto.overloaded(sentAt ?? now, status, now);
+      s.concurrencyCap = s.auto.limit;
+      if (retryAfterMs !== null) s.pausedUntil = Math.max(s.pausedUntil, now + retryAfterMs);
+      return Math.max(0, s.pausedUntil - now);
+    }
     const sameEvent = sentAt !== undefined ? sentAt <= s.throttledAt : now < s.pausedUntil;
     if (sameEvent) {
       if (retryAfterMs !== null) s.pausedUntil = Math.max(s.pausedUntil, now + retryAfterMs);
@@ -197,8 +239,17 @@ export class HostTable {
    * next event pauses for the first step again) and counts towards growing the concurrency cap:
    * +1 once `concurrencyCap` successes have been seen (one per round of answers: additive
    * increase), up to policy.concurrency.
+   *
+   * With an auto-throttle (`s.auto`) the response, with `latencyMs` (from `sentAt` to its end;
+   * null when not measured), goes to {@link AutoThrottle.responded} instead.
    */
-  succeeded(s: HostPoliteness, sentAt?: number): void {
+  succeeded(s: HostPoliteness, sentAt?: number, latencyMs: number | null = null): void {
+    if (s.auto !== null) {
+      const now = this.#clock.now();
+      s.auto.responded(sentAt ?? now, latencyMs, now);
+      s.concurrencyCap = s.auto.limit;
+      return;
+    }
     const stale = sentAt !== undefined ? sentAt <= s.throttledAt : this.#clock.now() < s.pausedUntil;
     if (stale) return;
     s.backoffLevel = 0;
@@ -216,6 +267,7 @@ export class HostTable {
   nextReadyAt(s: HostPoliteness, now: number): number | undefined {
     if (s.robots === 'pending' || s.active >= s.concurrencyCap) return undefined;
     let at = Math.max(now, s.pausedUntil);
+    if (s.auto !== null) at = Math.max(at, s.lastStartAt + s.auto.delayMs);
     const tokens = s.limiter.tokensAt(at);
     if (tokens < 1) {
       const limit = s.limiter.limit();
