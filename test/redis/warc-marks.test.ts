@@ -14,14 +14,9 @@ import { LuaScript } from '../../src/crawl/redis/connect.js';
 import { crawlKeys } from '../../src/crawl/redis/keys.js';
 import { RedisFrontier } from '../../src/crawl/redis/redis-frontier.js';
 import * as S from '../../src/crawl/redis/scripts.js';
-import {
-  dropRecords,
-  parseWarcFileMark,
-  repairWarcFile,
-  replaceFileTail,
-  warcFixed,
-} from '../../src/crawl/redis/warc-marks.js';
+import { parseWarcFileMark, repairWarcFile, warcFixed } from '../../src/crawl/redis/warc-marks.js';
 import { readWarc, warcField } from '../../src/crawl/store/cdxj.js';
+import { dropRecords, replaceFileTail } from '../../src/crawl/store/warc-drop.js';
 import { newRecordId } from '../../src/crawl/store/warc-record.js';
 import { WarcWriter } from '../../src/crawl/store/warc-writer.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Hop } from '../fetch/fetch-page.js';
 import type { PriorFetch, WarcCommit } from '../frontier/frontier.js';
 import type { PageRecord } from '../record.js';
-import { dropRecords } from '../redis/warc-marks.js';
+import { dropRecords } from '../store/warc-drop.js';
 import { newRecordId } from '../store/warc-record.js';
 import { WarcThread } from '../store/warc-thread.js';
 import type { WarcEntry, WarcWriter } from '../store/warc-writer.js';

@@ -16,12 +16,13 @@ import {
 import { INITIAL_INTERVAL_MS } from '../frontier/recrawl-interval.js';
 import { outcomeOf, type PageOutcome, recordJson } from '../record.js';
 import type { SinkMark } from '../store/sink.js';
+import { removeSpools } from '../store/warc-drop.js';
 import { LuaScript, withRedisRetry } from './connect.js';
 import { type CrawlKeys, crawlKeys } from './keys.js';
 import { type Presence, processId } from './presence.js';
 import { loadRedisSessions, saveRedisSessions } from './redis-sessions.js';
 import * as S from './scripts.js';
-import { removeSpools, type WarcFixed, warcFixed } from './warc-marks.js';
+import { type WarcFixed, warcFixed } from './warc-marks.js';
 
 /** A record's outcome as COMPLETE takes it: failed and skipped both count as records with an error. */
 const OUTCOME_CODE: Record<PageOutcome, number> = { ok: 0, failed: 1, skipped: 2 };
