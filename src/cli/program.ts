@@ -119,7 +119,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--hosts <n>',
-      'demo: spread the site over N hosts 127.0.0.2… (--pages per host, --host ignored; default 1)',
+      'demo: spread the site over N hosts, one per loopback address 127.0.0.2, 127.0.0.3, … ' +
+        '127.0.0.254, 127.0.1.1, … (skipping .0, .255 and 127.0.0.1), all on --port; --pages per host, ' +
+        '--host ignored; Linux routes all of 127.0.0.0/8 to lo (default 1)',
     )
     .option('--capacity <n>', 'capacity site: answer 503 above N concurrent requests (default 8)')
     .option('--generation <n>', 'recrawl site: serve the site as changed N times (default 0)')
