@@ -179,6 +179,33 @@ describe('RobotsGate.verdict: unreachable robots.txt disallows for now, not for 
     expect(s.counter.requests).toBe(0);
   });
 
+  it('many robots.txt fetches at once (one per host) raise no MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      let arrived = 0;
+      const origins: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const server = createServer(() => {
+          arrived++; // never answers: every fetch stays in flight
+        });
+        servers.push(server);
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        origins.push(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+      }
+      const { g } = gate({ timeoutMs: 600_000, connections: new Weighted(64) });
+      for (const o of origins) g.request(o, `http://${o}/`);
+      while (arrived < origins.length) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setImmediate(r)); // a warning is emitted on a later tick
+      g.close();
+      await agents.pop()!.close();
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('close() ends a robots.txt fetch still running, so the agent can close', async () => {
     let arrived = 0;
     const server = createServer(() => {

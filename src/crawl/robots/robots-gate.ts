@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from '../../conc/clock.js';
 import type { Weighted } from '../../conc/semaphore.js';
@@ -146,6 +147,9 @@ export class RobotsGate {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#signal = AbortSignal.any([options.signal, this.#closed.signal]);
+    // Every robots.txt fetch in flight (one per host being asked) listens on it: a broad crawl
+    // has more than Node's default 10 at once, which is not a leak.
+    setMaxListeners(0, this.#signal);
   }
 
   /**
