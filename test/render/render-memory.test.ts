@@ -75,7 +75,9 @@ describe.skipIf(!hasChromium)(hasChromium ? 'a long rendered crawl' : NO_CHROMIU
         out,
         '--json',
       ],
-      { timeoutMs: 400_000 },
+      // Only a hang guard: the test is about memory, and its time is the machine's (measured: 175 s
+      // alone on the 2-core CI machine; over 400 s beside the other test files' Chromium and CLIs).
+      { timeoutMs: 900_000 },
     ).exited;
     const usage = sampler.stop();
     expect(run.timedOut).toBe(false);
@@ -99,5 +101,5 @@ describe.skipIf(!hasChromium)(hasChromium ? 'a long rendered crawl' : NO_CHROMIU
     );
     expect(usage.pssSamples).toBeGreaterThan(0);
     expect(peakMB).toBeLessThan(CAP_MB);
-  }, 600_000);
+  }, 960_000);
 });
