@@ -227,11 +227,6 @@ export class Crawl implements AsyncIterable<PageRecord> {
         parseConfig,
         this.metrics,
         ctx.abort,
-        (o) => {
-          // The request is over: its host's slot is free (a record will be stored unless retried).
-          ctx.hosts.finish(o.host, o.kind !== 'retry' && o.kind !== 'unstarted');
-          ctx.wake();
-        },
         settleHandler(ctx, identities, rendering),
       );
       const storing = this.#store.run(parsed);
@@ -307,7 +302,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
     const host = hosts.get(item.host);
     const refused = refusal(this.#ctx, this.#robots, { item, host });
     if (refused) {
-      await this.#store.commit([{ outcome: refused, page: null, parseError: null }]);
+      await this.#store.commit([{ outcome: refused, page: null, parseError: null }], false);
       return true;
     }
     hosts.take(host, clock.now());

@@ -18,10 +18,6 @@ import type { FetchJob, Outcome, Parsed } from './outcome.js';
  * decision, engine/handler-outcome.ts). A fetch job the pool did not run
  * because of the hard stop (`abort`) is 'unstarted'; one that rejected otherwise (a bug: the
  * fetch step catches what it expects) becomes a failed outcome with an `internal:` error.
- * `fetched` sees every outcome as it enters the stage, before any parse: the request is over,
- * so the crawl gives its host's concurrency slot back there (a slot held until the store's
- * batch commits made every request of a busy host wait out a commit: measured, a recrawl of
- * 304s ran its 64 connections at a 30 ms cycle for a 20 ms round trip).
  */
 export function parseStage(
   input: Channel<JobResult<FetchJob, Outcome>>,
@@ -29,7 +25,6 @@ export function parseStage(
   config: ParseConfig,
   metrics: CrawlMetrics,
   abort: AbortSignal,
-  fetched: (o: Outcome) => void,
   settle: (p: Parsed) => Parsed = (p) => p,
 ): Channel<Parsed> {
   const parseOn =
@@ -48,7 +43,6 @@ export function parseStage(
               status: null,
               durationMs: 0,
             };
-      fetched(outcome);
       // A tab held open for the handler (engine/rendering.ts) is released once the page is parsed.
       const held = outcome.kind === 'fetched' ? outcome.res.held : undefined;
       try {

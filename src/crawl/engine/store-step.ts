@@ -128,17 +128,18 @@ export class StoreStep {
   }
 
   /**
-   * Stores one batch. Host slots are not the store's: the parse stage gave them back as each
-   * response came in (see parseStage), and URLs the scheduler finished without a request never
-   * took one.
+   * Stores one batch. `slots` false: its URLs hold no host slot (the scheduler finished them
+   * without a request: skipped, or robots.txt unreachable), so none is given back.
    */
-  async commit(batch: Parsed[]): Promise<void> {
+  async commit(batch: Parsed[], slots = true): Promise<void> {
     const d = this.#d;
     const started = performance.now();
     const built: Built[] = [];
     for (const p of batch) {
       const o = p.outcome;
       if (o.kind === 'retry' || o.kind === 'unstarted') {
+        // The host's slot frees as soon as its response is in, not after a (Redis) round trip.
+        if (slots) d.hosts.finish(o.host, false);
         if (o.kind === 'retry' && !this.#stopped) {
           d.ledger.hold(o.item, o.at);
         } else {
@@ -148,6 +149,7 @@ export class StoreStep {
         continue;
       }
       if (this.#stopped) {
+        if (slots) d.hosts.finish(o.host, false);
         d.ledger.left();
         continue;
       }
@@ -155,17 +157,19 @@ export class StoreStep {
       this.#x.archive?.page(p, b);
       built.push(b);
     }
-    if (built.length > 0) await this.#write(built, started);
+    if (built.length > 0) await this.#write(built, started, slots);
     d.metrics.setInFlight(d.ledger.outstanding);
     d.wake();
   }
 
-  async #write(built: Built[], started: number): Promise<void> {
+  async #write(built: Built[], started: number, slots: boolean): Promise<void> {
     const d = this.#d;
     const x = this.#x;
     let records = built.map((b) => b.completion.record);
     // --changed-only: the output leaves out unchanged pages (the state keeps every record).
     if (d.options.changedOnly === true) records = records.filter((r) => r.change !== 'unchanged');
+    // The host's slot frees before the (maybe remote) frontier write, as soon as the page is in.
+    if (slots) for (const b of built) d.hosts.finish(d.hosts.get(b.completion.item.host), true);
     // The WARC batch's commit is over however this ends: the next batch's write waits for it.
     let warc: Flushed | undefined;
     try {
