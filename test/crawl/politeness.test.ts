@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/conc/clock.js';
 import type { TestSite } from '../../src/testsite/server.js';
@@ -118,5 +120,58 @@ describe('per-host politeness', () => {
     crawl.abort();
     await crawl.done;
     expect(s.counts.get('/robots.txt')).toBe(2);
+  });
+});
+
+describe('per-host rate as the server sees it', () => {
+  it('a request that waited for a connection does not let the next one to its host go early (injected clock)', async () => {
+    const clock = new FakeClock(7_000_000);
+    const servers: Server[] = [];
+    const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const s = createServer(handler);
+      servers.push(s);
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    };
+    // Host A holds its one page until the test lets it go, keeping the crawl's only connection.
+    let releaseA: (() => void) | null = null;
+    const a = await listen((_req, res) => {
+      releaseA = () => res.writeHead(200, { 'content-type': 'text/html' }).end('<title>a</title>');
+    });
+    // Host B notes when (on the crawl's clock) each request reached it.
+    const arrivals: number[] = [];
+    const b = await listen((req, res) => {
+      arrivals.push(clock.now());
+      const body = req.url === '/' ? '<a href="/1">1</a><a href="/2">2</a>' : 'leaf';
+      res.writeHead(200, { 'content-type': 'text/html' }).end(body);
+    });
+    try {
+      const { crawl } = startCrawl({
+        seeds: [`${a}/`, `${b}/`],
+        hostRate: 10, // one request per 100 ms per host
+        hostBurst: 1,
+        hostConcurrency: 1,
+        maxConnections: 1,
+        workers: 4,
+        ignoreRobots: true,
+        clock,
+      });
+      await until(() => releaseA !== null);
+      // B's first page took its token at t0 and waits for the connection A holds; B's bucket
+      // refills meanwhile.
+      await clock.advanceAsync(100);
+      releaseA!();
+      for (let i = 0; i < 40 && arrivals.length < 3; i++) {
+        await until(() => arrivals.length >= 1);
+        await crawl.idle();
+        await clock.advanceAsync(25);
+      }
+      await crawl.done;
+      expect(arrivals).toHaveLength(3);
+      for (let i = 1; i < arrivals.length; i++)
+        expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(100);
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    }
   });
 });

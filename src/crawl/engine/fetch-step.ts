@@ -66,9 +66,10 @@ export function fetchStep(
         return settle(d, policy, job, { kind: 'login', error, retryable: true }, attempts, 0)!;
       }
     }
-    // A connection slot and a global rate token, taken last, right before the request, so the
-    // server sees the bucket's rate (a token taken earlier could wait in a queue and arrive
-    // bunched with later ones). False: stopped, or no token in time (no request made).
+    // A connection slot, a global rate token and the host's wire token (HostPoliteness.wire),
+    // taken last, right before the request, so the server sees the buckets' rates (a token taken
+    // earlier could wait in a queue and arrive bunched with later ones). False: stopped, or no
+    // token in time (no request made).
     const admit = async (): Promise<boolean> => {
       try {
         await d.connections.acquire(1, signal);
@@ -80,6 +81,7 @@ export function fetchStep(
         watch.tokenWait(true);
         try {
           await d.limiter.wait(d.stop);
+          await host.wire.wait(d.stop);
         } finally {
           watch.tokenWait(false);
         }

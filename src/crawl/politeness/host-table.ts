@@ -17,6 +17,13 @@ export type RobotsStatus = 'pending' | 'ok' | 'allow-all' | 'disallow-all' | 'ig
 export interface HostPoliteness {
   readonly host: string;
   readonly limiter: Limiter;
+  /**
+   * The same bucket again, taken when the request goes out (fetch-step's admit), after the
+   * connection: `limiter` decides when a request may be dispatched, `wire` that the server sees
+   * the rate — a request that waited for a connection would otherwise arrive right before the
+   * next one to its host.
+   */
+  readonly wire: Limiter;
   /** Requests to this host now in flight. */
   active: number;
   /** No request before this time (Retry-After, 429/503 backoff). */
@@ -112,6 +119,7 @@ export class HostTable {
       s = {
         host,
         limiter: new Limiter(this.#policy.rate, this.#policy.burst, this.#clock),
+        wire: new Limiter(this.#policy.rate, this.#policy.burst, this.#clock),
         active: 0,
         pausedUntil: 0,
         backoffLevel: 0,
@@ -183,8 +191,10 @@ export class HostTable {
     if (delaySec <= 0) return;
     const now = this.#clock.now();
     const rate = Math.min(this.#policy.rate, 1 / delaySec);
-    s.limiter.setLimitAt(now, rate);
-    s.limiter.setBurstAt(now, 1);
+    for (const l of [s.limiter, s.wire]) {
+      l.setLimitAt(now, rate);
+      l.setBurstAt(now, 1);
+    }
   }
 
   /**
