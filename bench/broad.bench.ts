@@ -23,6 +23,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startMultiHostSite } from '../src/testsite/multi-host.js';
 import { countJsonl, median, pageOk, readGnuTime } from './bench-helpers.js';
@@ -55,6 +56,9 @@ interface Run {
   slowLater: number;
   cpuS: number;
   peakRssMB: number;
+  /** The site's own event-loop delay during the run, ms (p99, max): late receive times shorten gaps. */
+  siteLagP99Ms: number;
+  siteLagMaxMs: number;
 }
 
 /** Runs the crawler once against `site` and returns what the server and the output say. */
@@ -97,12 +101,19 @@ async function crawlOnce(
     out,
     ...(variant === 'memory' ? ['--no-state'] : ['--state', join(dir, 'state.db')]),
   ];
+  // The server's receive times are taken on this process's event loop: a stall here delays a
+  // request's time and shortens the gap to the next one, so the delay is reported with them.
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const t0 = performance.now();
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn('/usr/bin/time', args, { stdio: ['ignore', 'ignore', 'inherit'] });
     child.once('close', (c) => resolve(c));
   });
   const wallS = (performance.now() - t0) / 1000;
+  lag.disable();
+  const siteLagP99Ms = lag.percentile(99) / 1e6;
+  const siteLagMaxMs = lag.max / 1e6;
   const problems: string[] = code === 0 ? [] : [`crawler exited ${code}`];
 
   const stored = countJsonl(out, pageOk);
@@ -171,6 +182,8 @@ async function crawlOnce(
     slowLater,
     cpuS: time.userS + time.sysS,
     peakRssMB: time.maxRssKB / 1024,
+    siteLagP99Ms,
+    siteLagMaxMs,
   };
 }
 
@@ -193,7 +206,8 @@ try {
           `(${(r.spanS / r.boundS).toFixed(3)}×), wall ${r.wallS.toFixed(1)} s, min page gap ${r.firstGapMs.toFixed(1)} ms first → second, ` +
           `${r.laterGapMs.toFixed(1)} ms later ` +
           `(robots.txt → first page ${r.robotsGapMs.toFixed(1)} ms), ` +
-          `CPU ${r.cpuS.toFixed(1)} s, peak RSS ${r.peakRssMB.toFixed(0)} MB` +
+          `CPU ${r.cpuS.toFixed(1)} s, peak RSS ${r.peakRssMB.toFixed(0)} MB, ` +
+          `site event-loop delay p99 ${r.siteLagP99Ms.toFixed(1)} ms, max ${r.siteLagMaxMs.toFixed(1)} ms` +
           (r.problems.length > 0 ? `; PROBLEMS: ${r.problems.join('; ')}` : ''),
       );
     }
