@@ -348,37 +348,35 @@ export class CrawlMetrics {
     gauge('trawl_limiter_tokens', 'Tokens in the global rate limiter bucket.', [], (g) =>
       g.set(this.#limiterTokens),
     );
-    gauge('trawl_host_backoff_seconds', 'Backoff left per host (0 = none).', ['host'], (g) => {
-      const now = this.#clock.now();
-      for (const h of this.#hosts.values()) {
-        if (h.labels.label === h.host) g.set({ host: h.host }, Math.max(0, h.backoffUntil - now) / 1000);
-      }
-    });
-    gauge('trawl_host_rate', 'Current politeness rate per host, requests per second.', ['host'], (g) => {
-      for (const h of this.#hosts.values()) {
-        if (h.labels.label === h.host && h.rate !== null) g.set({ host: h.host }, h.rate);
-      }
-    });
-    gauge(
+    // One series per host that has its own label (see HostEntry.labels), when `value` has one.
+    const hostGauge = (
+      name: string,
+      help: string,
+      value: (h: HostEntry, now: number) => number | null,
+    ): void =>
+      gauge(name, help, ['host'], (g) => {
+        const now = this.#clock.now();
+        for (const h of this.#hosts.values()) {
+          if (h.labels.label !== h.host) continue;
+          const v = value(h, now);
+          if (v !== null) g.set({ host: h.host }, v);
+        }
+      });
+    hostGauge(
+      'trawl_host_backoff_seconds',
+      'Backoff left per host (0 = none).',
+      (h, now) => Math.max(0, h.backoffUntil - now) / 1000,
+    );
+    hostGauge('trawl_host_rate', 'Current politeness rate per host, requests per second.', (h) => h.rate);
+    hostGauge(
       'trawl_host_concurrency_limit',
       'Concurrency limit per host set by --auto-throttle.',
-      ['host'],
-      (g) => {
-        for (const h of this.#hosts.values()) {
-          if (h.labels.label === h.host && h.throttle !== null) g.set({ host: h.host }, h.throttle.limit);
-        }
-      },
+      (h) => h.throttle?.limit ?? null,
     );
-    gauge(
+    hostGauge(
       'trawl_host_delay_seconds',
       'Least time between requests per host set by --auto-throttle.',
-      ['host'],
-      (g) => {
-        for (const h of this.#hosts.values()) {
-          if (h.labels.label === h.host && h.throttle !== null)
-            g.set({ host: h.host }, h.throttle.delayMs / 1000);
-        }
-      },
+      (h) => (h.throttle === null ? null : h.throttle.delayMs / 1000),
     );
     gauge('trawl_hosts_in_backoff', 'Hosts whose backoff lies in the future.', [], (g) =>
       g.set(this.#hostTotals().inBackoff),
