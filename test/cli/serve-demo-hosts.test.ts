@@ -3,13 +3,13 @@
  * naming the flag, nothing printed as served), and a good N serves the multi-host site over
  * real loopback addresses past the first 127.0.0.x block, announcing the range it took.
  */
-import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseServeHosts } from '../../src/cli/commands/demo.js';
 import { UsageError } from '../../src/crawl/options.js';
 import { MAX_HOSTS } from '../../src/testsite/multi-host-graph.js';
 import { cleanup, spawnCli } from '../helpers/cli.js';
+import { refused } from '../helpers/net.js';
 
 const agent = new Agent({ connections: 4, keepAliveTimeout: 1000 });
 afterAll(() => agent.close());
@@ -17,18 +17,6 @@ afterAll(() => agent.close());
 async function get(url: string) {
   const r = await request(url, { dispatcher: agent });
   return { status: r.statusCode, body: await r.body.text() };
-}
-
-/** True when nothing accepts a TCP connection on address:port. */
-function refused(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect(port, address);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.once('error', () => resolve(true));
-  });
 }
 
 describe('serve-demo --hosts: validation', () => {

@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { Parser } from 'htmlparser2';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { type MultiHostSite, startMultiHostSite } from '../../src/testsite/multi
 import { buildMultiHostGraph, hostAddress } from '../../src/testsite/multi-host-graph.js';
 import { SITES } from '../../src/testsite/sites.js';
 import { cleanup, spawnCli } from '../helpers/cli.js';
+import { refused } from '../helpers/net.js';
 
 const agent = new Agent({ connections: 8, keepAliveTimeout: 1000 });
 afterAll(() => agent.close());
@@ -26,18 +26,6 @@ function hrefsIn(html: string): string[] {
   p.write(html);
   p.end();
   return hrefs;
-}
-
-/** True when nothing accepts a TCP connection on address:port. */
-function refused(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect(port, address);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.once('error', () => resolve(true));
-  });
 }
 
 describe('multi-host site: addresses', () => {
