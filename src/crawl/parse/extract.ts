@@ -13,7 +13,8 @@ import {
   Tokenizer,
   type TokenizerCallbacks,
 } from 'htmlparser2';
-import { type NormalizeOptions, normalizeUrl } from '../url/normalize.js';
+import { LinkResolver } from '../url/link-resolver.js';
+import type { NormalizeOptions } from '../url/normalize.js';
 import { stripAndCollapse, stripAscii } from './ascii-whitespace.js';
 
 /** Options of {@link extractPage}. */
@@ -200,8 +201,10 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
   let attrValue = '';
 
   const resolved = opts.resolved;
+  let resolver: LinkResolver | null = null; // for `base`, made when the first link needs it
   const addResolved = (raw: string, nf: boolean): void => {
-    const url = normalizeUrl(raw, base, norm);
+    resolver ??= new LinkResolver(base, norm);
+    const url = resolver.resolve(raw);
     resolved?.set(raw, url);
     if (url === null) return;
     const prev = out.get(url);
@@ -254,6 +257,7 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
             const u = new URL(attrs.href, pageBase);
             baseHref = u.href;
             base = u.href;
+            resolver = null;
           } catch {
             // Unresolvable base: the document keeps its own URL as base (HTML "frozen base URL").
           }
@@ -403,7 +407,8 @@ export function extractPage(html: string, pageUrl: string, opts: ExtractOptions 
   const page: ExtractedPage = {
     title,
     description,
-    canonical: rawCanonical === null ? null : normalizeUrl(rawCanonical, base, norm),
+    canonical:
+      rawCanonical === null ? null : (resolver ?? new LinkResolver(base, norm)).resolve(rawCanonical),
     baseHref,
     robots: { noindex, nofollow },
     links,

@@ -202,6 +202,17 @@ export function normalizeUrl(input: string, base?: string | URL, opts?: Normaliz
   let href = url.href;
   const hash = href.indexOf('#');
   if (hash >= 0) href = href.slice(0, hash);
+  return finishNormalize(href, opts);
+}
+
+/**
+ * The part of {@link normalizeUrl} after parsing: given the serialized http(s) `href` of a
+ * parsed URL without its fragment, applies percent-encoding normalization, `stripParams`,
+ * `sortQuery` and `stripSessionIds` from `opts`. For link resolvers that produce such an href
+ * without the parser (see LinkResolver). Null only when removing a session id left a string
+ * that no longer parses.
+ */
+export function finishNormalize(href: string, opts?: NormalizeOptions): string | null {
   href = normalizePercentEncoding(href);
   if (opts && ((opts.stripParams && opts.stripParams.length > 0) || opts.sortQuery)) {
     const q = href.indexOf('?');
