@@ -80,7 +80,7 @@ function simulatedCrawl(
   let links = 0;
   const t = performance.now();
   while (done < pages) {
-    const batch = f.lease(32, Date.now(), () => true);
+    const batch = f.lease(32, Date.now(), () => 0);
     if (batch.length === 0) break;
     const cs: Completion[] = batch.map((it) => {
       const k = Number(/page-(\d+)/.exec(it.url)![1]);
@@ -138,12 +138,12 @@ function benchSqlite(): void {
     );
     f = reopened;
     console.log(`  reopen (recovery + counters${bloom ? ' + Bloom rebuild' : ''}): ${fmt(reopenMs)} ms`);
-    const [leased, leaseMs] = time(() => f.lease(1000, Date.now(), () => true));
+    const [leased, leaseMs] = time(() => f.lease(1000, Date.now(), () => 0));
     console.log(
       `  lease 1000 across ${HOSTS} hosts from the full table: ${leaseMs.toFixed(1)} ms (${leased.length})`,
     );
     const [, one] = time(() => {
-      for (let i = 0; i < 20_000; i++) f.lease(1, Date.now(), () => true);
+      for (let i = 0; i < 20_000; i++) f.lease(1, Date.now(), () => 0);
     });
     console.log(`  lease(1) one at a time (the engine's pattern): ${fmt((one * 1000) / 20_000)} µs/op`);
     f.close();

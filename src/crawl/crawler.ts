@@ -34,6 +34,9 @@ import { type CrawlSummary, type StopReason, summarize } from './summary.js';
 
 export type { RateGate } from './politeness/rate-gate.js';
 
+/** A missed wake fails the crawl under test instead of being repaired (see Crawl's #checkWakes). */
+const STRICT_WAKES = process.env.VITEST !== undefined || process.env.NODE_ENV === 'test';
+
 /** Replaceable parts of a crawl (the distributed mode swaps frontier and limiter). */
 export interface CrawlDeps {
   frontier?: Frontier;
@@ -78,6 +81,7 @@ export class Crawl implements AsyncIterable<PageRecord> {
   #aborted = false;
   #deadlineHit = false;
   readonly #idle = new IdleWatch();
+  #warnedWakes = false;
 
   constructor(input: Partial<CrawlOptions> & { seeds?: string[] }, deps: CrawlDeps = {}) {
     const o = (this.options = resolveOptions(input));
@@ -272,28 +276,55 @@ export class Crawl implements AsyncIterable<PageRecord> {
       if (ledger.finished(frontier.stats().queued) && (ledger.budget() <= 0 || (await frontier.drained())))
         break;
       const now = clock.now();
-      const ready = (host: string) => this.#hostReady(host, now);
-      let item = ledger.takeRetry(now, ready);
+      const readyAt = (host: string) => this.#hostReadyAt(host, now);
+      let item = ledger.takeRetry(now, readyAt);
       if (!item && ledger.budget() > 0) {
-        [item] = await frontier.lease(1, now, ready);
+        [item] = await frontier.lease(1, now, readyAt);
         if (item) ledger.started();
       }
-      this.#robots.startWanted(); // the robots.txt fetches `ready` asked for, outside the lease
-      if (!item) await this.#park();
-      else if (!(await this.#dispatch(pool, item))) break;
+      this.#robots.startWanted(); // the robots.txt fetches `readyAt` asked for, outside the lease
+      if (!item) {
+        this.#checkWakes();
+        await this.#park();
+      } else if (!(await this.#dispatch(pool, item))) break;
     }
   }
 
-  /** The lease predicate. Pure: a host waiting for robots.txt is only noted (fetched after the lease). */
-  #hostReady(host: string, now: number): boolean {
+  /**
+   * The lease predicate: when `host` may go (HostTable.readyAt; Infinity until robots.txt has
+   * settled). Pure: a host waiting for robots.txt is only noted (fetched after the lease).
+   */
+  #hostReadyAt(host: string, now: number): number {
     const hosts = this.#ctx.hosts;
     const s = hosts.get(host);
     if (s.robots === 'pending') {
       this.#robots.want(host);
-      return false;
+      return Number.POSITIVE_INFINITY;
     }
     // An exhausted host's URLs are leased only to be recorded as skipped, so the crawl can end.
-    return hosts.exhausted(s) || hosts.ready(s, now);
+    return hosts.exhausted(s) ? now : hosts.readyAt(s, now);
+  }
+
+  /**
+   * The missed-wake check, before the scheduler parks: a host the frontier set aside until an
+   * event (Frontier.blockedHosts) while nothing is in flight and no robots.txt fetch runs waits
+   * for an event that cannot come — a wake HostTable's `mayGo` failed to report, and a crawl that
+   * would never end. Under test (VITEST set, or NODE_ENV=test) the crawl fails with that bug
+   * named; otherwise the hosts are woken (the crawl goes on) and a process warning says so, once.
+   * It costs O(hosts set aside), and only when the crawl is otherwise quiet.
+   */
+  #checkWakes(): void {
+    const { ledger, frontier } = this.#ctx;
+    if (ledger.outstanding > 0 || this.#robots.settling) return;
+    const stuck = frontier.blockedHosts();
+    if (stuck.length === 0) return;
+    const message =
+      `trawl bug: ${stuck.length} host(s) set aside until an event with nothing in flight ` +
+      `(a missed Frontier.wake): ${stuck.slice(0, 5).join(', ')}${stuck.length > 5 ? ', …' : ''}`;
+    if (STRICT_WAKES) throw new Error(message);
+    for (const host of stuck) frontier.wake(host);
+    if (!this.#warnedWakes) process.emitWarning(message);
+    this.#warnedWakes = true;
   }
 
   /** Sends one leased URL on: to a fetch worker, or straight to the store when no request may be made. */

@@ -37,7 +37,8 @@ function done(it: FrontierItem, links: FrontierItem[] = [], error: string | null
   return { item: it, record: record(it, error), links };
 }
 
-const all = () => true;
+/** Every host may go at once (readyAt 0 ≤ every lease's now). */
+const all = () => 0;
 const urls = (items: FrontierItem[]) => items.map((i) => i.url);
 
 describe.each(open)('Frontier contract: %s', (_name, make) => {
@@ -90,18 +91,50 @@ describe.each(open)('Frontier contract: %s', (_name, make) => {
     f.close();
   });
 
-  it('respects the ready predicate', () => {
+  it('respects readyAt: a host blocked (Infinity) is not asked again until woken', () => {
     const f = make();
     f.add([item('http://a/1'), item('http://b/1'), item('http://b/2')]);
     const asked: string[] = [];
-    const got = f.lease(10, 0, (h) => {
+    const readyAt = (h: string) => {
       asked.push(h);
-      return h !== 'b';
-    });
-    expect(urls(got)).toEqual(['http://a/1']);
-    expect(asked.filter((h) => h === 'b')).toHaveLength(1);
-    expect(f.lease(10, 0, (h) => h !== 'b')).toEqual([]);
+      return h === 'b' ? Number.POSITIVE_INFINITY : 0;
+    };
+    expect(urls(f.lease(10, 0, readyAt))).toEqual(['http://a/1']);
+    expect(asked).toEqual(['a', 'b']);
+    expect(f.blockedHosts()).toEqual(['b']);
+    // Set aside: later leases do not ask about b, whatever time it is.
+    expect(f.lease(10, 1e12, readyAt)).toEqual([]);
+    expect(asked).toEqual(['a', 'b']);
+    expect(f.wake('a')).toBe(false); // not blocked
+    expect(f.wake('nobody')).toBe(false);
+    expect(f.wake('b')).toBe(true);
+    expect(f.wake('b')).toBe(false); // back in the rotation already
+    expect(f.blockedHosts()).toEqual([]);
     expect(urls(f.lease(10, 0, all))).toEqual(['http://b/1', 'http://b/2']);
+    expect(f.stats()).toMatchObject({ queued: 0, leased: 3 });
+    f.close();
+  });
+
+  it('respects readyAt: a host that says a time sleeps until then, unasked, its work still queued', () => {
+    const f = make();
+    f.add([item('http://a/1'), item('http://b/1'), item('http://b/2')]);
+    let asked = 0;
+    const bAt = (at: number) => (h: string) => {
+      if (h === 'b') asked++;
+      return h === 'b' ? at : 0;
+    };
+    expect(urls(f.lease(10, 0, bAt(500)))).toEqual(['http://a/1']);
+    expect(asked).toBe(1);
+    expect(f.stats()).toMatchObject({ queued: 2, leased: 1 });
+    expect(f.drained()).toBe(false);
+    expect(f.wake('b')).toBe(false); // asleep, not blocked: it comes back at its time
+    expect(f.lease(10, 499, bAt(0))).toEqual([]);
+    expect(asked).toBe(1);
+    // At 500 it is asked again; saying a later time puts it back to sleep.
+    expect(f.lease(10, 500, bAt(800))).toEqual([]);
+    expect(asked).toBe(2);
+    expect(urls(f.lease(10, 800, bAt(800)))).toEqual(['http://b/1', 'http://b/2']);
+    expect(asked).toBe(3);
     f.close();
   });
 
@@ -186,12 +219,71 @@ describe.each(open)('Frontier contract: %s', (_name, make) => {
     f.close();
   });
 
-  it('pauses a host until the given time', () => {
+  it('asks readyAt about O(1) hosts per lease when 100,000 hosts are known and one may go', () => {
+    const f = make();
+    const H = 100_000;
+    f.add(Array.from({ length: 2 * H }, (_, i) => item(`http://h${i % H}/${i}`)));
+    let calls = 0;
+    // Every host once: even ones sleep until 10,000 + h, odd ones are blocked.
+    const first = (host: string) => {
+      calls++;
+      const h = Number(host.slice(1));
+      return h % 2 === 0 ? 10_000 + h : Number.POSITIVE_INFINITY;
+    };
+    expect(f.lease(1, 0, first)).toEqual([]);
+    expect(calls).toBe(H);
+    const ready = () => {
+      calls++;
+      return 0;
+    };
+    calls = 0;
+    expect(urls(f.lease(1, 10_000, ready))).toEqual(['http://h0/0']);
+    expect(calls).toBe(1);
+    calls = 0;
+    const later = () => {
+      calls++;
+      return 1e9;
+    };
+    expect(f.lease(1, 10_001, later)).toEqual([]);
+    expect(calls).toBe(1);
+    f.wake('h777');
+    calls = 0;
+    expect(urls(f.lease(1, 10_001, ready))).toEqual(['http://h777/777']);
+    expect(calls).toBe(1);
+    expect(f.stats()).toMatchObject({ queued: 2 * H - 2, leased: 2 });
+    expect(f.blockedHosts()).toHaveLength(H / 2 - 1);
+    f.close();
+  });
+
+  it('pauses a host until the given time, without asking readyAt meanwhile', () => {
     const f = make();
     f.add([item('http://a/1'), item('http://b/1')]);
     f.pauseHost('a', 100);
-    expect(urls(f.lease(10, 50, all))).toEqual(['http://b/1']);
-    expect(urls(f.lease(10, 100, all))).toEqual(['http://a/1']);
+    const asked: string[] = [];
+    const readyAt = (h: string) => {
+      asked.push(h);
+      return 0;
+    };
+    expect(urls(f.lease(10, 50, readyAt))).toEqual(['http://b/1']);
+    expect(urls(f.lease(10, 99, readyAt))).toEqual([]);
+    expect(asked).toEqual(['b']);
+    expect(urls(f.lease(10, 100, readyAt))).toEqual(['http://a/1']);
+    expect(asked).toEqual(['b', 'a']);
+    f.close();
+  });
+
+  it('lets a cleared or shortened pause take effect at once', () => {
+    const f = make();
+    f.add([item('http://a/1'), item('http://a/2'), item('http://b/1')]);
+    f.pauseHost('a', 1000);
+    expect(urls(f.lease(10, 0, all))).toEqual(['http://b/1']); // a now sleeps until 1000
+    f.pauseHost('a', 300);
+    expect(f.lease(10, 299, all)).toEqual([]);
+    expect(urls(f.lease(1, 300, all))).toEqual(['http://a/1']);
+    f.pauseHost('a', 5000);
+    expect(f.lease(10, 400, all)).toEqual([]);
+    f.pauseHost('a', 0);
+    expect(urls(f.lease(10, 400, all))).toEqual(['http://a/2']);
     f.close();
   });
 

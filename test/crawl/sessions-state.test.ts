@@ -158,10 +158,7 @@ describe('state file version 3 → current', () => {
     expect(f.state.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(f.state.meta.schemaVersion).toBe(SCHEMA_VERSION);
     expect(f.stats()).toMatchObject({ queued: 2, seen: 2 });
-    expect(f.lease(5, 0, () => true).map((i) => i.key ?? i.url)).toEqual([
-      'http://a/1',
-      'POST http://a/login',
-    ]);
+    expect(f.lease(5, 0, () => 0).map((i) => i.key ?? i.url)).toEqual(['http://a/1', 'POST http://a/login']);
     expect(await f.loadSessions()).toEqual([]);
     await f.saveSessions([session('s0')]);
     expect(await f.loadSessions()).toEqual([session('s0')]);

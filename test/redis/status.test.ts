@@ -53,7 +53,7 @@ async function crawlMidWay(r: TestRedis): Promise<string> {
   });
   closers.push(() => f.close());
   expect(await f.add([1, 2, 3, 4, 5].map(item))).toBe(5);
-  const leased = await f.lease(5, Date.now(), () => true);
+  const leased = await f.lease(5, Date.now(), () => 0);
   expect(leased).toHaveLength(5);
   await f.complete([
     { item: leased[0]!, record: record(leased[0]!.url, null), links: [] },

@@ -110,11 +110,11 @@ describe('distributed WARC marks', () => {
     const a = frontier('A', (p, s, e, d) => dropRecords(p, s, e, d, (at, b) => w.replaceTail(p, at, b)));
     const b = frontier('B');
     await a.add([item('1'), item('2'), item('3')]);
-    const leased = await a.lease(3, Date.now(), () => true);
+    const leased = await a.lease(3, Date.now(), () => 0);
     expect(leased.map((i) => i.url).sort()).toEqual([url('1'), url('2'), url('3')]);
     // A stalls past its lease on page 2: the lease is reaped, B fetches and stores page 2 first.
     await redis.client().zadd('trawl:{t}:leases', 0, url('2'));
-    const stolen = await b.lease(1, Date.now(), () => true);
+    const stolen = await b.lease(1, Date.now(), () => 0);
     expect(stolen.map((i) => i.url)).toEqual([url('2')]);
     await b.complete([
       { item: stolen[0]!, record: { url: url('2'), status: 200, error: null } as PageRecord, links: [] },
@@ -189,7 +189,7 @@ describe('distributed WARC marks', () => {
       throw new Error('nothing lost: no rewrite expected');
     });
     await a.add([item('1'), item('2')]);
-    const leased = await a.lease(2, Date.now(), () => true);
+    const leased = await a.lease(2, Date.now(), () => 0);
     const { completions, mark } = writeBatch(w, leased);
     w.close();
     const complete = new LuaScript(S.COMPLETE);

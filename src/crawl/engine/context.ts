@@ -28,7 +28,10 @@ export interface EngineContext {
   /** The in-flight ledger: every end-of-crawl counter. */
   readonly ledger: Ledger;
   readonly metrics: CrawlMetrics;
-  /** Per-host politeness (token buckets, concurrency, pauses, page budgets). */
+  /**
+   * Per-host politeness (token buckets, concurrency, pauses, page budgets). It tells the frontier
+   * of every event that may let a host go sooner (HostTable's `mayGo` → Frontier.wake).
+   */
   readonly hosts: HostTable;
   /** The crawl's open-connection cap (pages, robots.txt and sitemaps share it). */
   readonly connections: Weighted;
@@ -106,7 +109,15 @@ export function buildContext(options: CrawlOptions, parts: ContextParts): Engine
     options: o,
     clock,
     ledger: new Ledger(o.maxPages),
-    hosts: new HostTable({ ...hostPolicy, maxPages: o.maxPagesPerHost, maxBackoffMs: 300_000 }, clock),
+    // Every event that may let a host go sooner reaches the frontier, which may have set the host
+    // aside until one comes (Frontier.wake). The scheduler is woken as before, not per event here:
+    // by the store step after each batch (which follows every finish, and every cap change of a
+    // request) and by robots.txt settling.
+    hosts: new HostTable(
+      { ...hostPolicy, maxPages: o.maxPagesPerHost, maxBackoffMs: 300_000 },
+      clock,
+      (host) => parts.frontier.wake(host),
+    ),
     connections: new Weighted(o.maxConnections),
     limiter: parts.limiter ?? new Limiter(o.rate, o.burst, clock),
     agent,

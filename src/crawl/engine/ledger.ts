@@ -80,14 +80,16 @@ export class Ledger {
   }
 
   /**
-   * A held retry due at `now` whose host passes `ready`, moved back into the pipeline (counted
-   * as started); undefined when none can go. Due retries whose host can't go wait for a later call.
+   * A held retry due at `now` whose host may go now (`readyAt(host)` ≤ `now`, the frontier's lease
+   * predicate), moved back into the pipeline (counted as started); undefined when none can go.
+   * Due retries whose host can't go wait for a later call, which asks again (they are few: no
+   * host is set aside here).
    */
-  takeRetry(now: number, ready: (host: string) => boolean): FrontierItem | undefined {
+  takeRetry(now: number, readyAt: (host: string) => number): FrontierItem | undefined {
     while ((this.#retries.peekKey() ?? Number.POSITIVE_INFINITY) <= now) this.#due.push(this.#retries.pop()!);
     for (let i = 0; i < this.#due.length; i++) {
       const item = this.#due[i]!;
-      if (!ready(item.host)) continue;
+      if (!(readyAt(item.host) <= now)) continue;
       this.#due.splice(i, 1);
       this.#outstanding++;
       return item;
@@ -98,6 +100,11 @@ export class Ledger {
   /** When the next held retry is due (undefined: none, or only due ones waiting for their host). */
   nextRetryAt(): number | undefined {
     return this.#retries.peekKey();
+  }
+
+  /** The hosts of the held retries that are due but whose host could not go yet (few). */
+  *dueRetryHosts(): Iterable<string> {
+    for (const item of this.#due) yield item.host;
   }
 
   /**

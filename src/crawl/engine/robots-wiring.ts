@@ -35,11 +35,12 @@ export class RobotsWiring {
       onReady: (host, info) => {
         this.#settling.delete(host);
         const s = d.hosts.get(host);
-        s.robots = info.status;
         if (info.crawlDelay) {
           d.hosts.applyCrawlDelay(s, info.crawlDelay);
           if (schedulesHosts(d.frontier)) void d.frontier.setHostInterval(host, info.crawlDelay * 1000);
         }
+        // After the Crawl-delay: the frontier looks at a host blocked on robots.txt again (HostTable's mayGo).
+        d.hosts.setRobots(s, info.status);
         d.metrics.setHostState(host, { robots: info.status, rate: s.limiter.limit() });
         if (!info.refreshed && o.sitemapsAuto && info.sitemaps.length > 0 && this.#seedHosts.has(host))
           onSitemaps(info.sitemaps);

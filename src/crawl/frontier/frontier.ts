@@ -165,15 +165,43 @@ export interface Frontier {
   /** Enqueues URLs not seen before; returns how many were new. */
   add(items: readonly FrontierItem[]): MaybePromise<number>;
   /**
-   * Leases up to `max` queued items whose `notBefore` ≤ `now` and whose host passes `ready`,
+   * Leases up to `max` queued items whose `notBefore` ≤ `now` and whose host may go at `now`,
    * rotating across hosts so one host's backlog can't starve the others; [] when none can go.
-   * Implementations call `ready` at most once per host per call, in any order, and may skip it
-   * for hosts they know cannot go: `ready` must be a pure predicate with no side effect (a host
-   * that passes may receive several items when few hosts have work).
+   * `readyAt(host)` says when the host may go: at once for an answer ≤ `now`; not before a
+   * finite answer > `now`; only after an event for Infinity (or NaN). Implementations call it at
+   * most once per host per call, in any order, and may skip it for hosts they know cannot go —
+   * including, in later calls, a host that answered a time until `now` reaches that time, and
+   * one that answered Infinity until {@link wake} names it: the caller must report every event
+   * that can let a host go sooner than it said. `readyAt` must have no side effect (a host that
+   * may go may receive several items when few hosts have work).
    */
-  lease(max: number, now: number, ready: (host: string) => boolean): MaybePromise<FrontierItem[]>;
-  /** The earliest `notBefore` among queued items, or undefined when nothing is queued. */
+  lease(max: number, now: number, readyAt: (host: string) => number): MaybePromise<FrontierItem[]>;
+  /**
+   * Reports an event that may let `host` go sooner than its last `readyAt` answer said (a request
+   * of it finished, its robots.txt settled, its concurrency cap grew): a frontier that set the
+   * host aside until an event looks at it again in the next lease. Returns whether it did; false
+   * (a no-op) for a host it does not know or did not set aside, and always for a frontier that
+   * asks `readyAt` afresh in every lease (Redis).
+   */
+  wake(host: string): boolean;
+  /**
+   * The hosts set aside until {@link wake} (for the engine's missed-wake check: with nothing in
+   * flight none should be left); [] for a frontier that sets none aside. O(hosts returned).
+   */
+  blockedHosts(): string[];
+  /**
+   * When queued work may next be leased by time alone: the earliest `notBefore` among queued
+   * items, or 0 when some may go now. A frontier that sets hosts aside ({@link hostTimes}) counts
+   * a host's queued items from the time the host comes back, and not at all while it waits for
+   * {@link wake}. Undefined when nothing is queued (or all of it waits for a wake).
+   */
   nextDueAt(): number | undefined;
+  /**
+   * True for a frontier whose {@link nextDueAt} already covers its hosts' own times (the times
+   * `readyAt` answered), so an idle engine need not ask every host when it may go; absent for
+   * one that asks `readyAt` afresh in every lease (Redis).
+   */
+  readonly hostTimes?: true;
   /** Returns a leased item to the queue (for a retry, or unprocessed at shutdown). */
   release(item: FrontierItem, notBefore?: number): MaybePromise<void>;
   /**
@@ -214,8 +242,9 @@ export interface Frontier {
 /** A frontier that can keep a host paused (Retry-After, 429/503 backoff) itself. */
 export interface PausesHosts {
   /**
-   * `lease` skips `host` while `now < until`; 0 unpauses. A durable frontier keeps the pause
-   * across a resume (SQLite: the hosts table); a shared one across processes (Redis).
+   * `lease` skips `host` while `now < until` (without asking `readyAt`); 0 unpauses. A durable
+   * frontier keeps the pause across a resume (SQLite: the hosts table); a shared one across
+   * processes (Redis).
    */
   pauseHost(host: string, until: number): MaybePromise<void>;
 }

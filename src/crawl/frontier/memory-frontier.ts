@@ -9,7 +9,7 @@ import {
   type PausesHosts,
   type RequeuesFailed,
 } from './frontier.js';
-import { HostRing } from './host-ring.js';
+import { HostRing, OUT, type RingPlace } from './host-ring.js';
 import { MinHeap } from './min-heap.js';
 
 /** Options of {@link MemoryFrontier}. */
@@ -31,16 +31,19 @@ interface HostQueue {
   host: string;
   /** Due items in FIFO order (may hold items completed while queued: lease skips those). */
   queue: Deque<FrontierItem>;
-  inRing: boolean;
+  /** The ring's (see RingHost). */
+  place: RingPlace;
+  wakeAt: number;
 }
 
 function newHostQueue(host: string): HostQueue {
-  return { host, queue: new Deque(), inRing: false };
+  return { host, queue: new Deque(), place: OUT, wakeAt: 0 };
 }
 
 /**
  * A Frontier held entirely in memory (not resumable: for tests, `--state none` and small crawls).
- * Per-host FIFO deques, round robin across hosts with due work, a min-heap of items whose
+ * Per-host FIFO deques, round robin across hosts with due work (a HostRing: hosts that may not
+ * go yet are set aside until their time or an event, see lease and wake), a min-heap of items whose
  * notBefore has not come yet (they join the back of their host's queue once a lease's `now`
  * reaches it), and one Map from an item's identity ({@link itemKey}: its key, else its URL) to its
  * state (queued/leased/done) that is both the exact seen set and the lease book: a duplicate link
@@ -107,20 +110,23 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
 
   /**
    * Leases up to `max` due items rotating across hosts: items whose notBefore ≤ `now` first move
-   * from the delay heap to the back of their host's queue; then the ring of hosts with due items
-   * is walked from where the previous call stopped, skipping hosts paused past `now` and hosts for
-   * which `ready(host)` is false (called at most once per host per call; must be side-effect
-   * free), and the `max` slots are dealt one per chosen host per round, each host's items in FIFO
-   * order. The result is interleaved host by host; the next call starts after the last host
-   * served. [] when `max` ≤ 0 or nothing can go.
+   * from the delay heap to the back of their host's queue; then the hosts of the ring's rotation
+   * (HostRing.pick: hosts asleep until a time ≤ `now` rejoin it first) are walked from where the
+   * previous call stopped: a host paused past `now` sleeps until its pause ends; `readyAt(host)`
+   * (called at most once per host per call; must be side-effect free) chooses it (≤ `now`), puts
+   * it to sleep until that time (finite, > `now`) or blocks it until {@link wake} (Infinity);
+   * and the `max` slots are dealt one per chosen host per round, each host's items in FIFO order.
+   * The result is interleaved host by host; the next call starts after the last host served.
+   * [] when `max` ≤ 0 or nothing can go. Hosts asleep or blocked are not looked at, so the cost
+   * does not grow with their number.
    */
-  lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
+  lease(max: number, now: number, readyAt: (host: string) => number): FrontierItem[] {
     while (this.delayed.size > 0 && this.delayed.peekKey()! <= now) {
       const it = this.delayed.pop()!;
       if (this.seen.get(itemKey(it)) === QUEUED) this.pushDue(it);
     }
     const out: FrontierItem[] = [];
-    this.ring.pick(max, now, ready, (q) => {
+    this.ring.pick(max, now, readyAt, (q) => {
       const it = this.nextOf(q);
       if (it === undefined) return false;
       this.seen.set(itemKey(it), LEASED);
@@ -133,14 +139,19 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
   }
 
   /**
-   * 0 when some queued item is due already (its host queue is not empty), else the earliest
-   * notBefore in the delay heap, else undefined (nothing queued). Host pauses are not considered.
+   * The earlier of: when a host with queued items may go (HostRing.dueAt: 0 for one in the
+   * rotation, else the earliest sleeper's time; hosts blocked until a wake do not count) and the
+   * earliest notBefore in the delay heap; undefined when neither has anything.
    */
   nextDueAt(): number | undefined {
     if (this.queuedN === 0) return undefined;
-    if (this.queuedN > this.delayed.size) return 0;
-    return this.delayed.peekKey();
+    const hosts = this.queuedN > this.delayed.size ? this.ring.dueAt() : undefined;
+    const delayed = this.delayed.peekKey();
+    if (hosts === undefined) return delayed;
+    return delayed === undefined ? hosts : Math.min(hosts, delayed);
   }
+
+  readonly hostTimes = true as const;
 
   /**
    * Returns a leased item to the back of its host's queue (or to the delay heap when `notBefore`
@@ -208,9 +219,23 @@ export class MemoryFrontier implements Frontier, PausesHosts, RequeuesFailed {
     return this.queuedN === 0 && this.leasedN === 0;
   }
 
-  /** Lease skips the host while `now < until`; 0 unpauses. */
+  /** Lease skips the host while `now < until` (it sleeps until then, unasked); 0 unpauses (HostRing.pause). */
   pauseHost(host: string, until: number): void {
     this.ring.pause(host, until);
+  }
+
+  /**
+   * A host blocked by a lease's `readyAt` (Infinity) rejoins the back of the rotation and is
+   * asked again by the next lease; returns whether it was blocked (HostRing.wake). A no-op for a
+   * host without queued work, one in the rotation and one asleep until a time.
+   */
+  wake(host: string): boolean {
+    return this.ring.wake(host);
+  }
+
+  /** The hosts blocked until {@link wake} (including ones whose queued items were completed meanwhile). */
+  blockedHosts(): string[] {
+    return this.ring.blockedHosts();
   }
 
   /**

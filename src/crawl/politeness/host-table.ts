@@ -12,7 +12,9 @@ export type RobotsStatus = 'pending' | 'ok' | 'allow-all' | 'disallow-all' | 'ig
 /**
  * One host's politeness state: its own token bucket, concurrency count, pause, adaptive
  * concurrency cap and robots. The engine reads these fields; only {@link HostTable} writes the
- * backoff ones (`pausedUntil`, `backoffLevel`, `throttledAt`, `concurrencyCap`).
+ * ones {@link HostTable.readyAt} reads (`active`, `pausedUntil`, `concurrencyCap`, `robots`,
+ * `pages`, `reserved`, `lastStartAt`, the buckets) and the backoff ones (`backoffLevel`,
+ * `throttledAt`), so that it can tell when a host may go sooner (see its `mayGo`).
  */
 export interface HostPoliteness {
   readonly host: string;
@@ -80,8 +82,9 @@ export interface HostPolicy {
 /**
  * Per-host politeness on top of the global limits: each host has its own token bucket, its own
  * concurrency cap, a pause (Retry-After, backoff) and a page budget. The scheduler asks
- * {@link HostTable.ready} before leasing a host's URL, so one throttled host never blocks the
- * others; {@link HostTable.nextReadyAt} tells it how long to sleep when no host can go.
+ * {@link HostTable.readyAt} before leasing a host's URL, so one throttled host never blocks the
+ * others (and the frontier sets a host aside until the time it says); {@link HostTable.nextReadyAt}
+ * tells it how long to sleep when no host can go.
  *
  * Overload (429/503) is handled per *event*, not per response: the responses to requests that
  * were already in flight when the host's pause began belong to that one event (a burst of 56
@@ -99,11 +102,22 @@ export class HostTable {
   readonly #hosts = new Map<string, HostPoliteness>();
   readonly #policy: HostPolicy;
   readonly #clock: Clock;
+  readonly #mayGo: (host: string) => void;
 
-  /** `clock` drives every host's token bucket and the pauses (tests inject a FakeClock). */
-  constructor(policy: HostPolicy, clock: Clock = systemClock) {
+  /**
+   * `clock` drives every host's token bucket and the pauses (tests inject a FakeClock).
+   * `mayGo(host)` is told of every change here that can let a host go sooner than
+   * {@link readyAt} said before it, all of them events (time alone never calls it): a request
+   * finished ({@link finish}), robots.txt settled ({@link setRobots}), the concurrency cap grew
+   * ({@link succeeded}, {@link throttle}). The engine hands it to the frontier (Frontier.wake),
+   * which sets hosts aside until then; it must not call back into this table. Every other change
+   * only delays a host (see readyAt), and the fields readyAt reads are written here alone — which
+   * is why this set is complete. Default: nobody is told.
+   */
+  constructor(policy: HostPolicy, clock: Clock = systemClock, mayGo: (host: string) => void = () => {}) {
     this.#policy = policy;
     this.#clock = clock;
+    this.#mayGo = mayGo;
   }
 
   /** The state of `host`, created on first use with robots `pending` (or as given). */
@@ -151,17 +165,43 @@ export class HostTable {
   /**
    * True when a request to `host` may start at `now`: robots known, under the host's current
    * (adaptive) concurrency cap, not paused, its auto-throttle's delay since the last start
-   * passed, a token available and page budget left. Does not take the token.
+   * passed, a token available and page budget left. Does not take the token. The same as
+   * `readyAt(s, now) <= now`.
    */
   ready(s: HostPoliteness, now: number): boolean {
-    return (
-      s.robots !== 'pending' &&
-      s.active < s.concurrencyCap &&
-      s.pausedUntil <= now &&
-      (s.auto === null || s.lastStartAt + s.auto.delayMs <= now) &&
-      s.pages + s.reserved < this.#policy.maxPages &&
-      s.limiter.tokensAt(now) >= 1
-    );
+    return this.readyAt(s, now) <= now;
+  }
+
+  /**
+   * When a request to `host` may start, as seen at `now`: `now` when it may start now (see
+   * {@link ready}); else, when only time stands in the way, the earliest time > `now` at which it
+   * may (the later of its pause's end and its auto-throttle's delay after the last start, then
+   * the time its bucket holds a token); else Infinity: only an event can let it go — robots.txt
+   * pending (until it settles), its concurrency cap full (until a request finishes or the cap
+   * grows), its page budget used up (until a reserved page finishes without a record).
+   *
+   * A finite answer only moves later while no such event happens (a pause is only ever extended,
+   * the last start and the spent tokens only grow, a Crawl-delay only lowers the rate, and the
+   * auto-throttle's delay only shrinks on a response at limit 1, while the host is at its cap),
+   * which is why a frontier may keep the host aside until that time without asking again. If
+   * rounding makes the token's time come out as the very time considered, the answer is 1 ms
+   * later, so that a finite answer is always > `now` and `ready` agrees with it.
+   */
+  readyAt(s: HostPoliteness, now: number): number {
+    if (
+      s.robots === 'pending' ||
+      s.active >= s.concurrencyCap ||
+      s.pages + s.reserved >= this.#policy.maxPages
+    )
+      return Number.POSITIVE_INFINITY;
+    let at = Math.max(now, s.pausedUntil);
+    if (s.auto !== null) at = Math.max(at, s.lastStartAt + s.auto.delayMs);
+    const tokens = s.limiter.tokensAt(at);
+    if (tokens >= 1) return at;
+    const limit = s.limiter.limit();
+    if (limit <= 0) return Number.POSITIVE_INFINITY;
+    const refill = at + ((1 - tokens) / limit) * 1000;
+    return refill > at ? refill : at + 1;
   }
 
   /** True when the host's page budget is used up (its remaining URLs are skipped). */
@@ -178,14 +218,30 @@ export class HostTable {
     s.auto?.sent(s.active);
   }
 
-  /** Gives back the concurrency slot; `stored` says whether a record was written. */
+  /**
+   * Gives back the concurrency slot; `stored` says whether a record was written. Tells `mayGo`
+   * (a slot is free, and without a record the page budget has room again).
+   */
   finish(s: HostPoliteness, stored: boolean): void {
     s.active--;
     s.reserved--;
     if (stored) s.pages++;
+    this.#mayGo(s.host);
   }
 
-  /** Applies robots.txt's Crawl-delay: at most one request per `delaySec` seconds, burst 1. */
+  /**
+   * Sets what robots.txt says for the host (each time a fetch of it settles, success or not) and
+   * tells `mayGo`: a host leaves `pending` only here.
+   */
+  setRobots(s: HostPoliteness, status: RobotsStatus): void {
+    s.robots = status;
+    this.#mayGo(s.host);
+  }
+
+  /**
+   * Applies robots.txt's Crawl-delay: at most one request per `delaySec` seconds, burst 1. It only
+   * lowers the rate, so it tells nobody (the robots.txt that carries it does: {@link setRobots}).
+   */
   applyCrawlDelay(s: HostPoliteness, delaySec: number): void {
     s.crawlDelay = delaySec;
     if (delaySec <= 0) return;
@@ -214,14 +270,15 @@ export class HostTable {
    *
    * With an auto-throttle (`s.auto`), `status` goes to {@link AutoThrottle.overloaded}, which
    * decides new event or not by `sentAt` (default now); there is no backoff pause, only a
-   * Retry-After's, so the wait returned is what is left of that (0 without one).
+   * Retry-After's, so the wait returned is what is left of that (0 without one). Should its limit
+   * (the cap) come out higher, `mayGo` is told.
    */
   throttle(s: HostPoliteness, retryAfterMs: number | null, sentAt?: number, status: 429 | 503 = 503): number {
     const now = this.#clock.now();
     if (s.auto !== null) {
       // The throttle decides whether this is a new event (sent after its last decrease).
       s.auto.overloaded(sentAt ?? now, status, now);
-      s.concurrencyCap = s.auto.limit;
+      this.#setCap(s, s.auto.limit);
       if (retryAfterMs !== null) s.pausedUntil = Math.max(s.pausedUntil, now + retryAfterMs);
       return Math.max(0, s.pausedUntil - now);
     }
@@ -251,13 +308,14 @@ export class HostTable {
    * increase), up to policy.concurrency.
    *
    * With an auto-throttle (`s.auto`) the response, with `latencyMs` (from `sentAt` to its end;
-   * null when not measured), goes to {@link AutoThrottle.responded} instead.
+   * null when not measured), goes to {@link AutoThrottle.responded} instead. When the cap grows,
+   * `mayGo` is told.
    */
   succeeded(s: HostPoliteness, sentAt?: number, latencyMs: number | null = null): void {
     if (s.auto !== null) {
       const now = this.#clock.now();
       s.auto.responded(sentAt ?? now, latencyMs, now);
-      s.concurrencyCap = s.auto.limit;
+      this.#setCap(s, s.auto.limit);
       return;
     }
     const stale = sentAt !== undefined ? sentAt <= s.throttledAt : this.#clock.now() < s.pausedUntil;
@@ -266,8 +324,15 @@ export class HostTable {
     if (s.concurrencyCap >= this.#policy.concurrency) return;
     if (++s.successesToGrow >= s.concurrencyCap) {
       s.successesToGrow = 0;
-      s.concurrencyCap++;
+      this.#setCap(s, s.concurrencyCap + 1);
     }
+  }
+
+  /** Sets the host's concurrency cap, telling `mayGo` when it grew (a blocked host may go). */
+  #setCap(s: HostPoliteness, cap: number): void {
+    const grew = cap > s.concurrencyCap;
+    s.concurrencyCap = cap;
+    if (grew) this.#mayGo(s.host);
   }
 
   /**

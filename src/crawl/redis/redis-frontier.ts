@@ -193,8 +193,10 @@ function fromJson(s: string): FrontierItem {
  * that this frontier renews while its work runs, and records stored in Redis by `complete`.
  *
  * Semantics beyond the {@link Frontier} contract:
- * - `lease` ignores its `now` (Redis' clock decides, so workers on skewed machines agree) and
- *   calls `ready` once per host that Redis says may go now; the hosts it passes are leased from.
+ * - `lease` uses its `now` only to read `readyAt`'s answers (Redis' clock decides which hosts
+ *   are due, so workers on skewed machines agree): it calls `readyAt` once per host that Redis
+ *   says may go now, and leases from those that answer ≤ `now`. A host that answers later is
+ *   asked again in the next lease (no host is set aside: `wake` is a no-op).
  * - A lease not renewed for `leaseTtlMs` (its process died or hung) expires: the next lease,
  *   poll or drained check by any process returns the URL to the head of its host's queue. If the
  *   original holder completes it anyway, its record is stored once (the first completion wins)
@@ -298,16 +300,17 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
   }
 
   /**
-   * Leases up to `max` items from hosts that may go now crawl-wide and pass `ready` (called once
-   * per such host, at most `candidates` hosts per call, in schedule order: the host waiting
-   * longest first). Resolves [] when nothing can go; `nextDueAt` then says when to look again.
+   * Leases up to `max` items from hosts that may go now crawl-wide and locally (`readyAt(host)` ≤
+   * `now`; called once per such host, at most `candidates` hosts per call, in schedule order: the
+   * host waiting longest first). Resolves [] when nothing can go; `nextDueAt` then says when to
+   * look again.
    */
-  async lease(max: number, _now: number, ready: (host: string) => boolean): Promise<FrontierItem[]> {
+  async lease(max: number, now: number, readyAt: (host: string) => number): Promise<FrontierItem[]> {
     if (max <= 0 || this.#closed) return [];
     const memo = new Map<string, boolean>();
     const isReady = (h: string) => {
       let r = memo.get(h);
-      if (r === undefined) memo.set(h, (r = ready(h)));
+      if (r === undefined) memo.set(h, (r = readyAt(h) <= now));
       return r;
     };
     const buffered = this.#takeBuffered(max, isReady);
@@ -519,6 +522,16 @@ export class RedisFrontier implements Frontier, SchedulesHosts, KeepsSessions {
   async drained(): Promise<boolean> {
     this.#header(await this.#run(scripts.drained, []));
     return this.#stats.queued === 0 && this.#stats.leased === 0;
+  }
+
+  /** A no-op (false): every lease asks `readyAt` afresh about the hosts Redis says are due. */
+  wake(_host: string): boolean {
+    return false;
+  }
+
+  /** [] : no host is set aside until an event (see {@link wake}). */
+  blockedHosts(): string[] {
+    return [];
   }
 
   /** Pauses `host` crawl-wide until `until` (local ms); an existing longer pause is kept. */

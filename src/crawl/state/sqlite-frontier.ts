@@ -15,7 +15,7 @@ import {
   type StoredSession,
   type WarcCommit,
 } from '../frontier/frontier.js';
-import { HostRing } from '../frontier/host-ring.js';
+import { HostRing, OUT, type RingPlace } from '../frontier/host-ring.js';
 import { INITIAL_INTERVAL_MS } from '../frontier/recrawl-interval.js';
 import { checkSessionIds, parseStoredSession, storedSessionJson } from '../frontier/stored-session.js';
 import { recordJson } from '../record.js';
@@ -61,8 +61,9 @@ interface HostQueue {
   host: string;
   /** Rows with state=0 (including delayed ones). */
   queued: number;
-  /** Is the host in the round-robin ring? */
-  inRing: boolean;
+  /** The ring's (see RingHost). */
+  place: RingPlace;
+  wakeAt: number;
   /** Rows allotted in the current lease call (valid when wantRound is that call's round). */
   want: number;
   /** The lease call `want` belongs to (see SqliteFrontier.round). */
@@ -70,7 +71,7 @@ interface HostQueue {
 }
 
 function newHostQueue(host: string): HostQueue {
-  return { host, queued: 0, inRing: false, want: 0, wantRound: 0 };
+  return { host, queued: 0, place: OUT, wakeAt: 0, want: 0, wantRound: 0 };
 }
 
 /**
@@ -133,7 +134,8 @@ function errorKind(error: string): string {
  *   complete() marking done and storing the record in one transaction.
  * - Dedup: the frontier table's primary key is the exact seen set (INSERT OR IGNORE); an optional
  *   Bloom filter sits in front (see SqliteFrontierOptions.bloom).
- * - lease: round robin over hosts with queued rows, each host's queue in FIFO order (`seq`),
+ * - lease: round robin over hosts with queued rows (a HostRing: hosts that may not go yet are
+ *   set aside until their time or an event, see wake), each host's queue in FIFO order (`seq`),
  *   without a transaction per lease (see lease).
  * - The connection is the StateDb's; close() closes the StateDb too.
  *
@@ -388,12 +390,15 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
 
   /**
    * Leases up to `max` queued items whose not_before ≤ `now`, rotating across hosts: it walks the
-   * ring of hosts with queued rows from where the previous call stopped, skipping hosts paused by
-   * pauseHost (until > now) and hosts for which `ready(host)` is false (ready is called at most
-   * once per host per call and must not have side effects), then deals the `max` slots one per
-   * host per round, and takes each chosen host's oldest due rows (seq order). Returned items are
+   * rotation of hosts with queued rows from where the previous call stopped (HostRing.pick: hosts
+   * asleep until a time ≤ `now` rejoin it first): a host paused by pauseHost past `now` sleeps
+   * until its pause ends; `readyAt(host)` (called at most once per host per call; must not have
+   * side effects) chooses it (≤ `now`), puts it to sleep until that time (finite, > `now`) or
+   * blocks it until {@link wake} (Infinity); then it deals the `max` slots one per chosen host
+   * per round, and takes each chosen host's oldest due rows (seq order). Returned items are
    * interleaved host by host. [] when `max` ≤ 0 or nothing can go. A host whose queued rows are
-   * all delayed yields nothing this call.
+   * all delayed yields nothing this call. Hosts asleep or blocked are not looked at, so the cost
+   * does not grow with their number.
    *
    * No transaction per lease: exclusivity is kept in memory (per host a floor: the highest seq read,
    * and a buffer of rows read ahead), and a leased row usually goes from queued to done in the file
@@ -405,11 +410,11 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
    * as queued, which is what a crash would make of them anyway (at-least-once fetching; the
    * record is still stored exactly once).
    */
-  lease(max: number, now: number, ready: (host: string) => boolean): FrontierItem[] {
+  lease(max: number, now: number, readyAt: (host: string) => number): FrontierItem[] {
     if (max <= 0 || this.queuedN === 0) return [];
     // Deal the slots round robin, never more than a host has queued.
     const round = ++this.round;
-    const chosen = this.ring.pick(max, now, ready, (q) => {
+    const chosen = this.ring.pick(max, now, readyAt, (q) => {
       if (q.wantRound !== round) {
         q.wantRound = round;
         q.want = 0;
@@ -480,15 +485,25 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
   }
 
   /**
-   * The earliest not_before among queued rows: 0 when some queued row has no delay, undefined when
-   * nothing is queued. (Host pauses are not considered.)
+   * When queued rows may next be leased by time alone: with rows that have no delay, when their
+   * hosts may go (HostRing.dueAt: 0 for a host in the rotation — also one whose rows are all
+   * delayed, as before —, else the earliest sleeper's time; hosts blocked until a wake do not
+   * count), and the earliest not_before among delayed rows; undefined when nothing is queued or
+   * all of it waits for a wake.
    */
   nextDueAt(): number | undefined {
     if (this.queuedN === 0) return undefined;
-    if (this.delayedN < this.queuedN) return 0;
+    let hosts: number | undefined;
+    if (this.delayedN < this.queuedN) {
+      hosts = this.ring.dueAt();
+      if (hosts === 0 || this.delayedN === 0) return hosts;
+    }
     this.flushLeases(); // leased rows must not count as delayed queued rows
-    return (this.sMinDelayed.get() as number | null) ?? 0;
+    const delayed = (this.sMinDelayed.get() as number | null) ?? 0;
+    return hosts === undefined ? delayed : Math.min(hosts, delayed);
   }
+
+  readonly hostTimes = true as const;
 
   /**
    * Puts a leased item back at the back of its host's queue with `notBefore` (default 0 = now),
@@ -730,10 +745,28 @@ export class SqliteFrontier implements Frontier, PausesHosts, RequeuesFailed, Ke
     return this.queuedN === 0 && this.leasedN === 0;
   }
 
-  /** Pauses the host until `until` (durably); lease skips it while `now < until`. 0 unpauses. */
+  /**
+   * Pauses the host until `until` (durably); lease skips it while `now < until` (it sleeps until
+   * then, unasked: HostRing.pause). 0 unpauses.
+   */
   pauseHost(host: string, until: number): void {
     this.sPutPause.run(host, until);
     this.ring.pause(host, until);
+  }
+
+  /**
+   * A host blocked by a lease's `readyAt` (Infinity) rejoins the back of the rotation and is
+   * asked again by the next lease; returns whether it was blocked (HostRing.wake). A no-op for a
+   * host without queued rows, one in the rotation and one asleep until a time. Not durable: a
+   * reopened (or reloaded, see requeueFailed) frontier asks every host again.
+   */
+  wake(host: string): boolean {
+    return this.ring.wake(host);
+  }
+
+  /** The hosts blocked until {@link wake} (including ones whose queued rows were completed meanwhile). */
+  blockedHosts(): string[] {
+    return this.ring.blockedHosts();
   }
 
   /**
