@@ -1,4 +1,5 @@
-// Soak benchmark: `npx tsx bench/soak.bench.ts [pages=200000] [retryAfterSec=0]`.
+// Soak benchmark: `npm run bench:soak -- [pages=200000] [retryAfterSec=0] [--no-faults]` (issue
+// 15 part 2 runs it with `1000000 0 --no-faults`).
 //
 // Crawls a generated test site (served by a child process, so the site's own bookkeeping is not
 // in the crawler's RSS) with faults switched on — 5 % of pages answer 500 every time, 2 % answer
@@ -8,13 +9,21 @@
 // against the site's page set), and that RSS, sampled every 10 s, stays flat after warm-up.
 // Writes the RSS curve to bench/soak-rss.csv and bench/soak-rss.svg.
 //
+// Long crawls must not slow down: the crawl's stored count is also read every second, and the
+// run's pages/s is reported per tenth of the site (the time between the moments 10 %, 20 %, …
+// of the pages were stored, interpolated between readings), with the last tenth's rate as a
+// share of the first's. The SQLite state's size (database + WAL) is reported per page at the end.
+//
 // The 500 and reset faults are laid on leaf pages of the site's link tree, so every page stays
 // reachable: a missing record is then the crawler's loss, never the site's shape. The 429s carry
 // `Retry-After: <retryAfterSec>` (default 0): a 429 rightly pauses the whole host for that long,
 // and with one host and 2 % of pages a 1 s pause every ~50 pages would make this a benchmark of
-// politeness sleeps, not of loss and memory.
+// politeness sleeps, not of loss and memory. Even so each 429 halves the host's concurrency cap
+// (additive increase after), and with the 1 s pages holding slots the run is paced by that
+// backoff (~400 pages/s here). `--no-faults` serves every page at once, so the run measures the
+// crawler and its state alone: whether a long crawl slows down.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,9 +36,14 @@ const LINKS = 10;
 const BYTES = 4096;
 const SAMPLE_MS = 10_000;
 
-/** The fault plan for a site of `pages` pages: deterministic, from the site's own seeded hash. */
-function faultPlan(pages: number) {
+/**
+ * The fault plan for a site of `pages` pages: deterministic, from the site's own seeded hash;
+ * empty without `faults`.
+ */
+function faultPlan(pages: number, faults = true) {
   const site = buildSite({ pages, linksPerPage: LINKS, pageBytes: BYTES });
+  if (!faults)
+    return { site, e500: [] as string[], e429: [] as string[], resets: [] as string[], slow: [] as string[] };
   const leaf = (id: number) => site.branching * id + 1 >= site.pages;
   let leaves = 0;
   for (let id = 1; id < pages; id++) if (leaf(id)) leaves++;
@@ -55,7 +69,7 @@ function faultPlan(pages: number) {
 if (process.argv[2] === '--serve') {
   const pages = Number(process.argv[3]);
   const retryAfter = Number(process.argv[4]);
-  const plan = faultPlan(pages);
+  const plan = faultPlan(pages, process.argv[5] !== '--no-faults');
   const site = await startTestSite({
     pages,
     linksPerPage: LINKS,
@@ -77,14 +91,23 @@ if (process.argv[2] === '--serve') {
 async function main(): Promise<void> {
   const pages = Number(process.argv[2] ?? 200_000);
   const retryAfter = Number(process.argv[3] ?? 0);
-  const plan = faultPlan(pages);
+  const faults = !process.argv.includes('--no-faults');
+  const plan = faultPlan(pages, faults);
   process.stdout.write(
     `soak: ${pages} pages; faults: ${plan.e500.length} × 500, ${plan.e429.length} × 429 (Retry-After ${retryAfter}), ` +
       `${plan.resets.length} × reset, ${plan.slow.length} × slow 1 s\n`,
   );
   const server: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', String(pages), String(retryAfter)],
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--serve',
+      String(pages),
+      String(retryAfter),
+      faults ? '--faults' : '--no-faults',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await new Promise<string>((resolve) => {
@@ -120,11 +143,24 @@ async function main(): Promise<void> {
   };
   sample();
   const timer = setInterval(sample, SAMPLE_MS);
+  const progress: { t: number; stored: number }[] = [{ t: 0, stored: 0 }];
+  const ticker = setInterval(
+    () => progress.push({ t: (performance.now() - t0) / 1000, stored: crawl.progress().stored }),
+    1000,
+  );
   const summary = await crawl.done;
   clearInterval(timer);
+  clearInterval(ticker);
   sample();
   const seconds = (performance.now() - t0) / 1000;
+  progress.push({ t: seconds, stored: summary.pages });
   server.kill('SIGTERM');
+  const stateFile = join(dir, 'state.db');
+  const stateBytes = [stateFile, `${stateFile}-wal`].reduce(
+    (n, f) => n + (existsSync(f) ? statSync(f).size : 0),
+    0,
+  );
+  const tenths = tenthRates(progress, summary.pages);
 
   // Every page of the site: exactly one record, stored or failed with a reason.
   const want = new Set<string>();
@@ -169,11 +205,37 @@ async function main(): Promise<void> {
       `missing ${missing.length}, recorded twice ${twice}, off-site records ${extra}, failed without reason ${noReason}\n` +
       `RSS after warm-up (t ≥ ${(seconds / 3).toFixed(0)} s): range ${range.toFixed(1)} MB, slope ${slope.toFixed(2)} MB/min; ` +
       `peak ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} MB\n` +
+      `pages/s per tenth of the pages stored: ${tenths.map((r) => r.toFixed(0)).join(', ')}; ` +
+      `last tenth ÷ first tenth ${((tenths.at(-1) ?? 0) / (tenths[0] ?? 1)).toFixed(2)}\n` +
+      `state ${(stateBytes / 2 ** 20).toFixed(1)} MB (database + WAL), ${(stateBytes / Math.max(1, summary.pages)).toFixed(0)} B per page\n` +
       `wrote bench/soak-rss.csv and bench/soak-rss.svg\n`,
   );
   const ok = missing.length === 0 && twice === 0 && noReason === 0;
   process.stdout.write(ok ? 'PASS: every page stored or failed with a reason, exactly once\n' : 'FAIL\n');
   process.exitCode = ok ? 0 : 1;
+}
+
+/**
+ * Pages/s over each tenth of `total` stored pages: the times the count crossed k/10 of it,
+ * interpolated linearly between the (per-second) readings of `p`.
+ */
+function tenthRates(p: { t: number; stored: number }[], total: number): number[] {
+  const crossing = (n: number): number => {
+    for (let i = 1; i < p.length; i++) {
+      const a = p[i - 1]!;
+      const b = p[i]!;
+      if (b.stored >= n)
+        return b.stored === a.stored ? b.t : a.t + ((n - a.stored) / (b.stored - a.stored)) * (b.t - a.t);
+    }
+    return p.at(-1)!.t;
+  };
+  const rates: number[] = [];
+  for (let k = 0; k < 10; k++) {
+    const from = crossing((total * k) / 10);
+    const to = crossing((total * (k + 1)) / 10);
+    rates.push(total / 10 / Math.max(1e-3, to - from));
+  }
+  return rates;
 }
 
 function slopeMBPerMin(s: { t: number; rss: number }[]): number {
