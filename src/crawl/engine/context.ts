@@ -97,7 +97,11 @@ export function buildContext(options: CrawlOptions, parts: ContextParts): Engine
     autoThrottle: o.autoThrottle,
   };
   const agent = createAgent({
-    maxConnections: o.maxConnections,
+    // Per origin: no more sockets than one host may have requests in flight (robots.txt and
+    // sitemap fetches of a busy host wait in its pool). At 1 this is an undici Client instead of
+    // a Pool, whose request queue alone is a 16 KB array: in a broad crawl every host visited
+    // within the keep-alive time holds one (bench:broad, docs/performance.md).
+    maxConnections: Math.min(o.maxConnections, o.hostConcurrency),
     connectTimeoutMs: o.timeoutMs,
     ssrf: ssrfOptionsOf(o),
   });

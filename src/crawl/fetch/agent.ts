@@ -30,9 +30,10 @@ export class ConnectionCounter {
 /** Options for createAgent. */
 export interface AgentOptions {
   /**
-   * Most sockets to keep to any one origin (the Pool's `connections`). Set it to the crawl's
-   * connection cap so that undici never opens more than the engine's semaphore allows; the global
-   * cap across origins is the engine's, not the agent's.
+   * Most sockets to keep to any one origin (the Pool's `connections`; at 1 undici makes a Client
+   * per origin instead of a Pool). At most the crawl's connection cap, so that undici never opens
+   * more than the engine's semaphore allows (the crawl's direct agent uses the smaller of that and
+   * the per-host concurrency); the global cap across origins is the engine's, not the agent's.
    */
   maxConnections: number;
   /** Budget for TCP connect plus TLS handshake, in ms (undici's connect `timeout`). */
