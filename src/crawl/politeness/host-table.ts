@@ -188,20 +188,27 @@ export class HostTable {
    * later, so that a finite answer is always > `now` and `ready` agrees with it.
    */
   readyAt(s: HostPoliteness, now: number): number {
-    if (
-      s.robots === 'pending' ||
-      s.active >= s.concurrencyCap ||
-      s.pages + s.reserved >= this.#policy.maxPages
-    )
+    if (s.robots === 'pending' || s.active >= s.concurrencyCap || this.exhausted(s))
       return Number.POSITIVE_INFINITY;
-    let at = Math.max(now, s.pausedUntil);
-    if (s.auto !== null) at = Math.max(at, s.lastStartAt + s.auto.delayMs);
-    const tokens = s.limiter.tokensAt(at);
-    if (tokens >= 1) return at;
-    const limit = s.limiter.limit();
-    if (limit <= 0) return Number.POSITIVE_INFINITY;
-    const refill = at + ((1 - tokens) / limit) * 1000;
+    const at = this.#earliest(s, now);
+    const wait = this.#tokenWait(s, at);
+    if (wait === 0) return at;
+    const refill = at + wait;
     return refill > at ? refill : at + 1;
+  }
+
+  /** The later of `now`, the host's pause end and its auto-throttle's delay after the last start. */
+  #earliest(s: HostPoliteness, now: number): number {
+    const at = Math.max(now, s.pausedUntil);
+    return s.auto === null ? at : Math.max(at, s.lastStartAt + s.auto.delayMs);
+  }
+
+  /** Ms from `at` until the host's bucket holds a token: 0 when it does, Infinity if it never refills. */
+  #tokenWait(s: HostPoliteness, at: number): number {
+    const tokens = s.limiter.tokensAt(at);
+    if (tokens >= 1) return 0;
+    const limit = s.limiter.limit();
+    return limit <= 0 ? Number.POSITIVE_INFINITY : ((1 - tokens) / limit) * 1000;
   }
 
   /** True when the host's page budget is used up (its remaining URLs are skipped). */
@@ -341,14 +348,8 @@ export class HostTable {
    */
   nextReadyAt(s: HostPoliteness, now: number): number | undefined {
     if (s.robots === 'pending' || s.active >= s.concurrencyCap) return undefined;
-    let at = Math.max(now, s.pausedUntil);
-    if (s.auto !== null) at = Math.max(at, s.lastStartAt + s.auto.delayMs);
-    const tokens = s.limiter.tokensAt(at);
-    if (tokens < 1) {
-      const limit = s.limiter.limit();
-      if (limit <= 0) return undefined;
-      at += ((1 - tokens) / limit) * 1000;
-    }
-    return at;
+    const at = this.#earliest(s, now);
+    const wait = this.#tokenWait(s, at);
+    return wait === Number.POSITIVE_INFINITY ? undefined : at + wait;
   }
 }
